@@ -1,0 +1,59 @@
+//! a55 console UI: the HTML shell, the app and its pages, the wire types and the server functions.
+//!
+//! Built twice: with `ssr` it is linked into the server and renders HTML; with `hydrate` it is the
+//! browser's WASM. Server-only code sits behind `cfg(feature = "ssr")`.
+
+/// Name of the generated site files: `/pkg/a55-console.js`, `.wasm`, `.css`.
+pub const OUTPUT_NAME: &str = "a55-console";
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod format;
+pub mod ui;
+pub mod wire;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/a55-console.css" />
+        <Title text="a55 console" />
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                <Route path=path!("/") view=ui::console::ConsolePage />
+            </Routes>
+        </Router>
+    }
+}
+
+/// Browser entry point: attaches the WASM app to the server-rendered HTML.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,239 @@
+//! Wire types shared by the browser and the server: everything that crosses the server-function boundary.
+//!
+//! Nothing here may ever carry a client secret or an access token: token *metadata* only.
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of a55 deployment an environment points at. Production gets the loudest UI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvironmentKind {
+    Simulator,
+    Sandbox,
+    Production,
+}
+
+impl EnvironmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Simulator => "simulator",
+            Self::Sandbox => "sandbox",
+            Self::Production => "production",
+        }
+    }
+}
+
+/// An environment as staff see it: an id the server resolves, never a URL the browser could choose.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentView {
+    pub id: String,
+    pub label: String,
+    pub kind: EnvironmentKind,
+    /// CSS colour for the environment marker.
+    pub colour: String,
+    /// Displayed only (the server never takes a base URL from the browser).
+    pub api_base: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamLocation {
+    Path,
+    Query,
+    Header,
+}
+
+/// One parameter of a catalog operation, reduced to what a form needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Parameter {
+    pub name: String,
+    pub location: ParamLocation,
+    pub required: bool,
+    pub description: String,
+    /// JSON-schema type name (`string`, `integer`, `boolean`, ...).
+    pub schema_type: String,
+    pub enum_values: Vec<String>,
+    /// Example or default, as text, used to prefill the form.
+    pub example: Option<String>,
+}
+
+/// One operation of the catalog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Stable id: the operationId, or `METHOD path` when the document has none.
+    pub id: String,
+    pub method: String,
+    /// Path template relative to the environment's API base, e.g. `/bank/wallet/charge/{charge_uuid}/`.
+    pub path: String,
+    pub summary: String,
+    pub description: String,
+    pub tag: String,
+    pub parameters: Vec<Parameter>,
+    /// Pretty-printed JSON example of the request body, when the operation takes one.
+    pub body_example: Option<String>,
+    pub needs_token: bool,
+    pub writes: bool,
+    /// Where the catalog's author found this operation, and how sure they are.
+    pub source: String,
+    pub confidence: String,
+    /// Which catalog document it came from.
+    pub origin: String,
+}
+
+/// The state of one catalog document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogSource {
+    pub name: String,
+    pub loaded: bool,
+    /// Number of operations, or why it could not be loaded.
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub endpoints: Vec<Endpoint>,
+    pub sources: Vec<CatalogSource>,
+}
+
+/// Where an environment's cached access token stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenState {
+    /// No token has been requested yet (tokens are fetched on first use only).
+    Empty,
+    /// Valid and outside the refresh window.
+    Fresh,
+    /// Valid but inside the refresh skew: served while one refresh runs.
+    Stale,
+    /// Past its expiry: the next request waits on a refresh.
+    Expired,
+}
+
+/// Token *metadata* for the UI. Never the token itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub environment: String,
+    pub state: TokenState,
+    /// Unix milliseconds.
+    pub obtained_at_ms: Option<i64>,
+    /// Unix milliseconds.
+    pub expires_at_ms: Option<i64>,
+    /// Seconds left at the moment the server answered; the browser counts down from here.
+    pub seconds_left: Option<f64>,
+    pub lifetime_secs: Option<u64>,
+    /// When the next refresh is due (start of the stale window), in seconds from the server's answer.
+    pub refresh_in_secs: Option<f64>,
+    /// A few hex characters of a hash of the token: enough to tell tokens apart, useless to an attacker.
+    pub fingerprint: Option<String>,
+    /// Decoded JWT claims (the signature and the raw token never leave the server).
+    pub claims: Option<serde_json::Value>,
+    /// Why the last token request failed, if it did.
+    pub last_error: Option<String>,
+}
+
+/// A request staff want to send, as the browser describes it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecuteRequest {
+    /// Environment id (resolved on the server).
+    pub environment: String,
+    pub method: String,
+    /// Path template or concrete path, relative to the environment's API base.
+    pub path: String,
+    pub path_params: Vec<(String, String)>,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    /// The catalog operation this came from, when there is one.
+    pub endpoint_id: Option<String>,
+}
+
+/// What came back from upstream, already filtered for the browser.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecuteResponse {
+    pub status: u16,
+    pub status_text: String,
+    /// The method and URL that were sent (no credentials ever appear in it).
+    pub method: String,
+    pub url: String,
+    pub duration_ms: f64,
+    pub ttfb_ms: f64,
+    /// Bytes of body received (after decompression), before any truncation.
+    pub size_bytes: u64,
+    pub content_type: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// True when the body was cut at the environment's response cap.
+    pub truncated: bool,
+    pub token_fingerprint: Option<String>,
+    pub upstream_request_id: Option<String>,
+    /// Token metadata after this request, so the badge stays in sync without another round trip.
+    pub token: Option<TokenView>,
+}
+
+/// Errors a server function can return. Messages are written for staff and never contain secrets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("unknown environment {0:?}")]
+    UnknownEnvironment(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    TokenUnavailable(String),
+    #[error("{0}")]
+    UpstreamUnavailable(String),
+    #[error("{0}")]
+    UpstreamTimeout(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The call did not reach the server function (network, encoding).
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl ConsoleError {
+    /// The HTTP status each error is answered with: the one place where this mapping lives.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::UnknownEnvironment(_) => 404,
+            Self::InvalidRequest(_) => 400,
+            Self::TokenUnavailable(_) | Self::UpstreamUnavailable(_) => 502,
+            Self::UpstreamTimeout(_) => 504,
+            Self::Internal(_) | Self::Transport(_) => 500,
+        }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for ConsoleError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        Self::Transport(value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_maps_to_a_client_or_gateway_status() {
+        let cases = [
+            (ConsoleError::UnknownEnvironment("x".into()), 404),
+            (ConsoleError::InvalidRequest("x".into()), 400),
+            (ConsoleError::TokenUnavailable("x".into()), 502),
+            (ConsoleError::UpstreamUnavailable("x".into()), 502),
+            (ConsoleError::UpstreamTimeout("x".into()), 504),
+            (ConsoleError::Internal("x".into()), 500),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error.status_code(), status, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn errors_round_trip_through_json() {
+        let error = ConsoleError::TokenUnavailable("credentials rejected".into());
+        let text = serde_json::to_string(&error).unwrap();
+        assert_eq!(serde_json::from_str::<ConsoleError>(&text).unwrap(), error);
+    }
+}

@@ -1,0 +1,256 @@
+//! Catalog: OpenAPI 3 documents turned into the endpoint list staff pick from.
+//!
+//! The bundled a55 document is compiled in; a broken document is reported with its name and the
+//! place of the error and never stops the console (its source is shown as unavailable instead).
+
+use app::wire::{Catalog, CatalogSource, Endpoint, ParamLocation, Parameter};
+use openapiv3::{OpenAPI, ReferenceOr};
+use serde_json::Value;
+
+/// The a55 document written by the console team from public a55 material.
+pub const BUNDLED_NAME: &str = "a55 (bundled)";
+pub const BUNDLED_A55: &str = include_str!("../catalog/a55.openapi.yaml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{name}: not a valid OpenAPI 3 document: {reason}")]
+    Invalid { name: String, reason: String },
+}
+
+/// Loads the bundled document (and, later, configured ones) into one catalog with per-source status.
+pub fn load_catalog(documents: &[(&str, &str)]) -> Catalog {
+    let mut catalog = Catalog::default();
+    for (name, text) in documents {
+        match parse_document(name, text) {
+            Ok(endpoints) => {
+                catalog.sources.push(CatalogSource {
+                    name: (*name).to_owned(),
+                    loaded: true,
+                    detail: format!("{} operations", endpoints.len()),
+                });
+                catalog.endpoints.extend(endpoints);
+            }
+            Err(error) => {
+                tracing::error!(%error, "catalog document not loaded");
+                catalog.sources.push(CatalogSource { name: (*name).to_owned(), loaded: false, detail: error.to_string() });
+            }
+        }
+    }
+    catalog
+}
+
+/// Parses one document (YAML or JSON) into endpoints.
+pub fn parse_document(name: &str, text: &str) -> Result<Vec<Endpoint>, CatalogError> {
+    let invalid = |reason: String| CatalogError::Invalid { name: name.to_owned(), reason };
+    // serde_yaml reads JSON too, and its errors carry line and column.
+    let document: OpenAPI = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    if !document.openapi.starts_with("3.") {
+        return Err(invalid(format!("openapi version {:?} is not 3.x", document.openapi)));
+    }
+    let raw: Value = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let global_security = document.security.as_ref().is_some_and(|s| !s.is_empty());
+    let mut endpoints = Vec::new();
+    for (path, item) in &document.paths.paths {
+        let ReferenceOr::Item(item) = item else { continue };
+        for (method, operation) in item.iter() {
+            let method = method.to_ascii_uppercase();
+            let mut parameters = Vec::new();
+            for parameter in item.parameters.iter().chain(&operation.parameters) {
+                if let Some(parameter) = resolve_parameter(&document, parameter) {
+                    if let Some(converted) = convert_parameter(&raw, parameter) {
+                        // Operation-level parameters override path-level ones of the same name.
+                        parameters.retain(|p: &Parameter| !(p.name == converted.name && p.location == converted.location));
+                        parameters.push(converted);
+                    }
+                }
+            }
+            let needs_token = match &operation.security {
+                Some(requirements) => !requirements.is_empty(),
+                None => global_security,
+            };
+            let extension = |key: &str| operation.extensions.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+            endpoints.push(Endpoint {
+                id: operation.operation_id.clone().unwrap_or_else(|| format!("{method} {path}")),
+                writes: !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS"),
+                method,
+                path: path.clone(),
+                summary: operation.summary.clone().unwrap_or_default(),
+                description: operation.description.clone().unwrap_or_default(),
+                tag: operation.tags.first().cloned().unwrap_or_else(|| "Other".to_owned()),
+                parameters,
+                body_example: body_example(&document, &raw, operation),
+                needs_token,
+                source: extension("x-a55-source"),
+                confidence: extension("x-a55-confidence"),
+                origin: name.to_owned(),
+            });
+        }
+    }
+    Ok(endpoints)
+}
+
+fn resolve_parameter<'a>(document: &'a OpenAPI, parameter: &'a ReferenceOr<openapiv3::Parameter>) -> Option<&'a openapiv3::Parameter> {
+    let mut current = parameter;
+    for _ in 0..8 {
+        match current {
+            ReferenceOr::Item(item) => return Some(item),
+            ReferenceOr::Reference { reference } => {
+                let name = reference.strip_prefix("#/components/parameters/")?;
+                current = document.components.as_ref()?.parameters.get(name)?;
+            }
+        }
+    }
+    None
+}
+
+/// Follows `$ref`s inside the raw document (JSON pointer form only).
+fn resolve_value<'a>(raw: &'a Value, value: &'a Value) -> &'a Value {
+    let mut current = value;
+    for _ in 0..8 {
+        match current.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+            Some(pointer) => match raw.pointer(pointer) {
+                Some(target) => current = target,
+                None => return current,
+            },
+            None => return current,
+        }
+    }
+    current
+}
+
+fn convert_parameter(raw: &Value, parameter: &openapiv3::Parameter) -> Option<Parameter> {
+    let (location, data) = match parameter {
+        openapiv3::Parameter::Path { parameter_data, .. } => (ParamLocation::Path, parameter_data),
+        openapiv3::Parameter::Query { parameter_data, .. } => (ParamLocation::Query, parameter_data),
+        openapiv3::Parameter::Header { parameter_data, .. } => (ParamLocation::Header, parameter_data),
+        // Cookies are the console's business, never a partner request's.
+        openapiv3::Parameter::Cookie { .. } => return None,
+    };
+    let schema = match &data.format {
+        openapiv3::ParameterSchemaOrContent::Schema(schema) => serde_json::to_value(schema).ok(),
+        openapiv3::ParameterSchemaOrContent::Content(_) => None,
+    }
+    .unwrap_or(Value::Null);
+    let schema = resolve_value(raw, &schema);
+    let enum_values = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .map(|values| values.iter().filter_map(scalar_text).collect())
+        .unwrap_or_default();
+    let example = data
+        .example
+        .as_ref()
+        .and_then(scalar_text)
+        .or_else(|| schema.get("example").and_then(scalar_text))
+        .or_else(|| schema.get("default").and_then(scalar_text));
+    Some(Parameter {
+        name: data.name.clone(),
+        location,
+        required: data.required || location == ParamLocation::Path,
+        description: data.description.clone().unwrap_or_default(),
+        schema_type: schema.get("type").and_then(Value::as_str).unwrap_or("string").to_owned(),
+        enum_values,
+        example,
+    })
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn body_example(document: &OpenAPI, raw: &Value, operation: &openapiv3::Operation) -> Option<String> {
+    let body = match operation.request_body.as_ref()? {
+        ReferenceOr::Item(body) => body,
+        ReferenceOr::Reference { reference } => {
+            let name = reference.strip_prefix("#/components/requestBodies/")?;
+            match document.components.as_ref()?.request_bodies.get(name)? {
+                ReferenceOr::Item(body) => body,
+                ReferenceOr::Reference { .. } => return None,
+            }
+        }
+    };
+    let media = body.content.iter().find(|(kind, _)| kind.contains("json")).map(|(_, media)| media)?;
+    let example = media.example.clone().or_else(|| {
+        media.examples.values().find_map(|example| match example {
+            ReferenceOr::Item(example) => example.value.clone(),
+            ReferenceOr::Reference { reference } => reference
+                .strip_prefix('#')
+                .and_then(|pointer| raw.pointer(pointer))
+                .and_then(|e| e.get("value"))
+                .cloned(),
+        })
+    });
+    let example = example.or_else(|| {
+        let schema = serde_json::to_value(media.schema.as_ref()?).ok()?;
+        resolve_value(raw, &schema).get("example").cloned()
+    })?;
+    serde_json::to_string_pretty(&example).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundled() -> Vec<Endpoint> {
+        parse_document(BUNDLED_NAME, BUNDLED_A55).unwrap()
+    }
+
+    #[test]
+    fn the_bundled_document_has_the_seed_endpoint_and_the_documented_ones() {
+        let endpoints = bundled();
+        assert!(endpoints.len() >= 20, "{}", endpoints.len());
+        let find = |method: &str, path: &str| endpoints.iter().find(|e| e.method == method && e.path == path);
+        let wallets = find("GET", "/wallets").expect("the seed's GET /wallets");
+        assert!(wallets.needs_token);
+        let charges = find("GET", "/bank/wallet/charges/").expect("list charges");
+        assert!(charges.parameters.iter().any(|p| p.name == "wallet_uuid" && p.required && p.location == ParamLocation::Query));
+        assert!(!charges.writes);
+        let create = find("POST", "/bank/wallet/charge/").expect("create charge");
+        assert!(create.writes);
+        assert!(create.body_example.as_deref().is_some_and(|b| b.contains("wallet_uuid")));
+        assert!(create.parameters.iter().any(|p| p.name == "Idempotency-Key" && p.location == ParamLocation::Header));
+        let public = find("GET", "/bank/public/charge").expect("public charge");
+        assert!(!public.needs_token);
+    }
+
+    #[test]
+    fn every_bundled_operation_records_its_source_and_confidence() {
+        for endpoint in bundled() {
+            assert!(!endpoint.source.is_empty(), "{} has no source", endpoint.id);
+            assert!(
+                ["high", "medium", "low", "conflict"].contains(&endpoint.confidence.as_str()),
+                "{}: {}",
+                endpoint.id,
+                endpoint.confidence
+            );
+        }
+    }
+
+    #[test]
+    fn path_placeholders_all_have_parameters() {
+        for endpoint in bundled() {
+            for name in app::format::path_placeholders(&endpoint.path) {
+                assert!(
+                    endpoint.parameters.iter().any(|p| p.location == ParamLocation::Path && p.name == name),
+                    "{} lacks {name}",
+                    endpoint.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_malformed_document_is_reported_with_its_name_and_place_and_others_still_load() {
+        let catalog = load_catalog(&[("broken.yaml", "openapi: 3.0.3\npaths: [\n"), (BUNDLED_NAME, BUNDLED_A55)]);
+        assert!(!catalog.sources[0].loaded);
+        assert!(catalog.sources[0].detail.starts_with("broken.yaml:"), "{}", catalog.sources[0].detail);
+        assert!(catalog.sources[0].detail.contains("line"), "{}", catalog.sources[0].detail);
+        assert!(catalog.sources[1].loaded);
+        assert!(!catalog.endpoints.is_empty());
+    }
+}

@@ -1,0 +1,12 @@
+//! a55 console server: everything behind the browser. `main.rs` only calls `cli::run`.
+
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod service;
+pub mod simulator;
+pub mod startup;
+pub mod token;
+pub mod upstream;
