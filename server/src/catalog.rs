@@ -32,7 +32,11 @@ pub fn load_catalog(documents: &[(&str, &str)]) -> Catalog {
             }
             Err(error) => {
                 tracing::error!(%error, "catalog document not loaded");
-                catalog.sources.push(CatalogSource { name: (*name).to_owned(), loaded: false, detail: error.to_string() });
+                catalog.sources.push(CatalogSource {
+                    name: (*name).to_owned(),
+                    loaded: false,
+                    detail: error.to_string(),
+                });
             }
         }
     }
@@ -59,7 +63,8 @@ pub fn parse_document(name: &str, text: &str) -> Result<Vec<Endpoint>, CatalogEr
                 if let Some(parameter) = resolve_parameter(&document, parameter) {
                     if let Some(converted) = convert_parameter(&raw, parameter) {
                         // Operation-level parameters override path-level ones of the same name.
-                        parameters.retain(|p: &Parameter| !(p.name == converted.name && p.location == converted.location));
+                        parameters
+                            .retain(|p: &Parameter| !(p.name == converted.name && p.location == converted.location));
                         parameters.push(converted);
                     }
                 }
@@ -68,7 +73,8 @@ pub fn parse_document(name: &str, text: &str) -> Result<Vec<Endpoint>, CatalogEr
                 Some(requirements) => !requirements.is_empty(),
                 None => global_security,
             };
-            let extension = |key: &str| operation.extensions.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+            let extension =
+                |key: &str| operation.extensions.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
             endpoints.push(Endpoint {
                 id: operation.operation_id.clone().unwrap_or_else(|| format!("{method} {path}")),
                 writes: !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS"),
@@ -89,7 +95,10 @@ pub fn parse_document(name: &str, text: &str) -> Result<Vec<Endpoint>, CatalogEr
     Ok(endpoints)
 }
 
-fn resolve_parameter<'a>(document: &'a OpenAPI, parameter: &'a ReferenceOr<openapiv3::Parameter>) -> Option<&'a openapiv3::Parameter> {
+fn resolve_parameter<'a>(
+    document: &'a OpenAPI,
+    parameter: &'a ReferenceOr<openapiv3::Parameter>,
+) -> Option<&'a openapiv3::Parameter> {
     let mut current = parameter;
     for _ in 0..8 {
         match current {
@@ -208,7 +217,10 @@ mod tests {
         let wallets = find("GET", "/wallets").expect("the seed's GET /wallets");
         assert!(wallets.needs_token);
         let charges = find("GET", "/bank/wallet/charges/").expect("list charges");
-        assert!(charges.parameters.iter().any(|p| p.name == "wallet_uuid" && p.required && p.location == ParamLocation::Query));
+        assert!(charges
+            .parameters
+            .iter()
+            .any(|p| p.name == "wallet_uuid" && p.required && p.location == ParamLocation::Query));
         assert!(!charges.writes);
         let create = find("POST", "/bank/wallet/charge/").expect("create charge");
         assert!(create.writes);

@@ -64,7 +64,14 @@ pub fn run() -> ExitCode {
             Command::Serve => serve(cli.config).await,
             Command::CheckConfig => check_config(cli.config),
             Command::Simulate { port, host, client_id, client_secret_env, token_lifetime_secs, issued_tokens_file } => {
-                simulate(SocketAddr::new(host, port), client_id, &client_secret_env, token_lifetime_secs, issued_tokens_file).await
+                simulate(
+                    SocketAddr::new(host, port),
+                    client_id,
+                    &client_secret_env,
+                    token_lifetime_secs,
+                    issued_tokens_file,
+                )
+                .await
             }
         }
     })

@@ -112,7 +112,7 @@ impl fmt::Debug for RemoteTarget {
 pub enum Target {
     /// The built-in simulator, started in-process; its credentials are generated at start-up.
     Simulator,
-    Remote(RemoteTarget),
+    Remote(Box<RemoteTarget>),
 }
 
 #[derive(Clone, Debug)]
@@ -214,9 +214,9 @@ pub fn load(file: Option<&Path>, env: &dyn EnvSource) -> Result<Config, ConfigEr
         let value: figment::value::Value = value.parse().unwrap_or_else(|_| value.clone().into());
         figment = figment.merge(Serialized::global(&key, value));
     }
-    let raw: RawConfig = figment.extract().map_err(|error| {
-        ConfigErrors(error.into_iter().map(|e| describe_figment_error(&e)).collect())
-    })?;
+    let raw: RawConfig = figment
+        .extract()
+        .map_err(|error| ConfigErrors(error.into_iter().map(|e| describe_figment_error(&e)).collect()))?;
     validate(raw, env)
 }
 
@@ -237,10 +237,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     let bind = match raw.server.bind.parse::<SocketAddr>() {
         Ok(addr) => Some(addr),
         Err(_) => {
-            problems.push(format!(
-                "server.bind = {:?} is not an address:port such as 127.0.0.1:3000",
-                raw.server.bind
-            ));
+            problems.push(format!("server.bind = {:?} is not an address:port such as 127.0.0.1:3000", raw.server.bind));
             None
         }
     };
@@ -256,7 +253,11 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
         // The embedded default: the console works on a fresh machine with no credentials at all.
         raw_environments.insert(
             "simulator".into(),
-            RawEnvironment { kind: Some("simulator".into()), label: Some("Simulator".into()), ..RawEnvironment::default() },
+            RawEnvironment {
+                kind: Some("simulator".into()),
+                label: Some("Simulator".into()),
+                ..RawEnvironment::default()
+            },
         );
     }
     let mut environments = Vec::new();
@@ -328,7 +329,11 @@ fn validate_environment(
             ClientAuth::SecretPost
         }
     };
-    let secs = |value: Option<u64>, default: u64, field: &str, range: std::ops::RangeInclusive<u64>, problems: &mut Vec<String>| {
+    let secs = |value: Option<u64>,
+                default: u64,
+                field: &str,
+                range: std::ops::RangeInclusive<u64>,
+                problems: &mut Vec<String>| {
         let value = value.unwrap_or(default);
         if !range.contains(&value) {
             problems.push(format!("{} = {value} must be between {} and {}", key(field), range.start(), range.end()));
@@ -352,7 +357,8 @@ fn validate_environment(
     let refresh_skew = secs(raw.refresh_skew_secs, 300, "refresh_skew_secs", 0..=3600, problems);
     let max_response_bytes = raw.max_response_bytes.unwrap_or(50_000_000);
     if !(1_024..=500_000_000).contains(&max_response_bytes) {
-        problems.push(format!("{} = {max_response_bytes} must be between 1024 and 500000000", key("max_response_bytes")));
+        problems
+            .push(format!("{} = {max_response_bytes} must be between 1024 and 500000000", key("max_response_bytes")));
     }
     if let Some(scope) = &raw.scope {
         if scope.trim().is_empty() || scope.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
@@ -377,7 +383,7 @@ fn validate_environment(
             }
             Some(Target::Simulator)
         }
-        Some(_) => remote_target(id, &raw, env, problems).map(Target::Remote),
+        Some(_) => remote_target(id, &raw, env, problems).map(|r| Target::Remote(Box::new(r))),
         None => None,
     };
 
@@ -407,7 +413,12 @@ fn default_colour(kind: EnvironmentKind) -> &'static str {
     }
 }
 
-fn remote_target(id: &str, raw: &RawEnvironment, env: &dyn EnvSource, problems: &mut Vec<String>) -> Option<RemoteTarget> {
+fn remote_target(
+    id: &str,
+    raw: &RawEnvironment,
+    env: &dyn EnvSource,
+    problems: &mut Vec<String>,
+) -> Option<RemoteTarget> {
     let key = |field: &str| format!("environments.{id}.{field}");
     let api_base = parse_service_url(raw.api_base.as_deref(), &key("api_base"), problems).map(|mut url| {
         // The base is a directory: segments are pushed below it, never joined against it.
@@ -421,7 +432,8 @@ fn remote_target(id: &str, raw: &RawEnvironment, env: &dyn EnvSource, problems: 
     let client_id = match raw.client_id.as_deref().map(str::trim) {
         Some(id) if !id.is_empty() => Some(id.to_owned()),
         _ => {
-            problems.push(format!("{} is missing: the OAuth2 client id a55 issued for this environment", key("client_id")));
+            problems
+                .push(format!("{} is missing: the OAuth2 client id a55 issued for this environment", key("client_id")));
             None
         }
     };

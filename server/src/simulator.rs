@@ -143,29 +143,19 @@ impl Simulator {
     /// Fixes the `iss` claim to `{base_url}/simulator-pool` instead of deriving it from each request's Host.
     pub fn set_issuer(&self, base_url: &url::Url) {
         let issuer = format!("{}/simulator-pool", base_url.as_str().trim_end_matches('/'));
-        *self
-            .inner
-            .issuer
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(issuer);
+        *self.inner.issuer.write().unwrap_or_else(PoisonError::into_inner) = Some(issuer);
     }
 
     /// Requests allowed per client_id per minute on /api/v1 (default 100000).
     pub fn set_rate_limit(&self, per_minute: u32) {
-        self.inner
-            .rate_limit
-            .store(per_minute.max(1), Ordering::SeqCst);
+        self.inner.rate_limit.store(per_minute.max(1), Ordering::SeqCst);
     }
 
     /// Test aid: a token for the configured client with all allowed scopes, as if issued at `issued_at`;
     /// not counted and not written to the issued-tokens file. Lets tests make expired tokens without sleeping.
     pub fn mint_token(&self, issued_at: SystemTime, lifetime: Duration) -> String {
-        let iat = issued_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let issuer = self
-            .issuer()
-            .unwrap_or_else(|| "http://localhost/simulator-pool".to_owned());
+        let iat = issued_at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let issuer = self.issuer().unwrap_or_else(|| "http://localhost/simulator-pool".to_owned());
         let claims = jwt::Claims::new(
             &self.inner.settings.client_id,
             self.inner.settings.allowed_scopes.join(" "),
@@ -181,11 +171,7 @@ impl Simulator {
     }
 
     fn issuer(&self) -> Option<String> {
-        self.inner
-            .issuer
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.inner.issuer.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     fn secret_matches(&self, candidate: &str) -> bool {
@@ -207,9 +193,7 @@ fn secret_tag(mac: &HmacSha256, secret: &[u8]) -> Vec<u8> {
 
 /// Wall-clock seconds: the simulator stands in for separate services whose tokens carry absolute times.
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Poisoning only means another request panicked mid-update; the maps stay usable for a simulator.
@@ -258,10 +242,7 @@ impl RunningSimulator {
             let _ = tx.send(());
         }
         if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
                 tracing::warn!("simulator did not stop within 5 s; aborting it");
                 task.abort();
             }
@@ -279,10 +260,7 @@ impl Drop for RunningSimulator {
 }
 
 /// Bind (use port 0 for an ephemeral port) and serve on a background tokio task.
-pub async fn spawn(
-    settings: SimulatorSettings,
-    bind: SocketAddr,
-) -> std::io::Result<RunningSimulator> {
+pub async fn spawn(settings: SimulatorSettings, bind: SocketAddr) -> std::io::Result<RunningSimulator> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let invalid = |e: url::ParseError| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
@@ -305,14 +283,7 @@ pub async fn spawn(
         }
     });
     tracing::info!(%addr, "simulator listening");
-    Ok(RunningSimulator {
-        addr,
-        simulator,
-        token_url,
-        api_base,
-        shutdown_tx: Some(shutdown_tx),
-        task: Some(task),
-    })
+    Ok(RunningSimulator { addr, simulator, token_url, api_base, shutdown_tx: Some(shutdown_tx), task: Some(task) })
 }
 
 #[cfg(test)]
@@ -338,41 +309,24 @@ mod tests {
     fn random_secrets_differ_between_calls() {
         let a = SimulatorSettings::with_random_secret("c", Duration::from_secs(1));
         let b = SimulatorSettings::with_random_secret("c", Duration::from_secs(1));
-        assert_ne!(
-            a.client_secret.expose_secret(),
-            b.client_secret.expose_secret()
-        );
+        assert_ne!(a.client_secret.expose_secret(), b.client_secret.expose_secret());
     }
 
     #[tokio::test]
     async fn spawn_reports_urls_on_the_bound_port_and_shuts_down() {
         let settings = SimulatorSettings::with_random_secret("c", Duration::from_secs(60));
-        let running = spawn(settings, "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
+        let running = spawn(settings, "127.0.0.1:0".parse().unwrap()).await.unwrap();
         let port = running.addr.port();
         assert_ne!(port, 0);
-        assert_eq!(
-            running.token_url().as_str(),
-            format!("http://127.0.0.1:{port}/oauth2/token")
-        );
-        assert_eq!(
-            running.api_base().as_str(),
-            format!("http://127.0.0.1:{port}/api/v1/")
-        );
+        assert_eq!(running.token_url().as_str(), format!("http://127.0.0.1:{port}/oauth2/token"));
+        assert_eq!(running.api_base().as_str(), format!("http://127.0.0.1:{port}/api/v1/"));
         assert_eq!(running.simulator().tokens_issued(), 0);
         // An idle keep-alive connection from a client must not hold the shutdown up.
         let client = reqwest::Client::new();
-        let wallets = client
-            .get(running.api_base().join("wallets").unwrap())
-            .send()
-            .await
-            .unwrap();
+        let wallets = client.get(running.api_base().join("wallets").unwrap()).send().await.unwrap();
         assert_eq!(wallets.status(), 401);
         let addr = running.addr;
-        tokio::time::timeout(Duration::from_secs(2), running.shutdown())
-            .await
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(2), running.shutdown()).await.unwrap();
         assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     }
 }

@@ -105,11 +105,11 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
 pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) -> Result<RunningConsole, StartError> {
     let addr = listener.local_addr().map_err(StartError::Simulator)?;
     let simulator = if config.uses_simulator() {
-        let settings = SimulatorSettings::with_random_secret(config.simulator.client_id.clone(), config.simulator.token_lifetime);
+        let settings =
+            SimulatorSettings::with_random_secret(config.simulator.client_id.clone(), config.simulator.token_lifetime);
         let secret = settings.client_secret.clone();
-        let running = simulator::spawn(settings, SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .map_err(StartError::Simulator)?;
+        let running =
+            simulator::spawn(settings, SocketAddr::from(([127, 0, 0, 1], 0))).await.map_err(StartError::Simulator)?;
         tracing::info!(addr = %running.addr, "built-in simulator listening");
         Some((running, config.simulator.client_id.clone(), secret))
     } else {
@@ -121,9 +121,12 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let mut environments = Vec::new();
     for env in &config.environments {
         let (api_base, token_url, client_id, client_secret) = match (&env.target, &simulator) {
-            (Target::Remote(remote), _) => {
-                (remote.api_base.clone(), remote.token_url.clone(), remote.client_id.clone(), remote.client_secret.clone())
-            }
+            (Target::Remote(remote), _) => (
+                remote.api_base.clone(),
+                remote.token_url.clone(),
+                remote.client_id.clone(),
+                remote.client_secret.clone(),
+            ),
             (Target::Simulator, Some((sim, client_id, secret))) => {
                 (sim.api_base(), sim.token_url(), client_id.clone(), secret.clone())
             }
@@ -166,7 +169,12 @@ pub fn router(options: LeptosOptions, backend: SharedBackend) -> Router {
     let shell_options = options.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes_with_context(&options, routes, move || provide_context(backend.clone()), move || shell(shell_options.clone()))
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || provide_context(backend.clone()),
+            move || shell(shell_options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(middleware::from_fn(security_headers))
         .with_state(options)

@@ -241,9 +241,9 @@ impl TokenBroker {
         // Spawned so the request completes and is cached even if every caller goes away.
         let task = tokio::spawn(async move {
             let started = clock.now();
-            let result = request_token(&http, &source).await.and_then(|response| {
-                accept(response, &source, clock.now(), clock.wall_ms())
-            });
+            let result = request_token(&http, &source)
+                .await
+                .and_then(|response| accept(response, &source, clock.now(), clock.wall_ms()));
             let elapsed = clock.now().saturating_duration_since(started);
             let mut guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             guard.inflight = None;
@@ -340,7 +340,12 @@ struct ErrorBody {
 }
 
 /// Validates a token endpoint answer. Anything odd is an error, never a token that lasts forever.
-pub fn accept(response: TokenResponse, source: &TokenSource, now: Instant, now_wall_ms: i64) -> Result<Arc<AccessToken>, TokenError> {
+pub fn accept(
+    response: TokenResponse,
+    source: &TokenSource,
+    now: Instant,
+    now_wall_ms: i64,
+) -> Result<Arc<AccessToken>, TokenError> {
     let environment = || source.environment.clone();
     let bad = |reason: &str| TokenError::BadResponse { environment: environment(), reason: reason.to_owned() };
     if response.status != 200 {
@@ -349,7 +354,9 @@ pub fn accept(response: TokenResponse, source: &TokenSource, now: Instant, now_w
             (_, Some(code @ ("invalid_client" | "unauthorized_client" | "invalid_grant" | "invalid_scope"))) => {
                 TokenError::Rejected { environment: environment(), code: code.to_owned() }
             }
-            (401, code) => TokenError::Rejected { environment: environment(), code: code.unwrap_or("HTTP 401").to_owned() },
+            (401, code) => {
+                TokenError::Rejected { environment: environment(), code: code.unwrap_or("HTTP 401").to_owned() }
+            }
             (status, _) => TokenError::Endpoint { environment: environment(), status },
         });
     }
@@ -361,7 +368,9 @@ pub fn accept(response: TokenResponse, source: &TokenSource, now: Instant, now_w
         None => return Err(bad("token_type is missing")),
     }
     let lifetime_secs = match body.expires_in {
-        Some(serde_json::Value::Number(n)) => n.as_u64().ok_or_else(|| bad("expires_in is not a positive whole number"))?,
+        Some(serde_json::Value::Number(n)) => {
+            n.as_u64().ok_or_else(|| bad("expires_in is not a positive whole number"))?
+        }
         Some(_) => return Err(bad("expires_in is not a number")),
         None => return Err(bad("expires_in is missing")),
     };
@@ -410,7 +419,10 @@ mod tests {
     fn ok_body(expires_in: &str) -> TokenResponse {
         TokenResponse {
             status: 200,
-            body: format!(r#"{{"access_token":"a.eyJzdWIiOiJ4In0.c","token_type":"Bearer","expires_in":{expires_in}}}"#).into(),
+            body: format!(
+                r#"{{"access_token":"a.eyJzdWIiOiJ4In0.c","token_type":"Bearer","expires_in":{expires_in}}}"#
+            )
+            .into(),
         }
     }
 
@@ -442,7 +454,9 @@ mod tests {
             ("not json", "not a JSON object"),
         ];
         for (body, expected) in cases {
-            let error = accept(TokenResponse { status: 200, body: body.to_owned().into() }, &source(300), clock.now(), 0).unwrap_err();
+            let error =
+                accept(TokenResponse { status: 200, body: body.to_owned().into() }, &source(300), clock.now(), 0)
+                    .unwrap_err();
             assert!(error.to_string().contains(expected), "{body}: {error}");
         }
     }
@@ -450,13 +464,17 @@ mod tests {
     #[test]
     fn rejected_credentials_say_so_without_the_secret() {
         let clock = ManualClock::new();
-        for (status, body) in [(400, r#"{"error":"invalid_client"}"#), (401, r#"{"error":"x","client_secret":"secret"}"#)] {
-            let error = accept(TokenResponse { status, body: body.to_owned().into() }, &source(300), clock.now(), 0).unwrap_err();
+        for (status, body) in
+            [(400, r#"{"error":"invalid_client"}"#), (401, r#"{"error":"x","client_secret":"secret"}"#)]
+        {
+            let error = accept(TokenResponse { status, body: body.to_owned().into() }, &source(300), clock.now(), 0)
+                .unwrap_err();
             let text = error.to_string();
             assert!(text.starts_with("credentials rejected by the token endpoint for sandbox"), "{text}");
             assert!(!text.contains("secret"), "{text}");
         }
-        let error = accept(TokenResponse { status: 503, body: "busy".into() }, &source(300), clock.now(), 0).unwrap_err();
+        let error =
+            accept(TokenResponse { status: 503, body: "busy".into() }, &source(300), clock.now(), 0).unwrap_err();
         assert_eq!(error, TokenError::Endpoint { environment: "sandbox".into(), status: 503 });
     }
 

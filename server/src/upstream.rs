@@ -82,11 +82,13 @@ pub fn request_headers(pairs: &[(String, String)]) -> Result<HeaderMap, Upstream
         if !allowed {
             return Err(UpstreamError::ForbiddenHeader(name.clone()));
         }
-        let header_name = HeaderName::from_bytes(lower.as_bytes()).map_err(|_| UpstreamError::InvalidHeader(name.clone()))?;
+        let header_name =
+            HeaderName::from_bytes(lower.as_bytes()).map_err(|_| UpstreamError::InvalidHeader(name.clone()))?;
         if value.chars().any(|c| c.is_control() && c != '\t') {
             return Err(UpstreamError::InvalidHeader(name.clone()));
         }
-        let header_value = HeaderValue::from_str(value.trim()).map_err(|_| UpstreamError::InvalidHeader(name.clone()))?;
+        let header_value =
+            HeaderValue::from_str(value.trim()).map_err(|_| UpstreamError::InvalidHeader(name.clone()))?;
         headers.append(header_name, header_value);
     }
     Ok(headers)
@@ -135,8 +137,11 @@ pub async fn send(http: &reqwest::Client, outbound: Outbound) -> Result<Inbound,
     let work = async {
         let mut request = http.request(outbound.method, outbound.url).headers(outbound.headers);
         if let Some(token) = &outbound.bearer {
-            let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-                .map_err(|_| UpstreamError::Unreachable { environment: environment.clone(), reason: "the access token is not a valid header value".into() })?;
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| UpstreamError::Unreachable {
+                    environment: environment.clone(),
+                    reason: "the access token is not a valid header value".into(),
+                })?;
             value.set_sensitive(true);
             request = request.header(http::header::AUTHORIZATION, value);
         }
@@ -207,10 +212,25 @@ mod tests {
     #[test]
     fn headers_the_console_controls_are_refused() {
         for name in [
-            "Authorization", "aUtHoRiZaTiOn", "Cookie", "Host", "Connection", "Transfer-Encoding", "TE",
-            "Upgrade", "Proxy-Authorization", "X-Forwarded-For", "X-Real-IP", "Forwarded", "Keep-Alive",
+            "Authorization",
+            "aUtHoRiZaTiOn",
+            "Cookie",
+            "Host",
+            "Connection",
+            "Transfer-Encoding",
+            "TE",
+            "Upgrade",
+            "Proxy-Authorization",
+            "X-Forwarded-For",
+            "X-Real-IP",
+            "Forwarded",
+            "Keep-Alive",
         ] {
-            assert_eq!(request_headers(&[pair(name, "x")]), Err(UpstreamError::ForbiddenHeader(name.to_owned())), "{name}");
+            assert_eq!(
+                request_headers(&[pair(name, "x")]),
+                Err(UpstreamError::ForbiddenHeader(name.to_owned())),
+                "{name}"
+            );
         }
     }
 
@@ -219,12 +239,20 @@ mod tests {
         for value in ["a\r\nAuthorization: x", "a\0b", "a\nb"] {
             assert!(matches!(request_headers(&[pair("X-Foo", value)]), Err(UpstreamError::InvalidHeader(_))));
         }
-        assert!(matches!(request_headers(&[pair("X Foo", "a")]), Err(UpstreamError::ForbiddenHeader(_) | UpstreamError::InvalidHeader(_))));
+        assert!(matches!(
+            request_headers(&[pair("X Foo", "a")]),
+            Err(UpstreamError::ForbiddenHeader(_) | UpstreamError::InvalidHeader(_))
+        ));
     }
 
     #[test]
     fn ordinary_headers_pass() {
-        let headers = request_headers(&[pair("Idempotency-Key", "k-1"), pair("X-Correlation-Id", "abc"), pair("Accept", "application/json")]).unwrap();
+        let headers = request_headers(&[
+            pair("Idempotency-Key", "k-1"),
+            pair("X-Correlation-Id", "abc"),
+            pair("Accept", "application/json"),
+        ])
+        .unwrap();
         assert_eq!(headers.len(), 3);
         assert_eq!(headers["idempotency-key"], "k-1");
     }

@@ -18,14 +18,8 @@ pub fn group_by_tag<'a>(endpoints: impl IntoIterator<Item = &'a Endpoint>) -> Ve
 
 /// True when every word of the filter appears in the path, summary, id or method.
 pub fn matches_filter(endpoint: &Endpoint, filter: &str) -> bool {
-    let haystack = format!(
-        "{} {} {} {}",
-        endpoint.method, endpoint.path, endpoint.summary, endpoint.id
-    )
-    .to_lowercase();
-    filter
-        .split_whitespace()
-        .all(|word| haystack.contains(&word.to_lowercase()))
+    let haystack = format!("{} {} {} {}", endpoint.method, endpoint.path, endpoint.summary, endpoint.id).to_lowercase();
+    filter.split_whitespace().all(|word| haystack.contains(&word.to_lowercase()))
 }
 
 pub fn method_class(method: &str) -> String {

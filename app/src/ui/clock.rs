@@ -13,10 +13,7 @@ pub fn provide_browser_clock() -> BrowserClock {
     Effect::new(move |_| {
         set_now.set(Some(js_sys::Date::now()));
         // The handle lives as long as the page; the console has a single long-lived screen.
-        let _ = set_interval_with_handle(
-            move || set_now.set(Some(js_sys::Date::now())),
-            Duration::from_millis(250),
-        );
+        let _ = set_interval_with_handle(move || set_now.set(Some(js_sys::Date::now())), Duration::from_millis(250));
     });
     let clock = BrowserClock(now);
     provide_context(clock);

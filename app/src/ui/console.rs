@@ -32,6 +32,9 @@ pub fn ConsolePage() -> impl IntoView {
 #[component]
 fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> impl IntoView {
     let clock = provide_browser_clock();
+    // Tests (and people) can tell a live page from server-rendered HTML by this flag.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let first = environments.first().map(|e| e.id.clone()).unwrap_or_default();
     let environments = StoredValue::new(environments);
     let environment = RwSignal::new(first);
@@ -112,7 +115,7 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> impl IntoV
             })}
             <TokenBadge token />
         </header>
-        <main class="workbench">
+        <main class="workbench" data-hydrated=move || hydrated.get().to_string()>
             <EndpointList endpoints selected on_select />
             <div class="work">
                 <RequestEditor draft on_run pending=pending.into() />

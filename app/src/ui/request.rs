@@ -114,9 +114,9 @@ pub fn RequestEditor(draft: RequestDraft, on_run: Callback<()>, pending: Signal<
         if body.trim().is_empty() || !method_has_body(&draft.method.get()) {
             return None;
         }
-        serde_json::from_str::<serde_json::Value>(&body)
-            .err()
-            .map(|e| format!("Body is not valid JSON (line {}, column {}): sending anyway is allowed.", e.line(), e.column()))
+        serde_json::from_str::<serde_json::Value>(&body).err().map(|e| {
+            format!("Body is not valid JSON (line {}, column {}): sending anyway is allowed.", e.line(), e.column())
+        })
     });
     view! {
         <section class="request" aria-label="Request">

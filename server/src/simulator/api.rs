@@ -38,15 +38,9 @@ pub(super) fn router(sim: Simulator) -> Router<Simulator> {
         .route("/bank/wallet/", get(get_wallet).post(create_wallet))
         .route("/bank/wallet/charges/", get(list_charges))
         .route("/bank/wallet/charge/", get(get_charge).post(create_charge))
-        .route(
-            "/bank/wallet/charge/{charge_uuid}/",
-            get(get_charge_by_path),
-        )
+        .route("/bank/wallet/charge/{charge_uuid}/", get(get_charge_by_path))
         .route("/bank/wallet/payout/", get(list_payouts))
-        .route(
-            "/bank/wallet/payout/{payout_uuid}/{wallet_uuid}/",
-            get(get_payout),
-        )
+        .route("/bank/wallet/payout/{payout_uuid}/{wallet_uuid}/", get(get_payout))
         .route("/bank/wallet/subscription/", get(get_subscription))
         .route("/bank/public/charge", get(public_charge))
         .route("/sim/large", get(large_charge_list))
@@ -66,12 +60,7 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: code.to_owned(),
-            message: message.into(),
-            details: Vec::new(),
-        }
+        Self { status, code: code.to_owned(), message: message.into(), details: Vec::new() }
     }
 
     fn validation(details: Vec<FieldError>) -> Self {
@@ -81,10 +70,7 @@ impl ApiError {
     }
 
     fn validation_with_message(message: impl Into<String>, details: Vec<FieldError>) -> Self {
-        Self {
-            details,
-            ..Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
-        }
+        Self { details, ..Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message) }
     }
 
     fn internal(message: impl Into<String>) -> Self {
@@ -93,19 +79,11 @@ impl ApiError {
 }
 
 fn wallet_not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "errors.wallet.not_found",
-        "wallet not found",
-    )
+    ApiError::new(StatusCode::NOT_FOUND, "errors.wallet.not_found", "wallet not found")
 }
 
 fn charge_not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "errors.charge.not_found",
-        "charge not found",
-    )
+    ApiError::new(StatusCode::NOT_FOUND, "errors.charge.not_found", "charge not found")
 }
 
 /// Handlers do not know the request id, so the error travels in the response extensions and
@@ -137,19 +115,13 @@ struct ErrorBody<'a> {
 
 fn render_error(response: &mut Response, error: &ApiError, request_id: &str) {
     let envelope = ErrorEnvelope {
-        error: ErrorBody {
-            code: &error.code,
-            message: &error.message,
-            details: &error.details,
-        },
+        error: ErrorBody { code: &error.code, message: &error.message, details: &error.details },
         request_id,
     };
     // Strings and a slice of string pairs always serialize.
     let body = serde_json::to_vec(&envelope).unwrap_or_default();
     *response.body_mut() = Body::from(body);
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
 }
 
 // ---------------------------------------------------------------- envelope: auth, rate limit, ids
@@ -172,54 +144,31 @@ struct Quota {
 
 /// Fixed one-minute windows per client; a55 documents a rolling window, which this approximates.
 fn consume_quota(sim: &Simulator, key: &str) -> Quota {
-    let limit = sim
-        .inner
-        .rate_limit
-        .load(std::sync::atomic::Ordering::SeqCst);
+    let limit = sim.inner.rate_limit.load(std::sync::atomic::Ordering::SeqCst);
     let now = Instant::now();
     let mut windows = lock(&sim.inner.windows);
-    let window = windows.entry(key.to_owned()).or_insert(RateWindow {
-        started: now,
-        count: 0,
-    });
+    let window = windows.entry(key.to_owned()).or_insert(RateWindow { started: now, count: 0 });
     if now.duration_since(window.started) >= RATE_WINDOW {
-        *window = RateWindow {
-            started: now,
-            count: 0,
-        };
+        *window = RateWindow { started: now, count: 0 };
     }
     let reset_in = RATE_WINDOW.saturating_sub(now.duration_since(window.started));
     let reset_secs = reset_in.as_secs() + u64::from(reset_in.subsec_nanos() > 0);
     let reset_at = now_secs() + reset_secs;
     if window.count >= limit {
-        return Quota {
-            limit,
-            remaining: 0,
-            reset_at,
-            retry_after: Some(reset_secs.max(1)),
-        };
+        return Quota { limit, remaining: 0, reset_at, retry_after: Some(reset_secs.max(1)) };
     }
     window.count += 1;
-    Quota {
-        limit,
-        remaining: limit - window.count,
-        reset_at,
-        retry_after: None,
-    }
+    Quota { limit, remaining: limit - window.count, reset_at, retry_after: None }
 }
 
 fn is_public(path: &str) -> bool {
-    path.strip_prefix("/api/v1")
-        .unwrap_or(path)
-        .starts_with("/bank/public/")
+    path.strip_prefix("/api/v1").unwrap_or(path).starts_with("/bank/public/")
 }
 
 fn authenticate(sim: &Simulator, headers: &HeaderMap) -> Result<jwt::Claims, &'static str> {
     const MISSING: &str = "missing bearer token";
     let value = headers.get(AUTHORIZATION).ok_or(MISSING)?;
-    let value = value
-        .to_str()
-        .map_err(|_| jwt::VerifyError::Malformed.reason())?;
+    let value = value.to_str().map_err(|_| jwt::VerifyError::Malformed.reason())?;
     let (scheme, token) = value.trim().split_once(' ').ok_or(MISSING)?;
     let token = token.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
@@ -250,17 +199,12 @@ async fn envelope(State(sim): State<Simulator>, mut request: Request, next: Next
             format!("rate limit of {} requests per minute exceeded", quota.limit),
         );
         let mut response = error.into_response();
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
         response
     } else if let Some(Err(reason)) = auth {
         tracing::debug!(%path, reason, "simulated API refused a request");
-        let mut response =
-            ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", reason).into_response();
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", reason).into_response();
+        response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         response
     } else {
         request.extensions_mut().insert(Caller(caller));
@@ -289,11 +233,7 @@ async fn envelope(State(sim): State<Simulator>, mut request: Request, next: Next
 }
 
 async fn no_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "NOT_FOUND",
-        format!("no route for {method} {}", uri.path()),
-    )
+    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no route for {method} {}", uri.path()))
 }
 
 // ---------------------------------------------------------------- query parameters and lists
@@ -303,19 +243,12 @@ struct Params(Vec<(String, String)>);
 impl Params {
     fn parse(raw: Option<String>) -> Self {
         let raw = raw.unwrap_or_default();
-        Self(
-            url::form_urlencoded::parse(raw.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        Self(url::form_urlencoded::parse(raw.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
     }
 
     /// First non-empty value: `?wallet_uuid=` counts as missing.
     fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, v)| k == key && !v.trim().is_empty())
-            .map(|(_, v)| v.trim())
+        self.0.iter().find(|(k, v)| k == key && !v.trim().is_empty()).map(|(_, v)| v.trim())
     }
 
     fn required(&self, key: &str, errors: &mut Vec<FieldError>) -> Option<&str> {
@@ -335,25 +268,18 @@ struct Paging {
 impl Paging {
     fn parse(params: &Params, default_limit: usize, errors: &mut Vec<FieldError>) -> Self {
         let mut number =
-            |key: &str, default: usize, range: std::ops::RangeInclusive<usize>, reason: &str| {
-                match params.get(key) {
-                    None => default,
-                    Some(text) => match text.parse::<usize>() {
-                        Ok(n) if range.contains(&n) => n,
-                        _ => {
-                            errors.push(FieldError::new(key, reason));
-                            default
-                        }
-                    },
-                }
+            |key: &str, default: usize, range: std::ops::RangeInclusive<usize>, reason: &str| match params.get(key) {
+                None => default,
+                Some(text) => match text.parse::<usize>() {
+                    Ok(n) if range.contains(&n) => n,
+                    _ => {
+                        errors.push(FieldError::new(key, reason));
+                        default
+                    }
+                },
             };
         let page = number("page", 1, 1..=usize::MAX, "must be an integer >= 1");
-        let limit = number(
-            "limit",
-            default_limit,
-            1..=MAX_LIMIT,
-            "must be an integer between 1 and 100",
-        );
+        let limit = number("limit", default_limit, 1..=MAX_LIMIT, "must be an integer between 1 and 100");
         Self { page, limit }
     }
 
@@ -383,9 +309,7 @@ impl ListFilter {
         let status = params.get("filter").and_then(|text| {
             let mut parts = text.splitn(3, ':');
             let value = match (parts.next(), parts.next(), parts.next()) {
-                (Some("status"), Some("eq"), Some(value)) | (Some("status"), Some(value), None) => {
-                    value
-                }
+                (Some("status"), Some("eq"), Some(value)) | (Some("status"), Some(value), None) => value,
                 _ => "",
             };
             if statuses.contains(&value) {
@@ -393,10 +317,7 @@ impl ListFilter {
             } else {
                 errors.push(FieldError::new(
                     "filter",
-                    format!(
-                        "must be status:<value> with a value among {}",
-                        statuses.join(", ")
-                    ),
+                    format!("must be status:<value> with a value among {}", statuses.join(", ")),
                 ));
                 None
             }
@@ -405,10 +326,7 @@ impl ListFilter {
             None | Some("created:desc") => false,
             Some("created:asc") => true,
             Some(_) => {
-                errors.push(FieldError::new(
-                    "sort",
-                    "must be created:asc or created:desc",
-                ));
+                errors.push(FieldError::new("sort", "must be created:asc or created:desc"));
                 false
             }
         };
@@ -423,12 +341,7 @@ impl ListFilter {
         };
         let date_start = date("date_start");
         let date_end = date("date_end");
-        Self {
-            status,
-            ascending,
-            date_start,
-            date_end,
-        }
+        Self { status, ascending, date_start, date_end }
     }
 
     /// Item indices are in creation order, so sorting by `created` is keeping or reversing them.
@@ -445,13 +358,8 @@ impl ListFilter {
                 let needs_date = self.date_start.is_some() || self.date_end.is_some();
                 !needs_date || {
                     let date = date_of(i);
-                    self.date_start
-                        .as_deref()
-                        .is_none_or(|start| date.as_str() >= start)
-                        && self
-                            .date_end
-                            .as_deref()
-                            .is_none_or(|end| date.as_str() <= end)
+                    self.date_start.as_deref().is_none_or(|start| date.as_str() >= start)
+                        && self.date_end.as_deref().is_none_or(|end| date.as_str() <= end)
                 }
             })
             .collect();
@@ -459,23 +367,13 @@ impl ListFilter {
             matching.reverse();
         }
         let total = matching.len();
-        let page = matching
-            .into_iter()
-            .skip(paging.offset())
-            .take(paging.limit)
-            .collect();
+        let page = matching.into_iter().skip(paging.offset()).take(paging.limit).collect();
         (total, page)
     }
 }
 
 fn page_body<T>(paging: &Paging, total: usize, data: Vec<T>) -> PageBody<T> {
-    PageBody {
-        page: paging.page,
-        limit: paging.limit,
-        total,
-        pages: total.div_ceil(paging.limit),
-        data,
-    }
+    PageBody { page: paging.page, limit: paging.limit, total, pages: total.div_ceil(paging.limit), data }
 }
 
 // ---------------------------------------------------------------- lookups
@@ -505,20 +403,14 @@ fn find_charge(sim: &Simulator, uuid: &str) -> Option<data::Charge> {
     if let Some((w, i)) = data::parse_charge_uuid(uuid) {
         return Some(data::seeded_charge(w, i));
     }
-    lock(&sim.inner.created_charges)
-        .get(&uuid.to_ascii_lowercase())
-        .cloned()
+    lock(&sim.inner.created_charges).get(&uuid.to_ascii_lowercase()).cloned()
 }
 
 // ---------------------------------------------------------------- POST helpers
 
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_JSON",
-            format!("request body is not valid JSON: {e}"),
-        )
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_JSON", format!("request body is not valid JSON: {e}"))
     })
 }
 
@@ -566,12 +458,7 @@ fn json_bytes<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
 }
 
 fn json_response(status: StatusCode, body: Bytes) -> Response {
-    (
-        status,
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        body,
-    )
-        .into_response()
+    (status, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
 pub(crate) struct StoredResponse {
@@ -595,16 +482,9 @@ fn idempotent(
         let (status, bytes) = run()?;
         return Ok(json_response(status, bytes));
     };
-    let key = raw_key
-        .to_str()
-        .ok()
-        .filter(|k| (16..=128).contains(&k.len()))
-        .ok_or_else(|| {
-            ApiError::validation(vec![FieldError::new(
-                "Idempotency-Key",
-                "must be 16 to 128 visible ASCII characters",
-            )])
-        })?;
+    let key = raw_key.to_str().ok().filter(|k| (16..=128).contains(&k.len())).ok_or_else(|| {
+        ApiError::validation(vec![FieldError::new("Idempotency-Key", "must be 16 to 128 visible ASCII characters")])
+    })?;
     let fingerprint = digest_of(route, body);
     let slot = format!("{caller}\n{route}\n{key}");
     {
@@ -619,22 +499,18 @@ fn idempotent(
                 ));
             }
             let mut response = json_response(stored.status, stored.body.clone());
-            response
-                .headers_mut()
-                .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            response.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
             return Ok(response);
         }
     }
     let (status, bytes) = run()?;
     if status.is_success() {
-        lock(&sim.inner.idempotency)
-            .entry(slot)
-            .or_insert_with(|| StoredResponse {
-                fingerprint,
-                status,
-                body: bytes.clone(),
-                stored_at: Instant::now(),
-            });
+        lock(&sim.inner.idempotency).entry(slot).or_insert_with(|| StoredResponse {
+            fingerprint,
+            status,
+            body: bytes.clone(),
+            stored_at: Instant::now(),
+        });
     }
     Ok(json_response(status, bytes))
 }
@@ -653,10 +529,7 @@ struct WalletList {
     total: usize,
 }
 
-async fn list_wallets(
-    State(sim): State<Simulator>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+async fn list_wallets(State(sim): State<Simulator>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let params = Params::parse(query);
     let mut errors = Vec::new();
     let paging = Paging::parse(&params, 20, &mut errors);
@@ -665,38 +538,21 @@ async fn list_wallets(
     }
     let wallets = all_wallets(&sim);
     let total = wallets.len();
-    let data = wallets
-        .into_iter()
-        .skip(paging.offset())
-        .take(paging.limit)
-        .collect();
-    Ok(Json(WalletList {
-        data,
-        page: paging.page,
-        limit: paging.limit,
-        total,
-    })
-    .into_response())
+    let data = wallets.into_iter().skip(paging.offset()).take(paging.limit).collect();
+    Ok(Json(WalletList { data, page: paging.page, limit: paging.limit, total }).into_response())
 }
 
-async fn get_wallet(
-    State(sim): State<Simulator>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Wallet>, ApiError> {
+async fn get_wallet(State(sim): State<Simulator>, RawQuery(query): RawQuery) -> Result<Json<Wallet>, ApiError> {
     let params = Params::parse(query);
     let wallet_uuid = params.get("wallet_uuid");
     let email = params.get("email");
     let customer_id = params.get("customer_id");
     if wallet_uuid.is_none() && email.is_none() && customer_id.is_none() {
         const REASON: &str = "one of wallet_uuid, email or customer_id is required";
-        return Err(ApiError::validation_with_message(
-            REASON,
-            vec![FieldError::new("wallet_uuid", REASON)],
-        ));
+        return Err(ApiError::validation_with_message(REASON, vec![FieldError::new("wallet_uuid", REASON)]));
     }
     let currency = params.get("currency");
-    let matches =
-        |given: Option<&str>, actual: &str| given.is_none_or(|g| g.eq_ignore_ascii_case(actual));
+    let matches = |given: Option<&str>, actual: &str| given.is_none_or(|g| g.eq_ignore_ascii_case(actual));
     all_wallets(&sim)
         .into_iter()
         .find(|w| {
@@ -724,47 +580,32 @@ async fn create_wallet(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let json = parse_json(&body)?;
-    idempotent(
-        &sim,
-        &caller_id(caller),
-        &headers,
-        "POST /bank/wallet/",
-        &json,
-        || {
-            let new = validate::wallet(&json).map_err(ApiError::validation)?;
-            let digest = digest_of("wallet", &json);
-            let wallet = Wallet {
-                wallet_uuid: data::uuid_from_digest(&digest),
-                entity_uuid: new.entity_uuid,
-                merchant_uuid: new
-                    .merchant_uuid
-                    .unwrap_or_else(|| data::MERCHANT_UUID.to_owned()),
-                customer_id: new.customer_id,
-                name: new.name,
-                email: new.email,
-                balance: data::Balance {
-                    available: 0.0,
-                    pending: 0.0,
-                    currency: new.currency.clone(),
-                },
-                currency: new.currency,
-                status: "active".to_owned(),
-                created: format!("2026-11-{:02}T10:00:00Z", 1 + digest[0] % 30),
-            };
-            let body = CreatedWallet {
-                credentials: new
-                    .create_credentials
-                    .then(|| data::fake_credentials(&digest)),
-                wallet: wallet.clone(),
-            };
-            let bytes = json_bytes(&body)?;
-            let mut created = lock(&sim.inner.created_wallets);
-            if !created.iter().any(|w| w.wallet_uuid == wallet.wallet_uuid) {
-                created.push(wallet);
-            }
-            Ok((StatusCode::CREATED, bytes))
-        },
-    )
+    idempotent(&sim, &caller_id(caller), &headers, "POST /bank/wallet/", &json, || {
+        let new = validate::wallet(&json).map_err(ApiError::validation)?;
+        let digest = digest_of("wallet", &json);
+        let wallet = Wallet {
+            wallet_uuid: data::uuid_from_digest(&digest),
+            entity_uuid: new.entity_uuid,
+            merchant_uuid: new.merchant_uuid.unwrap_or_else(|| data::MERCHANT_UUID.to_owned()),
+            customer_id: new.customer_id,
+            name: new.name,
+            email: new.email,
+            balance: data::Balance { available: 0.0, pending: 0.0, currency: new.currency.clone() },
+            currency: new.currency,
+            status: "active".to_owned(),
+            created: format!("2026-11-{:02}T10:00:00Z", 1 + digest[0] % 30),
+        };
+        let body = CreatedWallet {
+            credentials: new.create_credentials.then(|| data::fake_credentials(&digest)),
+            wallet: wallet.clone(),
+        };
+        let bytes = json_bytes(&body)?;
+        let mut created = lock(&sim.inner.created_wallets);
+        if !created.iter().any(|w| w.wallet_uuid == wallet.wallet_uuid) {
+            created.push(wallet);
+        }
+        Ok((StatusCode::CREATED, bytes))
+    })
 }
 
 // ---------------------------------------------------------------- charges
@@ -788,23 +629,13 @@ async fn list_charges(
         // which keeps every list response deterministic.
         WalletRef::Created => return Ok(Json(page_body(&paging, 0, Vec::new()))),
     };
-    let (total, indices) = filter.select(
-        data::CHARGES_PER_WALLET,
-        &paging,
-        data::seeded_charge_status,
-        |i| data::seeded_charge_date(w, i),
-    );
-    let charges = indices
-        .into_iter()
-        .map(|i| data::seeded_charge(w, i))
-        .collect();
+    let (total, indices) = filter
+        .select(data::CHARGES_PER_WALLET, &paging, data::seeded_charge_status, |i| data::seeded_charge_date(w, i));
+    let charges = indices.into_iter().map(|i| data::seeded_charge(w, i)).collect();
     Ok(Json(page_body(&paging, total, charges)))
 }
 
-async fn get_charge(
-    State(sim): State<Simulator>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<data::Charge>, ApiError> {
+async fn get_charge(State(sim): State<Simulator>, RawQuery(query): RawQuery) -> Result<Json<data::Charge>, ApiError> {
     let params = Params::parse(query);
     let mut errors = Vec::new();
     let charge_uuid = params.required("charge_uuid", &mut errors);
@@ -823,9 +654,7 @@ async fn get_charge_by_path(
     State(sim): State<Simulator>,
     Path(charge_uuid): Path<String>,
 ) -> Result<Json<data::Charge>, ApiError> {
-    find_charge(&sim, &charge_uuid)
-        .map(Json)
-        .ok_or_else(charge_not_found)
+    find_charge(&sim, &charge_uuid).map(Json).ok_or_else(charge_not_found)
 }
 
 async fn create_charge(
@@ -835,21 +664,14 @@ async fn create_charge(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let json = parse_json(&body)?;
-    idempotent(
-        &sim,
-        &caller_id(caller),
-        &headers,
-        "POST /bank/wallet/charge/",
-        &json,
-        || {
-            let new = validate::charge(&json).map_err(ApiError::validation)?;
-            find_wallet(&sim, &new.wallet_uuid).ok_or_else(wallet_not_found)?;
-            let charge = data::created_charge(new, &digest_of("charge", &json));
-            let bytes = json_bytes(&charge)?;
-            lock(&sim.inner.created_charges).insert(charge.charge_uuid.clone(), charge);
-            Ok((StatusCode::OK, bytes))
-        },
-    )
+    idempotent(&sim, &caller_id(caller), &headers, "POST /bank/wallet/charge/", &json, || {
+        let new = validate::charge(&json).map_err(ApiError::validation)?;
+        find_wallet(&sim, &new.wallet_uuid).ok_or_else(wallet_not_found)?;
+        let charge = data::created_charge(new, &digest_of("charge", &json));
+        let bytes = json_bytes(&charge)?;
+        lock(&sim.inner.created_charges).insert(charge.charge_uuid.clone(), charge);
+        Ok((StatusCode::OK, bytes))
+    })
 }
 
 async fn public_charge(
@@ -885,16 +707,9 @@ async fn list_payouts(
         WalletRef::Seeded(w) => w,
         WalletRef::Created => return Ok(Json(page_body(&paging, 0, Vec::new()))),
     };
-    let (total, indices) = filter.select(
-        data::PAYOUTS_PER_WALLET,
-        &paging,
-        data::seeded_payout_status,
-        |i| data::seeded_payout_date(w, i),
-    );
-    let payouts = indices
-        .into_iter()
-        .map(|i| data::seeded_payout(w, i))
-        .collect();
+    let (total, indices) = filter
+        .select(data::PAYOUTS_PER_WALLET, &paging, data::seeded_payout_status, |i| data::seeded_payout_date(w, i));
+    let payouts = indices.into_iter().map(|i| data::seeded_payout(w, i)).collect();
     Ok(Json(page_body(&paging, total, payouts)))
 }
 
@@ -905,11 +720,7 @@ async fn get_payout(
     let wallet = find_wallet(&sim, &wallet_uuid).ok_or_else(wallet_not_found)?;
     match (wallet, data::parse_payout_uuid(&payout_uuid)) {
         (WalletRef::Seeded(w), Some((pw, i))) if w == pw => Ok(Json(data::seeded_payout(w, i))),
-        _ => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "errors.wallet.payout_not_found",
-            "payout not found",
-        )),
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "errors.wallet.payout_not_found", "payout not found")),
     }
 }
 
@@ -926,23 +737,14 @@ async fn get_subscription(
     };
     let wallet = find_wallet(&sim, wallet_uuid).ok_or_else(wallet_not_found)?;
     match (wallet, data::parse_subscription_uuid(subscription_uuid)) {
-        (WalletRef::Seeded(w), Some((sw, i))) if w == sw => {
-            Ok(Json(data::seeded_subscription(w, i)))
-        }
-        _ => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "errors.subscription.not_found",
-            "subscription not found",
-        )),
+        (WalletRef::Seeded(w), Some((sw, i))) if w == sw => Ok(Json(data::seeded_subscription(w, i))),
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "errors.subscription.not_found", "subscription not found")),
     }
 }
 
 // ---------------------------------------------------------------- benchmark payload
 
-async fn large_charge_list(
-    State(sim): State<Simulator>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+async fn large_charge_list(State(sim): State<Simulator>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let params = Params::parse(query);
     let mut errors = Vec::new();
     let mb = match params.get("mb").map(str::parse::<f64>) {
@@ -951,11 +753,7 @@ async fn large_charge_list(
         Some(_) => {
             errors.push(FieldError::new(
                 "mb",
-                format!(
-                    "must be a number between {} and {}",
-                    large::MIN_MB,
-                    large::MAX_MB
-                ),
+                format!("must be a number between {} and {}", large::MIN_MB, large::MAX_MB),
             ));
             1.0
         }
@@ -964,19 +762,14 @@ async fn large_charge_list(
         None => 1,
         Some(Ok(batch)) if (1..=large::MAX_BATCH).contains(&batch) => batch,
         Some(_) => {
-            errors.push(FieldError::new(
-                "batch",
-                format!("must be an integer between 1 and {}", large::MAX_BATCH),
-            ));
+            errors.push(FieldError::new("batch", format!("must be an integer between 1 and {}", large::MAX_BATCH)));
             1
         }
     };
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let bytes = large::cached_page(&sim, (large::target_bytes(mb), batch))
-        .await
-        .map_err(ApiError::internal)?;
+    let bytes = large::cached_page(&sim, (large::target_bytes(mb), batch)).await.map_err(ApiError::internal)?;
     Ok(json_response(StatusCode::OK, bytes))
 }
 
@@ -997,45 +790,22 @@ mod tests {
     }
 
     fn fields(body: &Value) -> Vec<String> {
-        body["error"]["details"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["field"].as_str().unwrap().to_owned())
-            .collect()
+        body["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap().to_owned()).collect()
     }
 
     async fn expect_unauthorized(response: reqwest::Response, why: &str) {
         assert_eq!(response.status(), 401);
-        assert_eq!(
-            response.headers().get("www-authenticate").unwrap(),
-            "Bearer"
-        );
-        let request_id = response
-            .headers()
-            .get("x-request-id")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
+        assert_eq!(response.headers().get("www-authenticate").unwrap(), "Bearer");
+        let request_id = response.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
         let body: Value = response.json().await.unwrap();
-        assert_eq!(
-            body,
-            json!({"error": {"code": "UNAUTHORIZED", "message": why}, "request_id": request_id})
-        );
+        assert_eq!(body, json!({"error": {"code": "UNAUTHORIZED", "message": why}, "request_id": request_id}));
     }
 
     #[tokio::test]
     async fn a_request_without_a_token_is_unauthorized() {
         let kit = Kit::start().await;
         expect_unauthorized(kit.get("wallets", None).await, "missing bearer token").await;
-        let basic = kit
-            .client
-            .get(kit.url("wallets"))
-            .header("authorization", "Basic YTpi")
-            .send()
-            .await
-            .unwrap();
+        let basic = kit.client.get(kit.url("wallets")).header("authorization", "Basic YTpi").send().await.unwrap();
         expect_unauthorized(basic, "missing bearer token").await;
     }
 
@@ -1061,15 +831,9 @@ mod tests {
         let an_hour_ago = SystemTime::now() - Duration::from_secs(3_600);
         let expired = kit.sim().mint_token(an_hour_ago, Duration::from_secs(60));
         expect_unauthorized(kit.get("wallets", Some(&expired)).await, "token expired").await;
-        let fresh = kit
-            .sim()
-            .mint_token(SystemTime::now(), Duration::from_secs(60));
+        let fresh = kit.sim().mint_token(SystemTime::now(), Duration::from_secs(60));
         assert_eq!(kit.get("wallets", Some(&fresh)).await.status(), 200);
-        assert_eq!(
-            kit.sim().tokens_issued(),
-            0,
-            "minted tokens are not counted"
-        );
+        assert_eq!(kit.sim().tokens_issued(), 0, "minted tokens are not counted");
     }
 
     #[tokio::test]
@@ -1088,13 +852,7 @@ mod tests {
             assert!(id[4..].bytes().all(|b| b.is_ascii_hexdigit()));
             assert_eq!(headers.get("x-ratelimit-limit").unwrap(), "100000");
             assert!(headers.get("x-ratelimit-remaining").is_some());
-            let reset: u64 = headers
-                .get("x-ratelimit-reset")
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .parse()
-                .unwrap();
+            let reset: u64 = headers.get("x-ratelimit-reset").unwrap().to_str().unwrap().parse().unwrap();
             assert!(reset > now_secs() && reset <= now_secs() + 61);
         }
     }
@@ -1108,21 +866,12 @@ mod tests {
         for _ in 0..3 {
             let response = kit.get("wallets", Some(&token)).await;
             assert_eq!(response.status(), 200);
-            remaining.push(
-                response.headers()["x-ratelimit-remaining"]
-                    .to_str()
-                    .unwrap()
-                    .to_owned(),
-            );
+            remaining.push(response.headers()["x-ratelimit-remaining"].to_str().unwrap().to_owned());
         }
         assert_eq!(remaining, ["2", "1", "0"]);
         let limited = kit.get("wallets", Some(&token)).await;
         assert_eq!(limited.status(), 429);
-        let retry: u64 = limited.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let retry: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
         assert!((1..=60).contains(&retry));
         let (_, body) = json_of(limited).await;
         assert_eq!(body["error"]["code"], "RATE_LIMIT_EXCEEDED");
@@ -1141,16 +890,7 @@ mod tests {
         assert_eq!(body["total"], data::WALLET_COUNT);
         let first = &body["data"][0];
         assert_eq!(first["wallet_uuid"], WALLET0);
-        for field in [
-            "entity_uuid",
-            "merchant_uuid",
-            "customer_id",
-            "name",
-            "email",
-            "currency",
-            "status",
-            "created",
-        ] {
+        for field in ["entity_uuid", "merchant_uuid", "customer_id", "name", "email", "currency", "status", "created"] {
             assert!(first[field].is_string(), "{field}");
         }
         assert!(first["balance"]["available"].is_number());
@@ -1165,11 +905,7 @@ mod tests {
             "email=loja1@example.com.br".to_owned(),
             "customer_id=cust_0001".to_owned(),
         ] {
-            let (status, body) = json_of(
-                kit.get(&format!("bank/wallet/?{query}"), Some(&token))
-                    .await,
-            )
-            .await;
+            let (status, body) = json_of(kit.get(&format!("bank/wallet/?{query}"), Some(&token)).await).await;
             assert_eq!(status, 200, "{query}");
             assert_eq!(body["wallet_uuid"], WALLET0);
         }
@@ -1181,11 +917,7 @@ mod tests {
             json!([{"field": "wallet_uuid", "reason": "one of wallet_uuid, email or customer_id is required"}])
         );
         assert!(body["request_id"].as_str().unwrap().starts_with("req_"));
-        let (status, body) = json_of(
-            kit.get("bank/wallet/?email=nobody@example.com", Some(&token))
-                .await,
-        )
-        .await;
+        let (status, body) = json_of(kit.get("bank/wallet/?email=nobody@example.com", Some(&token)).await).await;
         assert_eq!(status, 404);
         assert_eq!(body["error"]["code"], "errors.wallet.not_found");
     }
@@ -1194,46 +926,28 @@ mod tests {
     async fn creating_a_wallet_validates_returns_201_with_fake_credentials_and_makes_it_findable() {
         let kit = Kit::start().await;
         let token = kit.token().await;
-        let (status, body) = json_of(
-            kit.post_json("bank/wallet/", &token, &json!({}), None)
-                .await,
-        )
-        .await;
+        let (status, body) = json_of(kit.post_json("bank/wallet/", &token, &json!({}), None).await).await;
         assert_eq!(status, 400);
-        assert_eq!(
-            fields(&body),
-            ["entity_uuid", "customer_id", "currency", "name", "email"]
-        );
+        assert_eq!(fields(&body), ["entity_uuid", "customer_id", "currency", "name", "email"]);
 
         let request = json!({
             "entity_uuid": data::ENTITY_UUID, "customer_id": "cust_9000", "currency": "BRL",
             "name": "Cliente 9000", "email": "cliente9000@example.com.br", "create_credentials": true
         });
-        let (status, created) =
-            json_of(kit.post_json("bank/wallet/", &token, &request, None).await).await;
+        let (status, created) = json_of(kit.post_json("bank/wallet/", &token, &request, None).await).await;
         assert_eq!(status, 201);
         let secret = created["credentials"]["client_secret"].as_str().unwrap();
         assert!(secret.starts_with("FAKE-"));
         assert!(created["credentials"]["client_id"].is_string());
         let uuid = created["wallet_uuid"].as_str().unwrap();
-        let (status, found) = json_of(
-            kit.get(&format!("bank/wallet/?wallet_uuid={uuid}"), Some(&token))
-                .await,
-        )
-        .await;
+        let (status, found) = json_of(kit.get(&format!("bank/wallet/?wallet_uuid={uuid}"), Some(&token)).await).await;
         assert_eq!(status, 200);
         assert_eq!(found["customer_id"], "cust_9000");
         assert!(found.get("credentials").is_none());
         let (_, list) = json_of(kit.get("wallets", Some(&token)).await).await;
         assert_eq!(list["total"], data::WALLET_COUNT + 1);
-        let (status, charges) = json_of(
-            kit.get(
-                &format!("bank/wallet/charges/?wallet_uuid={uuid}"),
-                Some(&token),
-            )
-            .await,
-        )
-        .await;
+        let (status, charges) =
+            json_of(kit.get(&format!("bank/wallet/charges/?wallet_uuid={uuid}"), Some(&token)).await).await;
         assert_eq!((status, charges["total"].clone()), (200, json!(0)));
     }
 
@@ -1249,14 +963,8 @@ mod tests {
         };
         let (status, first) = page("").await;
         assert_eq!(status, 200);
-        assert_eq!(
-            (first["page"].clone(), first["limit"].clone()),
-            (json!(1), json!(20))
-        );
-        assert_eq!(
-            (first["total"].clone(), first["pages"].clone()),
-            (json!(237), json!(12))
-        );
+        assert_eq!((first["page"].clone(), first["limit"].clone()), (json!(1), json!(20)));
+        assert_eq!((first["total"].clone(), first["pages"].clone()), (json!(237), json!(12)));
         assert_eq!(first["data"].as_array().unwrap().len(), 20);
         // Newest first by default.
         assert_eq!(first["data"][0]["charge_uuid"], data::charge_uuid(0, 236));
@@ -1267,10 +975,7 @@ mod tests {
         assert_eq!(past_end["data"], json!([]));
         assert_eq!(past_end["total"], 237);
         let (_, big) = page("&limit=100&page=3").await;
-        assert_eq!(
-            (big["pages"].clone(), big["data"].as_array().unwrap().len()),
-            (json!(3), 37)
-        );
+        assert_eq!((big["pages"].clone(), big["data"].as_array().unwrap().len()), (json!(3), 37));
         let (_, one) = page("&limit=1&sort=created:asc").await;
         assert_eq!(one["data"][0]["charge_uuid"], data::charge_uuid(0, 0));
         assert_eq!(one["pages"], 237);
@@ -1285,10 +990,7 @@ mod tests {
             ("limit=0", vec!["limit"]),
             ("limit=101", vec!["limit"]),
             ("page=x&limit=-1", vec!["page", "limit"]),
-            (
-                "sort=amount:desc&filter=status:bogus",
-                vec!["filter", "sort"],
-            ),
+            ("sort=amount:desc&filter=status:bogus", vec!["filter", "sort"]),
             ("date_start=2026-13-01", vec!["date_start"]),
         ] {
             let path = format!("bank/wallet/charges/?wallet_uuid={WALLET0}&{query}");
@@ -1297,48 +999,31 @@ mod tests {
             assert_eq!(fields(&body), expected, "{query}");
             assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
         }
-        let (status, body) =
-            json_of(kit.get("bank/wallet/charges/?page=0", Some(&token)).await).await;
+        let (status, body) = json_of(kit.get("bank/wallet/charges/?page=0", Some(&token)).await).await;
         assert_eq!(status, 400);
         assert_eq!(fields(&body), ["wallet_uuid", "page"]);
         let unknown = "bank/wallet/charges/?wallet_uuid=2f0c1b7e-3d4a-4e59-9c1a-000000000000";
         let (status, body) = json_of(kit.get(unknown, Some(&token)).await).await;
-        assert_eq!(
-            (status, body["error"]["code"].clone()),
-            (404, json!("errors.wallet.not_found"))
-        );
+        assert_eq!((status, body["error"]["code"].clone()), (404, json!("errors.wallet.not_found")));
     }
 
     #[tokio::test]
     async fn the_status_filter_and_date_range_narrow_the_list() {
         let kit = Kit::start().await;
         let token = kit.token().await;
-        let path =
-            format!("bank/wallet/charges/?wallet_uuid={WALLET0}&filter=status:confirmed&limit=100");
+        let path = format!("bank/wallet/charges/?wallet_uuid={WALLET0}&filter=status:confirmed&limit=100");
         let (_, body) = json_of(kit.get(&path, Some(&token)).await).await;
         assert_eq!(body["total"], 34);
-        assert!(body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["status"] == "confirmed"));
-        let path =
-            format!("bank/wallet/charges/?wallet_uuid={WALLET0}&filter=status:eq:error&limit=100");
+        assert!(body["data"].as_array().unwrap().iter().all(|c| c["status"] == "confirmed"));
+        let path = format!("bank/wallet/charges/?wallet_uuid={WALLET0}&filter=status:eq:error&limit=100");
         let (_, body) = json_of(kit.get(&path, Some(&token)).await).await;
-        assert!(body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["message"][0]["code"] == "CARD_DECLINED"));
-        let path = format!(
-            "bank/wallet/charges/?wallet_uuid={WALLET0}&date_start=2026-11-02&date_end=2026-11-02&limit=100"
-        );
+        assert!(body["data"].as_array().unwrap().iter().all(|c| c["message"][0]["code"] == "CARD_DECLINED"));
+        let path =
+            format!("bank/wallet/charges/?wallet_uuid={WALLET0}&date_start=2026-11-02&date_end=2026-11-02&limit=100");
         let (_, body) = json_of(kit.get(&path, Some(&token)).await).await;
         let data = body["data"].as_array().unwrap();
         assert!(!data.is_empty() && data.len() < 10);
-        assert!(data
-            .iter()
-            .all(|c| c["created"].as_str().unwrap().starts_with("2026-11-02")));
+        assert!(data.iter().all(|c| c["created"].as_str().unwrap().starts_with("2026-11-02")));
     }
 
     #[tokio::test]
@@ -1347,20 +1032,12 @@ mod tests {
         let token = kit.token().await;
         let uuid = data::charge_uuid(0, 42);
         let (status, by_query) = json_of(
-            kit.get(
-                &format!("bank/wallet/charge/?charge_uuid={uuid}&wallet_uuid={WALLET0}"),
-                Some(&token),
-            )
-            .await,
+            kit.get(&format!("bank/wallet/charge/?charge_uuid={uuid}&wallet_uuid={WALLET0}"), Some(&token)).await,
         )
         .await;
         assert_eq!(status, 200);
         assert_eq!(by_query["charge_uuid"], uuid.as_str());
-        let (status, by_path) = json_of(
-            kit.get(&format!("bank/wallet/charge/{uuid}/"), Some(&token))
-                .await,
-        )
-        .await;
+        let (status, by_path) = json_of(kit.get(&format!("bank/wallet/charge/{uuid}/"), Some(&token)).await).await;
         assert_eq!(status, 200);
         assert_eq!(by_query, by_path);
 
@@ -1369,23 +1046,11 @@ mod tests {
         assert_eq!(fields(&body), ["charge_uuid", "wallet_uuid"]);
         let other_wallet = data::wallet_uuid(1);
         let (status, body) = json_of(
-            kit.get(
-                &format!("bank/wallet/charge/?charge_uuid={uuid}&wallet_uuid={other_wallet}"),
-                Some(&token),
-            )
-            .await,
+            kit.get(&format!("bank/wallet/charge/?charge_uuid={uuid}&wallet_uuid={other_wallet}"), Some(&token)).await,
         )
         .await;
-        assert_eq!(
-            (status, body["error"]["code"].clone()),
-            (404, json!("errors.charge.not_found"))
-        );
-        let missing = kit
-            .get(
-                "bank/wallet/charge/00000000-0000-4000-8000-000000000000/",
-                Some(&token),
-            )
-            .await;
+        assert_eq!((status, body["error"]["code"].clone()), (404, json!("errors.charge.not_found")));
+        let missing = kit.get("bank/wallet/charge/00000000-0000-4000-8000-000000000000/", Some(&token)).await;
         assert_eq!(missing.status(), 404);
     }
 
@@ -1393,31 +1058,18 @@ mod tests {
     async fn creating_a_charge_with_an_empty_body_lists_every_missing_field() {
         let kit = Kit::start().await;
         let token = kit.token().await;
-        let (status, body) = json_of(
-            kit.post_json("bank/wallet/charge/", &token, &json!({}), None)
-                .await,
-        )
-        .await;
+        let (status, body) = json_of(kit.post_json("bank/wallet/charge/", &token, &json!({}), None).await).await;
         assert_eq!(status, 400);
         assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
         assert_eq!(body["error"]["message"], "request has 19 invalid fields");
         let listed = fields(&body);
         assert_eq!(listed.len(), 19);
-        for field in [
-            "wallet_uuid",
-            "payer_tax_id",
-            "due_date",
-            "type_charge",
-            "payer_address.city",
-            "payer_address.country",
-        ] {
+        for field in
+            ["wallet_uuid", "payer_tax_id", "due_date", "type_charge", "payer_address.city", "payer_address.country"]
+        {
             assert!(listed.iter().any(|f| f == field), "{field}");
         }
-        assert!(body["error"]["details"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|d| d["reason"] == "is required"));
+        assert!(body["error"]["details"].as_array().unwrap().iter().all(|d| d["reason"] == "is required"));
     }
 
     #[tokio::test]
@@ -1434,10 +1086,7 @@ mod tests {
             .await
             .unwrap();
         let (status, body) = json_of(response).await;
-        assert_eq!(
-            (status, body["error"]["code"].clone()),
-            (400, json!("INVALID_JSON"))
-        );
+        assert_eq!((status, body["error"]["code"].clone()), (400, json!("INVALID_JSON")));
     }
 
     #[tokio::test]
@@ -1451,13 +1100,7 @@ mod tests {
             }
             let kit = &kit;
             let token = token.clone();
-            async move {
-                json_of(
-                    kit.post_json("bank/wallet/charge/", &token, &body, None)
-                        .await,
-                )
-                .await
-            }
+            async move { json_of(kit.post_json("bank/wallet/charge/", &token, &body, None).await).await }
         };
         let (status, ok) = create(json!({"card_number": "4111 1111 1111 1111"})).await;
         assert_eq!(status, 200);
@@ -1478,35 +1121,20 @@ mod tests {
         assert!(declined["message"][0]["description"].is_string());
         let (_, pix) = create(json!({"type_charge": "pix", "installment_count": 1})).await;
         assert_eq!(pix["status"], "issued");
-        assert!(pix["pix_payload"]["payload"]
-            .as_str()
-            .unwrap()
-            .starts_with("000201"));
+        assert!(pix["pix_payload"]["payload"].as_str().unwrap().starts_with("000201"));
         let (_, boleto) = create(json!({"type_charge": "boleto", "installment_count": 1})).await;
         assert!(boleto["boleto_url"].is_string() && boleto["barcode"].is_string());
-        let (status, body) =
-            create(json!({"wallet_uuid": "2f0c1b7e-3d4a-4e59-9c1a-000000000000"})).await;
-        assert_eq!(
-            (status, body["error"]["code"].clone()),
-            (404, json!("errors.wallet.not_found"))
-        );
+        let (status, body) = create(json!({"wallet_uuid": "2f0c1b7e-3d4a-4e59-9c1a-000000000000"})).await;
+        assert_eq!((status, body["error"]["code"].clone()), (404, json!("errors.wallet.not_found")));
 
         // The created charge is then readable, also through the public endpoint.
         let uuid = ok["charge_uuid"].as_str().unwrap();
         let (status, fetched) = json_of(
-            kit.get(
-                &format!("bank/wallet/charge/?charge_uuid={uuid}&wallet_uuid={WALLET0}"),
-                Some(&token),
-            )
-            .await,
+            kit.get(&format!("bank/wallet/charge/?charge_uuid={uuid}&wallet_uuid={WALLET0}"), Some(&token)).await,
         )
         .await;
         assert_eq!((status, &fetched), (200, &ok));
-        let (_, public) = json_of(
-            kit.get(&format!("bank/public/charge?charge_uuid={uuid}"), None)
-                .await,
-        )
-        .await;
+        let (_, public) = json_of(kit.get(&format!("bank/public/charge?charge_uuid={uuid}"), None).await).await;
         assert_eq!(public[0]["status"], "confirmed");
     }
 
@@ -1519,31 +1147,15 @@ mod tests {
             let text = serde_json::to_string(&body).unwrap();
             // Rebuilding from reversed pairs changes the wire order when serde_json preserves it.
             let map: serde_json::Map<String, Value> =
-                serde_json::from_str::<serde_json::Map<String, Value>>(&text)
-                    .unwrap()
-                    .into_iter()
-                    .rev()
-                    .collect();
+                serde_json::from_str::<serde_json::Map<String, Value>>(&text).unwrap().into_iter().rev().collect();
             Value::Object(map)
         };
-        let (_, a) = json_of(
-            kit.post_json("bank/wallet/charge/", &token, &body, None)
-                .await,
-        )
-        .await;
-        let (_, b) = json_of(
-            kit.post_json("bank/wallet/charge/", &token, &reordered, None)
-                .await,
-        )
-        .await;
+        let (_, a) = json_of(kit.post_json("bank/wallet/charge/", &token, &body, None).await).await;
+        let (_, b) = json_of(kit.post_json("bank/wallet/charge/", &token, &reordered, None).await).await;
         assert_eq!(a["charge_uuid"], b["charge_uuid"]);
         let mut other = body.clone();
         other["description"] = json!("Pedido 13");
-        let (_, c) = json_of(
-            kit.post_json("bank/wallet/charge/", &token, &other, None)
-                .await,
-        )
-        .await;
+        let (_, c) = json_of(kit.post_json("bank/wallet/charge/", &token, &other, None).await).await;
         assert_ne!(a["charge_uuid"], c["charge_uuid"]);
     }
 
@@ -1553,60 +1165,38 @@ mod tests {
         let token = kit.token().await;
         let key = uuid::Uuid::new_v4().to_string();
         let body = valid_charge_body();
-        let first = kit
-            .post_json("bank/wallet/charge/", &token, &body, Some(&key))
-            .await;
+        let first = kit.post_json("bank/wallet/charge/", &token, &body, Some(&key)).await;
         assert_eq!(first.status(), 200);
         assert!(first.headers().get("idempotent-replayed").is_none());
         let first_bytes = first.bytes().await.unwrap();
-        let replay = kit
-            .post_json("bank/wallet/charge/", &token, &body, Some(&key))
-            .await;
+        let replay = kit.post_json("bank/wallet/charge/", &token, &body, Some(&key)).await;
         assert_eq!(replay.status(), 200);
         assert_eq!(replay.headers()["idempotent-replayed"], "true");
         assert_eq!(replay.bytes().await.unwrap(), first_bytes);
 
         let mut changed = body.clone();
         changed["installment_value"] = json!(99.99);
-        let (status, conflict) = json_of(
-            kit.post_json("bank/wallet/charge/", &token, &changed, Some(&key))
-                .await,
-        )
-        .await;
+        let (status, conflict) =
+            json_of(kit.post_json("bank/wallet/charge/", &token, &changed, Some(&key)).await).await;
         assert_eq!(status, 409);
         assert_eq!(conflict["error"]["code"], "IDEMPOTENCY_CONFLICT");
 
         // A failed attempt does not burn the key.
         let key2 = uuid::Uuid::new_v4().to_string();
-        let bad = kit
-            .post_json("bank/wallet/charge/", &token, &json!({}), Some(&key2))
-            .await;
+        let bad = kit.post_json("bank/wallet/charge/", &token, &json!({}), Some(&key2)).await;
         assert_eq!(bad.status(), 400);
-        let good = kit
-            .post_json("bank/wallet/charge/", &token, &body, Some(&key2))
-            .await;
+        let good = kit.post_json("bank/wallet/charge/", &token, &body, Some(&key2)).await;
         assert_eq!(good.status(), 200);
 
-        let (status, body) = json_of(
-            kit.post_json("bank/wallet/charge/", &token, &body, Some("short"))
-                .await,
-        )
-        .await;
-        assert_eq!(
-            (status, fields(&body)),
-            (400, vec!["Idempotency-Key".to_owned()])
-        );
+        let (status, body) = json_of(kit.post_json("bank/wallet/charge/", &token, &body, Some("short")).await).await;
+        assert_eq!((status, fields(&body)), (400, vec!["Idempotency-Key".to_owned()]));
     }
 
     #[tokio::test]
     async fn the_public_charge_endpoint_needs_no_token_and_returns_an_array() {
         let kit = Kit::start().await;
         let uuid = data::charge_uuid(2, 7);
-        let (status, body) = json_of(
-            kit.get(&format!("bank/public/charge?charge_uuid={uuid}"), None)
-                .await,
-        )
-        .await;
+        let (status, body) = json_of(kit.get(&format!("bank/public/charge?charge_uuid={uuid}"), None).await).await;
         assert_eq!(status, 200);
         let items = body.as_array().unwrap();
         assert_eq!(items.len(), 1);
@@ -1628,12 +1218,7 @@ mod tests {
             assert!(items[0].get(field).is_some(), "{field}");
         }
         assert_eq!(items[0]["charge_uuid"], uuid.as_str());
-        let missing = kit
-            .get(
-                "bank/public/charge?charge_uuid=00000000-0000-4000-8000-000000000000",
-                None,
-            )
-            .await;
+        let missing = kit.get("bank/public/charge?charge_uuid=00000000-0000-4000-8000-000000000000", None).await;
         assert_eq!(missing.status(), 404);
     }
 
@@ -1642,40 +1227,15 @@ mod tests {
         let kit = Kit::start().await;
         let other = Kit::start().await;
         let path = format!("bank/wallet/charges/?wallet_uuid={WALLET0}&limit=100&page=2");
-        let a = kit
-            .get(&path, Some(&kit.token().await))
-            .await
-            .bytes()
-            .await
-            .unwrap();
-        let b = kit
-            .get(&path, Some(&kit.token().await))
-            .await
-            .bytes()
-            .await
-            .unwrap();
-        let c = other
-            .get(&path, Some(&other.token().await))
-            .await
-            .bytes()
-            .await
-            .unwrap();
+        let a = kit.get(&path, Some(&kit.token().await)).await.bytes().await.unwrap();
+        let b = kit.get(&path, Some(&kit.token().await)).await.bytes().await.unwrap();
+        let c = other.get(&path, Some(&other.token().await)).await.bytes().await.unwrap();
         assert_eq!(a, b);
         assert_eq!(a, c);
         let body = valid_charge_body();
         let token = kit.token().await;
-        let x = kit
-            .post_json("bank/wallet/charge/", &token, &body, None)
-            .await
-            .bytes()
-            .await
-            .unwrap();
-        let y = kit
-            .post_json("bank/wallet/charge/", &token, &body, None)
-            .await
-            .bytes()
-            .await
-            .unwrap();
+        let x = kit.post_json("bank/wallet/charge/", &token, &body, None).await.bytes().await.unwrap();
+        let y = kit.post_json("bank/wallet/charge/", &token, &body, None).await.bytes().await.unwrap();
         assert_eq!(x, y);
     }
 
@@ -1683,50 +1243,24 @@ mod tests {
     async fn payouts_are_listed_with_a_default_limit_of_10_and_fetched_by_path() {
         let kit = Kit::start().await;
         let token = kit.token().await;
-        let (status, list) = json_of(
-            kit.get(
-                &format!("bank/wallet/payout/?wallet_uuid={WALLET0}"),
-                Some(&token),
-            )
-            .await,
-        )
-        .await;
+        let (status, list) =
+            json_of(kit.get(&format!("bank/wallet/payout/?wallet_uuid={WALLET0}"), Some(&token)).await).await;
         assert_eq!(status, 200);
         assert_eq!(
-            (
-                list["limit"].clone(),
-                list["total"].clone(),
-                list["pages"].clone()
-            ),
+            (list["limit"].clone(), list["total"].clone(), list["pages"].clone()),
             (json!(10), json!(53), json!(6))
         );
         let uuid = list["data"][0]["payout_uuid"].as_str().unwrap().to_owned();
-        let (status, payout) = json_of(
-            kit.get(
-                &format!("bank/wallet/payout/{uuid}/{WALLET0}/"),
-                Some(&token),
-            )
-            .await,
-        )
-        .await;
+        let (status, payout) =
+            json_of(kit.get(&format!("bank/wallet/payout/{uuid}/{WALLET0}/"), Some(&token)).await).await;
         assert_eq!(status, 200);
         assert_eq!(payout, list["data"][0]);
         let other = data::wallet_uuid(1);
+        let (status, body) = json_of(kit.get(&format!("bank/wallet/payout/{uuid}/{other}/"), Some(&token)).await).await;
+        assert_eq!((status, body["error"]["code"].clone()), (404, json!("errors.wallet.payout_not_found")));
         let (status, body) = json_of(
-            kit.get(&format!("bank/wallet/payout/{uuid}/{other}/"), Some(&token))
+            kit.get(&format!("bank/wallet/payout/?wallet_uuid={WALLET0}&filter=status:eq:realized"), Some(&token))
                 .await,
-        )
-        .await;
-        assert_eq!(
-            (status, body["error"]["code"].clone()),
-            (404, json!("errors.wallet.payout_not_found"))
-        );
-        let (status, body) = json_of(
-            kit.get(
-                &format!("bank/wallet/payout/?wallet_uuid={WALLET0}&filter=status:eq:realized"),
-                Some(&token),
-            )
-            .await,
         )
         .await;
         assert_eq!(status, 200);
@@ -1743,27 +1277,15 @@ mod tests {
         let token = kit.token().await;
         let uuid = data::subscription_uuid(0, 0);
         let (status, sub) = json_of(
-            kit.get(
-                &format!(
-                    "bank/wallet/subscription/?wallet_uuid={WALLET0}&subscription_uuid={uuid}"
-                ),
-                Some(&token),
-            )
-            .await,
+            kit.get(&format!("bank/wallet/subscription/?wallet_uuid={WALLET0}&subscription_uuid={uuid}"), Some(&token))
+                .await,
         )
         .await;
         assert_eq!(status, 200);
         assert_eq!(sub["subscription_uuid"], uuid.as_str());
         assert_eq!(sub["charges"].as_array().unwrap().len(), 3);
-        let (status, body) =
-            json_of(kit.get("bank/wallet/subscription/", Some(&token)).await).await;
-        assert_eq!(
-            (status, fields(&body)),
-            (
-                400,
-                vec!["wallet_uuid".to_owned(), "subscription_uuid".to_owned()]
-            )
-        );
+        let (status, body) = json_of(kit.get("bank/wallet/subscription/", Some(&token)).await).await;
+        assert_eq!((status, fields(&body)), (400, vec!["wallet_uuid".to_owned(), "subscription_uuid".to_owned()]));
     }
 
     #[tokio::test]
@@ -1774,37 +1296,17 @@ mod tests {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "application/json");
         let bytes = response.bytes().await.unwrap();
-        assert!(
-            (900_000..=1_100_000).contains(&bytes.len()),
-            "{}",
-            bytes.len()
-        );
+        assert!((900_000..=1_100_000).contains(&bytes.len()), "{}", bytes.len());
         let parsed: Value = serde_json::from_slice(&bytes).unwrap();
         let data = parsed["data"].as_array().unwrap();
         assert_eq!(parsed["total"], data.len());
         assert_eq!(data[1]["value"], 17.31);
-        let again = kit
-            .get("sim/large", Some(&token))
-            .await
-            .bytes()
-            .await
-            .unwrap();
-        assert_eq!(
-            again, bytes,
-            "mb defaults to 1 and the output is cached and stable"
-        );
+        let again = kit.get("sim/large", Some(&token)).await.bytes().await.unwrap();
+        assert_eq!(again, bytes, "mb defaults to 1 and the output is cached and stable");
         assert_eq!(kit.get("sim/large?mb=1", None).await.status(), 401);
         let (status, body) = json_of(kit.get("sim/large?mb=51&batch=0", Some(&token)).await).await;
-        assert_eq!(
-            (status, fields(&body)),
-            (400, vec!["mb".to_owned(), "batch".to_owned()])
-        );
-        let python_like = kit
-            .get("sim/large?mb=0.1&batch=500", Some(&token))
-            .await
-            .bytes()
-            .await
-            .unwrap();
+        assert_eq!((status, fields(&body)), (400, vec!["mb".to_owned(), "batch".to_owned()]));
+        let python_like = kit.get("sim/large?mb=0.1&batch=500", Some(&token)).await.bytes().await.unwrap();
         assert_eq!(python_like.len(), 222_375);
     }
 
@@ -1813,10 +1315,7 @@ mod tests {
         let kit = Kit::start().await;
         let token = kit.token().await;
         let response = kit.get("no/such/thing?x=1", Some(&token)).await;
-        let id = response.headers()["x-request-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
         let (status, body) = json_of(response).await;
         assert_eq!(status, 404);
         assert_eq!(
@@ -1824,18 +1323,9 @@ mod tests {
             json!({"error": {"code": "NOT_FOUND", "message": "no route for GET /api/v1/no/such/thing"}, "request_id": id})
         );
         // Paths are exact: the documented trailing slash matters.
-        assert_eq!(
-            kit.get("bank/wallet/charges", Some(&token)).await.status(),
-            404
-        );
+        assert_eq!(kit.get("bank/wallet/charges", Some(&token)).await.status(), 404);
 
-        let response = kit
-            .client
-            .delete(kit.url("bank/wallet/charges/"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let response = kit.client.delete(kit.url("bank/wallet/charges/")).bearer_auth(&token).send().await.unwrap();
         assert_eq!(response.status(), 405);
         assert!(response.headers().get("allow").is_some());
         let (_, body) = json_of(response).await;
@@ -1844,8 +1334,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_router_works_without_spawn_and_takes_iss_from_the_host_header() {
-        let settings =
-            SimulatorSettings::with_random_secret("router-only", Duration::from_secs(60));
+        let settings = SimulatorSettings::with_random_secret("router-only", Duration::from_secs(60));
         let secret = secrecy::ExposeSecret::expose_secret(&settings.client_secret).to_owned();
         let sim = Simulator::new(settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1855,18 +1344,13 @@ mod tests {
         let response = reqwest::Client::new()
             .post(format!("http://{addr}/oauth2/token"))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "grant_type=client_credentials&client_id=router-only&client_secret={secret}"
-            ))
+            .body(format!("grant_type=client_credentials&client_id=router-only&client_secret={secret}"))
             .send()
             .await
             .unwrap();
         let (_, body) = json_of(response).await;
         let (_, claims) = jwt::decode_unverified(body["access_token"].as_str().unwrap()).unwrap();
-        assert_eq!(
-            claims["iss"],
-            format!("http://{addr}/simulator-pool").as_str()
-        );
+        assert_eq!(claims["iss"], format!("http://{addr}/simulator-pool").as_str());
         server.abort();
     }
 }

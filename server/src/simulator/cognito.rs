@@ -39,12 +39,7 @@ impl OAuthError {
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let body = format!("{{\"error\":\"{}\"}}", self.code());
-        (
-            StatusCode::BAD_REQUEST,
-            [(CONTENT_TYPE, ERROR_CONTENT_TYPE)],
-            body,
-        )
-            .into_response()
+        (StatusCode::BAD_REQUEST, [(CONTENT_TYPE, ERROR_CONTENT_TYPE)], body).into_response()
     }
 }
 
@@ -55,12 +50,7 @@ struct TokenResponse<'a> {
     token_type: &'static str,
 }
 
-pub(super) async fn token(
-    State(sim): State<Simulator>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(super) async fn token(State(sim): State<Simulator>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
     sim.inner.token_requests.fetch_add(1, Ordering::SeqCst);
     if method != Method::POST {
         return (StatusCode::METHOD_NOT_ALLOWED, [(ALLOW, "POST")]).into_response();
@@ -96,16 +86,8 @@ fn issue(sim: &Simulator, headers: &HeaderMap, body: &[u8]) -> Result<Response, 
     sim.inner.tokens_issued.fetch_add(1, Ordering::SeqCst);
     tracing::debug!(client_id = %client_id, jti = %claims.jti, "simulated token issued");
 
-    let body = TokenResponse {
-        access_token: &token,
-        expires_in: lifetime,
-        token_type: "Bearer",
-    };
-    Ok((
-        [(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")],
-        axum::Json(body),
-    )
-        .into_response())
+    let body = TokenResponse { access_token: &token, expires_in: lifetime, token_type: "Bearer" };
+    Ok(([(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")], axum::Json(body)).into_response())
 }
 
 fn is_form_content_type(headers: &HeaderMap) -> bool {
@@ -113,11 +95,7 @@ fn is_form_content_type(headers: &HeaderMap) -> bool {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| {
-            essence
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
 /// The decoded form body; RFC 6749 §3.2 forbids repeating a parameter, so duplicates are refused.
@@ -137,10 +115,7 @@ impl Form {
 
     /// Empty values count as absent, as they do for Cognito.
     fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, v)| k == key && !v.is_empty())
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.as_str())
     }
 }
 
@@ -174,18 +149,13 @@ fn authenticate(sim: &Simulator, headers: &HeaderMap, form: &Form) -> Result<Str
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`, decoded per RFC 6749 §2.3.1.
 fn basic_credentials(header: Option<&str>) -> Result<(String, String), OAuthError> {
     let header = header.ok_or(OAuthError::InvalidClient)?;
-    let (scheme, encoded) = header
-        .trim()
-        .split_once(' ')
-        .ok_or(OAuthError::InvalidClient)?;
+    let (scheme, encoded) = header.trim().split_once(' ').ok_or(OAuthError::InvalidClient)?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(OAuthError::InvalidClient);
     }
     let encoded = encoded.trim();
-    let decoded = STANDARD
-        .decode(encoded)
-        .or_else(|_| STANDARD_NO_PAD.decode(encoded))
-        .map_err(|_| OAuthError::InvalidClient)?;
+    let decoded =
+        STANDARD.decode(encoded).or_else(|_| STANDARD_NO_PAD.decode(encoded)).map_err(|_| OAuthError::InvalidClient)?;
     let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::InvalidClient)?;
     let (id, secret) = decoded.split_once(':').ok_or(OAuthError::InvalidClient)?;
     let id = form_decode(id).ok_or(OAuthError::InvalidClient)?;
@@ -196,10 +166,7 @@ fn basic_credentials(header: Option<&str>) -> Result<(String, String), OAuthErro
 /// application/x-www-form-urlencoded decoding of one component: `+` is a space, then percent-decoding.
 fn form_decode(text: &str) -> Option<String> {
     let spaced = text.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8()
-        .ok()
-        .map(|s| s.into_owned())
+    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|s| s.into_owned())
 }
 
 /// No scope means every allowed scope; an unknown one fails the whole request (the stricter Cognito reading).
@@ -223,11 +190,7 @@ fn granted_scope(allowed: &[String], requested: Option<&str>) -> Result<String, 
 }
 
 fn issuer_from_host(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| !h.is_empty())
-        .unwrap_or("localhost");
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok()).filter(|h| !h.is_empty()).unwrap_or("localhost");
     format!("http://{host}/simulator-pool")
 }
 
@@ -258,10 +221,7 @@ mod tests {
 
     fn basic(id: &str, secret: &str) -> String {
         let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        format!(
-            "Basic {}",
-            STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
-        )
+        format!("Basic {}", STANDARD.encode(format!("{}:{}", enc(id), enc(secret))))
     }
 
     async fn post_form(kit: &Kit, auth: Option<&str>, pairs: &[(&str, &str)]) -> reqwest::Response {
@@ -278,10 +238,7 @@ mod tests {
 
     async fn expect_error(response: reqwest::Response, code: &str) {
         assert_eq!(response.status(), 400);
-        assert_eq!(
-            response.headers().get("content-type").unwrap(),
-            HeaderValue::from_static(ERROR_CONTENT_TYPE)
-        );
+        assert_eq!(response.headers().get("content-type").unwrap(), HeaderValue::from_static(ERROR_CONTENT_TYPE));
         let body: Value = response.json().await.unwrap();
         assert_eq!(body, serde_json::json!({ "error": code }));
     }
@@ -292,11 +249,7 @@ mod tests {
         let response = post_form(
             &kit,
             None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &kit.client_id),
-                ("client_secret", &kit.secret),
-            ],
+            &[("grant_type", "client_credentials"), ("client_id", &kit.client_id), ("client_secret", &kit.secret)],
         )
         .await;
         assert_eq!(response.status(), 200);
@@ -332,46 +285,31 @@ mod tests {
         assert_eq!(claims["client_id"], "client:id+1");
 
         // Without the url-encoding step `+` decodes to a space, so the secret no longer matches.
-        let raw = format!(
-            "Basic {}",
-            STANDARD.encode(format!("client%3Aid%2B1:{secret}"))
-        );
-        expect_error(
-            post_form(&kit, Some(&raw), &[("grant_type", "client_credentials")]).await,
-            "invalid_client",
-        )
-        .await;
+        let raw = format!("Basic {}", STANDARD.encode(format!("client%3Aid%2B1:{secret}")));
+        expect_error(post_form(&kit, Some(&raw), &[("grant_type", "client_credentials")]).await, "invalid_client")
+            .await;
     }
 
     #[tokio::test]
     async fn a_wrong_secret_is_rejected_with_invalid_client() {
         let kit = Kit::start().await;
-        for (id, secret) in [
-            (kit.client_id.as_str(), "wrong"),
-            ("someone-else", kit.secret.as_str()),
-        ] {
+        for (id, secret) in [(kit.client_id.as_str(), "wrong"), ("someone-else", kit.secret.as_str())] {
             let response = post_form(
                 &kit,
                 None,
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", id),
-                    ("client_secret", secret),
-                ],
+                &[("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)],
             )
             .await;
             expect_error(response, "invalid_client").await;
             let auth = basic(id, secret);
-            let response =
-                post_form(&kit, Some(&auth), &[("grant_type", "client_credentials")]).await;
+            let response = post_form(&kit, Some(&auth), &[("grant_type", "client_credentials")]).await;
             expect_error(response, "invalid_client").await;
         }
         assert_eq!(kit.sim().tokens_issued(), 0);
     }
 
     #[tokio::test]
-    async fn grant_types_other_than_client_credentials_are_unsupported_and_a_missing_one_is_invalid(
-    ) {
+    async fn grant_types_other_than_client_credentials_are_unsupported_and_a_missing_one_is_invalid() {
         let kit = Kit::start().await;
         let auth = basic(&kit.client_id, &kit.secret);
         let response = post_form(&kit, Some(&auth), &[("grant_type", "password")]).await;
@@ -386,25 +324,16 @@ mod tests {
         let auth = basic(&kit.client_id, &kit.secret);
         let body = form_body(&[("grant_type", "client_credentials")]);
         let send = |content_type: Option<&'static str>| {
-            let mut req = kit
-                .client
-                .post(kit.running.token_url())
-                .header("authorization", auth.as_str())
-                .body(body.clone());
+            let mut req =
+                kit.client.post(kit.running.token_url()).header("authorization", auth.as_str()).body(body.clone());
             if let Some(ct) = content_type {
                 req = req.header("content-type", ct);
             }
             req.send()
         };
-        expect_error(
-            send(Some("application/json")).await.unwrap(),
-            "invalid_request",
-        )
-        .await;
+        expect_error(send(Some("application/json")).await.unwrap(), "invalid_request").await;
         expect_error(send(None).await.unwrap(), "invalid_request").await;
-        let ok = send(Some("Application/X-WWW-Form-Urlencoded; charset=UTF-8"))
-            .await
-            .unwrap();
+        let ok = send(Some("Application/X-WWW-Form-Urlencoded; charset=UTF-8")).await.unwrap();
         assert_eq!(ok.status(), 200);
     }
 
@@ -412,27 +341,13 @@ mod tests {
     async fn both_or_neither_client_authentication_method_is_refused() {
         let kit = Kit::start().await;
         let auth = basic(&kit.client_id, &kit.secret);
-        let both = post_form(
-            &kit,
-            Some(&auth),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_secret", &kit.secret),
-            ],
-        )
-        .await;
+        let both =
+            post_form(&kit, Some(&auth), &[("grant_type", "client_credentials"), ("client_secret", &kit.secret)]).await;
         expect_error(both, "invalid_request").await;
         let neither = post_form(&kit, None, &[("grant_type", "client_credentials")]).await;
         expect_error(neither, "invalid_client").await;
-        let id_only = post_form(
-            &kit,
-            None,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &kit.client_id),
-            ],
-        )
-        .await;
+        let id_only =
+            post_form(&kit, None, &[("grant_type", "client_credentials"), ("client_id", &kit.client_id)]).await;
         expect_error(id_only, "invalid_client").await;
     }
 
@@ -444,34 +359,17 @@ mod tests {
         .await;
         let auth = basic(&kit.client_id, &kit.secret);
         let scope_of = |response: Value| {
-            let (_, claims) =
-                jwt::decode_unverified(response["access_token"].as_str().unwrap()).unwrap();
+            let (_, claims) = jwt::decode_unverified(response["access_token"].as_str().unwrap()).unwrap();
             claims["scope"].as_str().unwrap().to_owned()
         };
         let all = post_form(&kit, Some(&auth), &[("grant_type", "client_credentials")]).await;
-        assert_eq!(
-            scope_of(all.json().await.unwrap()),
-            "api/read api/readwrite"
-        );
-        let one = post_form(
-            &kit,
-            Some(&auth),
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "api/readwrite"),
-            ],
-        )
-        .await;
+        assert_eq!(scope_of(all.json().await.unwrap()), "api/read api/readwrite");
+        let one =
+            post_form(&kit, Some(&auth), &[("grant_type", "client_credentials"), ("scope", "api/readwrite")]).await;
         assert_eq!(scope_of(one.json().await.unwrap()), "api/readwrite");
-        let bad = post_form(
-            &kit,
-            Some(&auth),
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "api/read api/admin"),
-            ],
-        )
-        .await;
+        let bad =
+            post_form(&kit, Some(&auth), &[("grant_type", "client_credentials"), ("scope", "api/read api/admin")])
+                .await;
         expect_error(bad, "invalid_scope").await;
     }
 
@@ -485,19 +383,13 @@ mod tests {
         let before = now_secs();
         let token = kit.token().await;
         let (header, claims) = jwt::decode_unverified(&token).unwrap();
-        assert_eq!(
-            header,
-            serde_json::json!({"kid": "simulator-1", "alg": "HS256", "typ": "JWT"})
-        );
+        assert_eq!(header, serde_json::json!({"kid": "simulator-1", "alg": "HS256", "typ": "JWT"}));
         assert_eq!(claims["sub"], kit.client_id.as_str());
         assert_eq!(claims["client_id"], kit.client_id.as_str());
         assert_eq!(claims["token_use"], "access");
         assert_eq!(claims["scope"], "api/readwrite");
         assert_eq!(claims["version"], 2);
-        assert_eq!(
-            claims["iss"],
-            format!("http://{}/simulator-pool", kit.running.addr).as_str()
-        );
+        assert_eq!(claims["iss"], format!("http://{}/simulator-pool", kit.running.addr).as_str());
         let iat = claims["iat"].as_u64().unwrap();
         assert!(iat >= before && iat <= now_secs());
         assert_eq!(claims["auth_time"].as_u64(), Some(iat));
@@ -509,16 +401,10 @@ mod tests {
 
     #[test]
     fn the_issuer_follows_the_host_header_when_not_set() {
-        let sim = Simulator::new(super::super::SimulatorSettings::with_random_secret(
-            "c",
-            Duration::from_secs(60),
-        ));
+        let sim = Simulator::new(super::super::SimulatorSettings::with_random_secret("c", Duration::from_secs(60)));
         let mut headers = HeaderMap::new();
         headers.insert(HOST, "sim.example:8080".parse().unwrap());
-        assert_eq!(
-            issuer_from_host(&headers),
-            "http://sim.example:8080/simulator-pool"
-        );
+        assert_eq!(issuer_from_host(&headers), "http://sim.example:8080/simulator-pool");
         assert!(sim.issuer().is_none());
     }
 
@@ -528,12 +414,7 @@ mod tests {
         kit.token().await;
         kit.token().await;
         post_form(&kit, None, &[("grant_type", "client_credentials")]).await;
-        let get = kit
-            .client
-            .get(kit.running.token_url())
-            .send()
-            .await
-            .unwrap();
+        let get = kit.client.get(kit.running.token_url()).send().await.unwrap();
         assert_eq!(get.status(), 405);
         assert_eq!(get.headers().get("allow").unwrap(), "POST");
         assert_eq!(kit.sim().tokens_issued(), 2);
@@ -549,10 +430,7 @@ mod tests {
         post_form(&kit, None, &[("grant_type", "client_credentials")]).await;
         let written = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(
-            written.lines().collect::<Vec<_>>(),
-            tokens.iter().map(String::as_str).collect::<Vec<_>>()
-        );
+        assert_eq!(written.lines().collect::<Vec<_>>(), tokens.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(written.ends_with('\n'));
     }
 
@@ -560,21 +438,9 @@ mod tests {
     async fn no_response_ever_contains_the_secret() {
         let kit = Kit::start().await;
         let cases: Vec<Vec<(&str, &str)>> = vec![
-            vec![
-                ("grant_type", "client_credentials"),
-                ("client_id", "other"),
-                ("client_secret", &kit.secret),
-            ],
-            vec![
-                ("grant_type", "nope"),
-                ("client_id", &kit.client_id),
-                ("client_secret", &kit.secret),
-            ],
-            vec![
-                ("grant_type", "client_credentials"),
-                ("client_id", &kit.client_id),
-                ("client_secret", &kit.secret),
-            ],
+            vec![("grant_type", "client_credentials"), ("client_id", "other"), ("client_secret", &kit.secret)],
+            vec![("grant_type", "nope"), ("client_id", &kit.client_id), ("client_secret", &kit.secret)],
+            vec![("grant_type", "client_credentials"), ("client_id", &kit.client_id), ("client_secret", &kit.secret)],
         ];
         for pairs in cases {
             let text = post_form(&kit, None, &pairs).await.text().await.unwrap();

@@ -16,15 +16,7 @@ pub(crate) const PAYOUTS_PER_WALLET: usize = 53;
 pub(crate) const SUBSCRIPTIONS_PER_WALLET: usize = 3;
 
 /// Same order as `bench/bigjson.py`, so index `i` has the same status in both.
-const SEED_CHARGE_STATUSES: [&str; 7] = [
-    "confirmed",
-    "pending",
-    "issued",
-    "canceled",
-    "paid",
-    "refunded",
-    "error",
-];
+const SEED_CHARGE_STATUSES: [&str; 7] = ["confirmed", "pending", "issued", "canceled", "paid", "refunded", "error"];
 /// Every status a55 documents for charges; the list filter accepts any of them.
 pub(crate) const CHARGE_STATUSES: [&str; 13] = [
     "confirmed",
@@ -42,9 +34,8 @@ pub(crate) const CHARGE_STATUSES: [&str; 13] = [
     "declined",
 ];
 const SEED_CHARGE_TYPES: [&str; 4] = ["credit_card", "pix", "boleto", "debit_card"];
-pub(crate) const PAYOUT_STATUSES: [&str; 7] = [
-    "pending", "issued", "realized", "returned", "canceled", "error", "expired",
-];
+pub(crate) const PAYOUT_STATUSES: [&str; 7] =
+    ["pending", "issued", "realized", "returned", "canceled", "error", "expired"];
 const PAYOUT_TYPES: [&str; 3] = ["pix", "ted", "bank_transfer"];
 const SUBSCRIPTION_CYCLES: [&str; 3] = ["monthly", "weekly", "yearly"];
 
@@ -84,11 +75,7 @@ pub(crate) struct Conversions {
 pub(crate) fn conversions(cents: i64, currency: &str) -> Conversions {
     let local = money(cents);
     let usd = local / units_per_usd(currency);
-    Conversions {
-        local_currency: local,
-        usd_currency: round_cents(usd),
-        eur_currency: round_cents(usd * EUR_PER_USD),
-    }
+    Conversions { local_currency: local, usd_currency: round_cents(usd), eur_currency: round_cents(usd * EUR_PER_USD) }
 }
 
 /// `2026-11-01T00:00:00Z` plus `minutes`; callers keep `minutes` inside November.
@@ -240,11 +227,7 @@ pub(crate) fn seeded_wallet(w: usize) -> Wallet {
         email: format!("loja{n}@example.com.br"),
         currency: currency.to_owned(),
         status: if w == 3 { "inactive" } else { "active" }.to_owned(),
-        balance: Balance {
-            available: money(available),
-            pending: money(available / 7),
-            currency: currency.to_owned(),
-        },
+        balance: Balance { available: money(available), pending: money(available / 7), currency: currency.to_owned() },
         created: format!("2026-11-{n:02}T09:00:00Z"),
     }
 }
@@ -364,26 +347,16 @@ fn pix_payload(charge_uuid: &str, cents: i64, due_date: &str) -> PixPayload {
         money(cents)
     );
     PixPayload {
-        qr_code: format!(
-            "data:image/png;base64,{}",
-            STANDARD.encode(format!("SIMULATOR-QR-{charge_uuid}"))
-        ),
+        qr_code: format!("data:image/png;base64,{}", STANDARD.encode(format!("SIMULATOR-QR-{charge_uuid}"))),
         payload,
         expiration_date: format!("{due_date}T23:59:59Z"),
     }
 }
 
 fn boleto_fields(charge_uuid: &str, cents: i64) -> (String, String) {
-    let digits: String = charge_uuid
-        .bytes()
-        .filter(u8::is_ascii_hexdigit)
-        .map(|b| char::from(b'0' + b % 10))
-        .take(29)
-        .collect();
-    (
-        format!("https://boleto.simulator.invalid/{charge_uuid}.pdf"),
-        format!("23790{digits}{cents:010}"),
-    )
+    let digits: String =
+        charge_uuid.bytes().filter(u8::is_ascii_hexdigit).map(|b| char::from(b'0' + b % 10)).take(29).collect();
+    (format!("https://boleto.simulator.invalid/{charge_uuid}.pdf"), format!("23790{digits}{cents:010}"))
 }
 
 fn seeded_payer(k: usize) -> Payer {
@@ -453,8 +426,7 @@ pub(crate) fn seeded_charge(w: usize, i: usize) -> Charge {
         pix_payload: (type_charge == "pix").then(|| pix_payload(&uuid, cents, &due_date)),
         boleto_url,
         barcode,
-        url_3ds: (status == "pending" && card)
-            .then(|| format!("https://3ds.simulator.invalid/challenge/{uuid}")),
+        url_3ds: (status == "pending" && card).then(|| format!("https://3ds.simulator.invalid/challenge/{uuid}")),
         charge_payment_url: payment_url(&uuid),
         wallet_uuid: wallet.wallet_uuid,
         merchant_id: MERCHANT_UUID.to_owned(),
@@ -485,12 +457,7 @@ pub(crate) fn seeded_charge(w: usize, i: usize) -> Charge {
     }
 }
 
-fn installments(
-    first_due: (u32, u32, u32),
-    count: u32,
-    cents: i64,
-    status: &str,
-) -> Vec<Installment> {
+fn installments(first_due: (u32, u32, u32), count: u32, cents: i64, status: &str) -> Vec<Installment> {
     (0..count)
         .map(|n| Installment {
             installment_number: n + 1,
@@ -560,15 +527,9 @@ pub(crate) fn created_charge(new: NewCharge, digest: &[u8; 32]) -> Charge {
         pix_payload: (new.type_charge == "pix").then(|| pix_payload(&uuid, cents, &due_date)),
         boleto_url,
         barcode,
-        url_3ds: (status == "pending")
-            .then(|| format!("https://3ds.simulator.invalid/challenge/{uuid}")),
+        url_3ds: (status == "pending").then(|| format!("https://3ds.simulator.invalid/challenge/{uuid}")),
         charge_payment_url: payment_url(&uuid),
-        installments: installments(
-            new.due_date,
-            new.installment_count,
-            new.installment_cents,
-            status,
-        ),
+        installments: installments(new.due_date, new.installment_count, new.installment_cents, status),
         wallet_uuid: new.wallet_uuid,
         merchant_id: new.merchant_id,
         status: status.to_owned(),
@@ -627,10 +588,7 @@ impl From<&Charge> for PublicChargeView {
             value: charge.value,
             currency: charge.currency.clone(),
             installment_count: charge.installment_count,
-            customer: PublicCustomer {
-                name: charge.payer.name.clone(),
-                email: charge.payer.email.clone(),
-            },
+            customer: PublicCustomer { name: charge.payer.name.clone(), email: charge.payer.email.clone() },
             threeds_auth: charge.url_3ds.is_some(),
             threeds_metadata: None,
             website: "https://loja.example.com.br".to_owned(),
@@ -795,19 +753,13 @@ mod tests {
                 assert_eq!(parse_charge_uuid(&charge_uuid(w, i)), Some((w, i)));
             }
             assert_eq!(parse_payout_uuid(&payout_uuid(w, 52)), Some((w, 52)));
-            assert_eq!(
-                parse_subscription_uuid(&subscription_uuid(w, 2)),
-                Some((w, 2))
-            );
+            assert_eq!(parse_subscription_uuid(&subscription_uuid(w, 2)), Some((w, 2)));
         }
         assert_eq!(parse_charge_uuid(&charge_uuid(0, CHARGES_PER_WALLET)), None);
         assert_eq!(parse_charge_uuid(&charge_uuid(WALLET_COUNT, 0)), None);
         assert_eq!(parse_charge_uuid(&payout_uuid(0, 0)), None);
         assert_eq!(parse_charge_uuid("not-a-uuid"), None);
-        assert_eq!(
-            seeded_wallet_index("2f0c1b7e-3d4a-4e59-9c1a-1b2c3d4e5f99"),
-            None
-        );
+        assert_eq!(seeded_wallet_index("2f0c1b7e-3d4a-4e59-9c1a-1b2c3d4e5f99"), None);
     }
 
     #[test]
@@ -833,12 +785,7 @@ mod tests {
     fn seeded_amounts_have_at_most_two_decimals_and_add_up() {
         for i in 0..CHARGES_PER_WALLET {
             let c = seeded_charge(1, i);
-            for v in [
-                c.value,
-                c.installment_value,
-                c.usd_currency(),
-                c.conversions.eur_currency,
-            ] {
+            for v in [c.value, c.installment_value, c.usd_currency(), c.conversions.eur_currency] {
                 assert!(((v * 100.0).round() - v * 100.0).abs() < 1e-6, "{v}");
             }
             let total: f64 = c.installments.iter().map(|n| n.value).sum();
@@ -857,16 +804,7 @@ mod tests {
     fn dates_are_validated_and_months_are_added_with_clamping() {
         assert_eq!(parse_date("2026-11-30"), Some((2026, 11, 30)));
         assert_eq!(parse_date("2028-02-29"), Some((2028, 2, 29)));
-        for bad in [
-            "2026-11-31",
-            "2026-02-29",
-            "2026-13-01",
-            "2026-1-01",
-            "26-11-01",
-            "2026/11/01",
-            "2026-11-0a",
-            "",
-        ] {
+        for bad in ["2026-11-31", "2026-02-29", "2026-13-01", "2026-1-01", "26-11-01", "2026/11/01", "2026-11-0a", ""] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
         assert_eq!(add_months((2026, 1, 31), 1), "2026-02-28");

@@ -25,13 +25,7 @@ pub(crate) struct Claims {
 }
 
 impl Claims {
-    pub(crate) fn new(
-        client_id: &str,
-        scope: String,
-        iss: String,
-        iat: u64,
-        lifetime_secs: u64,
-    ) -> Self {
+    pub(crate) fn new(client_id: &str, scope: String, iss: String, iat: u64, lifetime_secs: u64) -> Self {
         Self {
             sub: client_id.to_owned(),
             client_id: client_id.to_owned(),
@@ -67,11 +61,7 @@ impl VerifyError {
 pub(crate) fn sign(mac: &HmacSha256, claims: &Claims) -> String {
     // A struct of strings and integers always serializes; the fallback keeps the handler panic-free.
     let payload = serde_json::to_vec(claims).unwrap_or_default();
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(HEADER_JSON),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
+    let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(HEADER_JSON), URL_SAFE_NO_PAD.encode(payload));
     let mut mac = mac.clone();
     mac.update(signing_input.as_bytes());
     let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
@@ -95,16 +85,13 @@ pub(crate) fn verify(mac: &HmacSha256, token: &str, now: u64) -> Result<Claims, 
     if header.alg != "HS256" {
         return Err(VerifyError::InvalidSignature);
     }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| VerifyError::Malformed)?;
+    let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| VerifyError::Malformed)?;
     let claims: Claims = decode_json(payload_segment)?;
     let mut mac = mac.clone();
     mac.update(header_segment.as_bytes());
     mac.update(b".");
     mac.update(payload_segment.as_bytes());
-    mac.verify_slice(&signature)
-        .map_err(|_| VerifyError::InvalidSignature)?;
+    mac.verify_slice(&signature).map_err(|_| VerifyError::InvalidSignature)?;
     if claims.token_use != "access" {
         return Err(VerifyError::Malformed);
     }
@@ -115,9 +102,7 @@ pub(crate) fn verify(mac: &HmacSha256, token: &str, now: u64) -> Result<Claims, 
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, VerifyError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| VerifyError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| VerifyError::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| VerifyError::Malformed)
 }
 
@@ -141,13 +126,7 @@ mod tests {
     }
 
     fn claims(iat: u64, lifetime: u64) -> Claims {
-        Claims::new(
-            "client",
-            "a/read".to_owned(),
-            "http://x/simulator-pool".to_owned(),
-            iat,
-            lifetime,
-        )
+        Claims::new("client", "a/read".to_owned(), "http://x/simulator-pool".to_owned(), iat, lifetime)
     }
 
     #[test]
@@ -161,19 +140,13 @@ mod tests {
     fn the_header_is_exactly_the_cognito_like_one() {
         let token = sign(&key(1), &claims(1, 1));
         let (header, _) = decode_unverified(&token).unwrap();
-        assert_eq!(
-            header,
-            serde_json::json!({"kid": "simulator-1", "alg": "HS256", "typ": "JWT"})
-        );
+        assert_eq!(header, serde_json::json!({"kid": "simulator-1", "alg": "HS256", "typ": "JWT"}));
     }
 
     #[test]
     fn a_token_signed_with_another_key_has_an_invalid_signature() {
         let token = sign(&key(2), &claims(1_000, 3_600));
-        assert_eq!(
-            verify(&key(1), &token, 1_001),
-            Err(VerifyError::InvalidSignature)
-        );
+        assert_eq!(verify(&key(1), &token, 1_001), Err(VerifyError::InvalidSignature));
     }
 
     #[test]
@@ -186,19 +159,8 @@ mod tests {
     #[test]
     fn garbage_and_truncated_tokens_are_malformed() {
         let token = sign(&key(1), &claims(1_000, 10));
-        for bad in [
-            "",
-            "abc",
-            "a.b",
-            "a.b.c",
-            "a.b.c.d",
-            &token[..token.len() / 2],
-        ] {
-            assert_eq!(
-                verify(&key(1), bad, 1_001),
-                Err(VerifyError::Malformed),
-                "{bad}"
-            );
+        for bad in ["", "abc", "a.b", "a.b.c", "a.b.c.d", &token[..token.len() / 2]] {
+            assert_eq!(verify(&key(1), bad, 1_001), Err(VerifyError::Malformed), "{bad}");
         }
     }
 
@@ -208,10 +170,7 @@ mod tests {
         let parts: Vec<&str> = token.split('.').collect();
         let forged = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(1_000, 1_000_000)).unwrap());
         let tampered = format!("{}.{}.{}", parts[0], forged, parts[2]);
-        assert_eq!(
-            verify(&key(1), &tampered, 1_001),
-            Err(VerifyError::InvalidSignature)
-        );
+        assert_eq!(verify(&key(1), &tampered, 1_001), Err(VerifyError::InvalidSignature));
     }
 
     #[test]

@@ -16,15 +16,7 @@ pub(crate) const MAX_MB: f64 = 50.0;
 pub(crate) const MAX_BATCH: usize = 500;
 const CACHE_ENTRIES: usize = 4;
 
-const STATUSES: [&str; 7] = [
-    "confirmed",
-    "pending",
-    "issued",
-    "canceled",
-    "paid",
-    "refunded",
-    "error",
-];
+const STATUSES: [&str; 7] = ["confirmed", "pending", "issued", "canceled", "paid", "refunded", "error"];
 
 /// Target size in bytes and size-check interval.
 pub(crate) type CacheKey = (usize, usize);
@@ -38,11 +30,7 @@ fn write_py_money(out: &mut String, value: f64) -> fmt::Result {
 
 fn write_record(out: &mut String, i: usize) -> fmt::Result {
     let status = STATUSES[i % STATUSES.len()];
-    let type_charge = if i.is_multiple_of(3) {
-        "pix"
-    } else {
-        "credit_card"
-    };
+    let type_charge = if i.is_multiple_of(3) { "pix" } else { "credit_card" };
     write!(
         out,
         "{{\"charge_uuid\": \"{i:08x}-5e4f-4a3b-8c2d-{i:012x}\", \
@@ -50,11 +38,8 @@ fn write_record(out: &mut String, i: usize) -> fmt::Result {
          \"status\": \"{status}\", \"type_charge\": \"{type_charge}\", \"value\": "
     )?;
     write_py_money(out, 10.0 + (i as f64 * 7.31) % 990.0)?;
-    let message = if i.is_multiple_of(5) {
-        "[{\"code\": \"CARD_DECLINED\", \"source\": \"acquirer\"}]"
-    } else {
-        "null"
-    };
+    let message =
+        if i.is_multiple_of(5) { "[{\"code\": \"CARD_DECLINED\", \"source\": \"acquirer\"}]" } else { "null" };
     write!(
         out,
         ", \"currency\": \"BRL\", \"installment_count\": {count}, \

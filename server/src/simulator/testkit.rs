@@ -15,9 +15,7 @@ pub(crate) struct Kit {
 }
 
 pub(crate) fn form_body(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 impl Kit {
@@ -26,20 +24,12 @@ impl Kit {
     }
 
     pub(crate) async fn start_with(configure: impl FnOnce(&mut SimulatorSettings)) -> Self {
-        let mut settings =
-            SimulatorSettings::with_random_secret("sim-test-client", Duration::from_secs(3600));
+        let mut settings = SimulatorSettings::with_random_secret("sim-test-client", Duration::from_secs(3600));
         configure(&mut settings);
         let client_id = settings.client_id.clone();
         let secret = settings.client_secret.expose_secret().to_owned();
-        let running = spawn(settings, "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-        Self {
-            running,
-            client: reqwest::Client::new(),
-            client_id,
-            secret,
-        }
+        let running = spawn(settings, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        Self { running, client: reqwest::Client::new(), client_id, secret }
     }
 
     pub(crate) fn sim(&self) -> &Simulator {
@@ -85,11 +75,7 @@ impl Kit {
         body: &Value,
         idempotency_key: Option<&str>,
     ) -> reqwest::Response {
-        let mut request = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body);
+        let mut request = self.client.post(self.url(path)).bearer_auth(token).json(body);
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);
         }

@@ -13,40 +13,16 @@ pub(crate) struct FieldError {
 
 impl FieldError {
     pub(crate) fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self { field: field.into(), reason: reason.into() }
     }
 }
 
 pub(crate) const CHARGE_CURRENCIES: [&str; 7] = ["BRL", "MXN", "CLP", "COP", "PEN", "ARS", "USD"];
 pub(crate) const WALLET_CURRENCIES: [&str; 4] = ["BRL", "MXN", "CLP", "ARS"];
-pub(crate) const TYPE_CHARGES: [&str; 6] = [
-    "credit_card",
-    "debit_card",
-    "pix",
-    "boleto",
-    "applepay",
-    "googlepay",
-];
-const SUBSCRIPTION_CYCLES: [&str; 6] = [
-    "weekly",
-    "biweekly",
-    "monthly",
-    "quarterly",
-    "semiannually",
-    "yearly",
-];
-const ADDRESS_FIELDS: [&str; 7] = [
-    "street",
-    "address_number",
-    "neighborhood",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-];
+pub(crate) const TYPE_CHARGES: [&str; 6] = ["credit_card", "debit_card", "pix", "boleto", "applepay", "googlepay"];
+const SUBSCRIPTION_CYCLES: [&str; 6] = ["weekly", "biweekly", "monthly", "quarterly", "semiannually", "yearly"];
+const ADDRESS_FIELDS: [&str; 7] =
+    ["street", "address_number", "neighborhood", "city", "state", "postal_code", "country"];
 const MAX_INSTALLMENTS: u64 = 12;
 
 /// Collects problems for one JSON object; `prefix` names nested objects (`payer_address.`).
@@ -58,8 +34,7 @@ struct Fields<'o, 'e> {
 
 impl<'o> Fields<'o, '_> {
     fn fail(&mut self, key: &str, reason: impl Into<String>) {
-        self.errors
-            .push(FieldError::new(format!("{}{key}", self.prefix), reason));
+        self.errors.push(FieldError::new(format!("{}{key}", self.prefix), reason));
     }
 
     fn present(&self, key: &str) -> Option<&'o Value> {
@@ -118,9 +93,7 @@ impl<'o> Fields<'o, '_> {
 
     fn email(&mut self, key: &str) -> Option<String> {
         let value = self.required_string(key)?;
-        let plausible = value
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+        let plausible = value.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
         if plausible {
             Some(value)
         } else {
@@ -142,8 +115,7 @@ impl<'o> Fields<'o, '_> {
 }
 
 fn object_or_error(body: &Value) -> Result<&Map<String, Value>, Vec<FieldError>> {
-    body.as_object()
-        .ok_or_else(|| vec![FieldError::new("body", "must be a JSON object")])
+    body.as_object().ok_or_else(|| vec![FieldError::new("body", "must be a JSON object")])
 }
 
 /// Amount in cents of a positive JSON number with at most two decimals.
@@ -167,20 +139,15 @@ fn cents(value: Option<&Value>) -> Result<i64, &'static str> {
 pub(crate) fn charge(body: &Value) -> Result<NewCharge, Vec<FieldError>> {
     let object = object_or_error(body)?;
     let mut errors = Vec::new();
-    let mut f = Fields {
-        object,
-        prefix: "",
-        errors: &mut errors,
-    };
+    let mut f = Fields { object, prefix: "", errors: &mut errors };
     let wallet_uuid = f.required_string("wallet_uuid");
     let merchant_id = f.required_string("merchant_id");
     let payer_name = f.required_string("payer_name");
     let payer_email = f.email("payer_email");
     let payer_tax_id = f.required_string("payer_tax_id");
     let payer_cell_phone = f.required_string("payer_cell_phone");
-    let installment_cents = cents(f.present("installment_value"))
-        .map_err(|reason| f.fail("installment_value", reason))
-        .ok();
+    let installment_cents =
+        cents(f.present("installment_value")).map_err(|reason| f.fail("installment_value", reason)).ok();
     let installment_count = match f.present("installment_count") {
         None => {
             f.fail("installment_count", "is required");
@@ -189,10 +156,7 @@ pub(crate) fn charge(body: &Value) -> Result<NewCharge, Vec<FieldError>> {
         Some(v) => match v.as_u64().filter(|n| (1..=MAX_INSTALLMENTS).contains(n)) {
             Some(n) => u32::try_from(n).ok(),
             None => {
-                f.fail(
-                    "installment_count",
-                    format!("must be an integer between 1 and {MAX_INSTALLMENTS}"),
-                );
+                f.fail("installment_count", format!("must be an integer between 1 and {MAX_INSTALLMENTS}"));
                 None
             }
         },
@@ -230,10 +194,7 @@ pub(crate) fn charge(body: &Value) -> Result<NewCharge, Vec<FieldError>> {
     if let Some(subscription) = f.present("subscription") {
         match subscription.get("cycle").and_then(Value::as_str) {
             Some(cycle) if SUBSCRIPTION_CYCLES.contains(&cycle) => {}
-            _ => f.fail(
-                "subscription.cycle",
-                format!("must be one of {}", SUBSCRIPTION_CYCLES.join(", ")),
-            ),
+            _ => f.fail("subscription.cycle", format!("must be one of {}", SUBSCRIPTION_CYCLES.join(", "))),
         }
     }
     let payer_address = address(f.present("payer_address"), &mut errors);
@@ -275,12 +236,7 @@ pub(crate) fn charge(body: &Value) -> Result<NewCharge, Vec<FieldError>> {
     Ok(NewCharge {
         wallet_uuid,
         merchant_id,
-        payer: Payer {
-            name,
-            email,
-            tax_id,
-            cell_phone,
-        },
+        payer: Payer { name, email, tax_id, cell_phone },
         payer_address,
         installment_cents,
         installment_count,
@@ -307,11 +263,7 @@ fn address(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<Addres
             return None;
         }
     };
-    let mut f = Fields {
-        object,
-        prefix: "payer_address.",
-        errors,
-    };
+    let mut f = Fields { object, prefix: "payer_address.", errors };
     let [street, address_number, neighborhood, city, state, postal_code, country] =
         ADDRESS_FIELDS.map(|key| f.required_string_or_number(key));
     let complement = f.optional_string("complement");
@@ -342,11 +294,7 @@ pub(crate) struct NewWallet {
 pub(crate) fn wallet(body: &Value) -> Result<NewWallet, Vec<FieldError>> {
     let object = object_or_error(body)?;
     let mut errors = Vec::new();
-    let mut f = Fields {
-        object,
-        prefix: "",
-        errors: &mut errors,
-    };
+    let mut f = Fields { object, prefix: "", errors: &mut errors };
     let entity_uuid = f.required_string("entity_uuid");
     let customer_id = f.required_string("customer_id");
     let currency = f.required_enum("currency", &WALLET_CURRENCIES);
@@ -354,24 +302,9 @@ pub(crate) fn wallet(body: &Value) -> Result<NewWallet, Vec<FieldError>> {
     let email = f.email("email");
     let create_credentials = f.optional_bool("create_credentials").unwrap_or(false);
     let merchant_uuid = f.optional_string("merchant_uuid");
-    match (
-        entity_uuid,
-        customer_id,
-        currency,
-        name,
-        email,
-        errors.is_empty(),
-    ) {
+    match (entity_uuid, customer_id, currency, name, email, errors.is_empty()) {
         (Some(entity_uuid), Some(customer_id), Some(currency), Some(name), Some(email), true) => {
-            Ok(NewWallet {
-                entity_uuid,
-                merchant_uuid,
-                customer_id,
-                currency,
-                name,
-                email,
-                create_credentials,
-            })
+            Ok(NewWallet { entity_uuid, merchant_uuid, customer_id, currency, name, email, create_credentials })
         }
         _ => Err(errors),
     }
@@ -463,17 +396,7 @@ mod tests {
     #[test]
     fn a_wallet_body_needs_its_fields_and_a_supported_currency() {
         let errors = wallet(&json!({"currency": "USD", "create_credentials": "yes"})).unwrap_err();
-        assert_eq!(
-            fields(&errors),
-            [
-                "entity_uuid",
-                "customer_id",
-                "currency",
-                "name",
-                "email",
-                "create_credentials"
-            ]
-        );
+        assert_eq!(fields(&errors), ["entity_uuid", "customer_id", "currency", "name", "email", "create_credentials"]);
         let ok = wallet(&json!({
             "entity_uuid": "e", "customer_id": "c", "currency": "MXN", "name": "n",
             "email": "n@example.com", "create_credentials": true

@@ -42,7 +42,12 @@ pub enum PathError {
 }
 
 /// Builds `base + path` with `{name}` placeholders filled from `params` and `query` appended.
-pub fn build_url(base: &Url, path: &str, params: &[(String, String)], query: &[(String, String)]) -> Result<Url, PathError> {
+pub fn build_url(
+    base: &Url,
+    path: &str,
+    params: &[(String, String)],
+    query: &[(String, String)],
+) -> Result<Url, PathError> {
     if path.len() > MAX_PATH_LEN {
         return Err(PathError::TooLong);
     }
@@ -163,7 +168,8 @@ fn literal_segment(raw: &str) -> Result<String, PathError> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let valid = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            let valid = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
             if !valid {
                 return Err(PathError::BadEscape(raw.to_owned()));
             }

@@ -1,0 +1,77 @@
+# a55 console: every job is one command. Each target installs what it needs, idempotently.
+#   make run    build a release and serve it on http://127.0.0.1:3000 (built-in simulator, no credentials)
+#   make test   unit + integration + browser tests
+#   make check  rustfmt and clippy (host and WASM), warnings are errors
+#   make dev    rebuild and reload on every change (cargo leptos watch)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Pinned so builds are reproducible. WASM_BINDGEN_VERSION must equal wasm-bindgen in Cargo.lock.
+CARGO_LEPTOS_VERSION := 0.3.10
+WASM_BINDGEN_VERSION := 0.2.130
+
+CARGO_BIN := $(HOME)/.cargo/bin
+# npm's binaryen (wasm-opt 132) comes first: Debian's older wasm-opt silently breaks hydration.
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help run dev test test-rust test-browser check fmt bench tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+run: build-tools ## Build a release and serve it on 127.0.0.1:3000 (simulator only unless console.toml exists)
+	cargo leptos build --release
+	LEPTOS_SITE_ROOT=target/site ./target/release/a55-console
+
+dev: build-tools ## Watch mode: rebuild and reload on change
+	cargo leptos watch
+
+test: tools test-rust test-browser ## Everything the tests need, then unit, integration and browser tests
+
+test-rust: wasm-target
+	cargo test -p app -p server --features app/ssr
+
+test-browser: tools
+	cargo leptos build
+	cd end2end && npx playwright test
+
+check: wasm-target ## cargo fmt --check and clippy -D warnings (server, app, and the WASM build)
+	cargo fmt --all -- --check
+	cargo clippy -p app -p server --all-targets --features app/ssr -- -D warnings
+	cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+build-tools: wasm-target cargo-leptos wasm-bindgen node-deps
+
+tools: build-tools chromium
+
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+cargo-leptos:
+	@if cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)"; then :; else \
+	  echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION): first run only, about 15 minutes on 2 cores"; \
+	  cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads; fi
+
+# Not --locked: its lock file names a webpki-roots release the registry no longer serves.
+wasm-bindgen:
+	@if wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)"; then :; else \
+	  echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION): first run only, about 2 minutes"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
+
+chromium:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+node-deps: end2end/node_modules/.package-lock.json
+
+end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lock.json
+	npm ci --prefix end2end --no-audit --no-fund
+	@touch $@
+
+clean: ## Remove build output
+	cargo clean

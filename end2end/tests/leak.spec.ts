@@ -1,0 +1,266 @@
+// Nothing the browser receives, and nothing the console logs, contains an access token or a client secret.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { expect, test, type BrowserContext, type Page, type Response } from '@playwright/test';
+
+import {
+  chooseEnvironment,
+  fingerprintOf,
+  issuedSandboxTokens,
+  openConsole,
+  pickEndpoint,
+  runRequest,
+} from './support/console';
+import {
+  describeHits,
+  findLeaks,
+  formEncode,
+  secretCanaries,
+  tokenCanaries,
+  type Artifact,
+  type Canary,
+} from './support/leak-detector';
+import { E2E_CLIENT_ID, canarySecrets, runFile } from './support/paths';
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const fakeJwt = () =>
+  `${b64url({ kid: 'k', alg: 'RS256' })}.${b64url({ sub: randomUUID(), token_use: 'access' })}.${randomBytes(256).toString('base64url')}`;
+
+test('the leak detector finds a planted token in every encoding', () => {
+  const token = fakeJwt();
+  const secret = `CANARY-SECRET-${randomUUID()}`;
+  const special = `CANARY-WRONG-${randomUUID()} a/b+c:d"e\\f&g=h%i`;
+  const canaries = [
+    ...tokenCanaries([token], 'planted token'),
+    ...secretCanaries(E2E_CLIENT_ID, secret, 'planted secret'),
+    ...secretCanaries(E2E_CLIENT_ID, special, 'planted special secret'),
+  ];
+  const signature = token.slice(token.lastIndexOf('.') + 1);
+  const labels = canaries.map((c) => c.label);
+  expect(labels.filter((l) => l.includes('signature chars')).length, 'fragments cover the signature').toBeGreaterThanOrEqual(
+    Math.floor(signature.length / 8),
+  );
+  // With special characters, every encoding is a different byte sequence, each searched on its own.
+  const specialForms = canaries.filter((c) => c.label.startsWith('planted special secret'));
+  expect(specialForms.length).toBeGreaterThanOrEqual(12);
+  expect(new Set(specialForms.map((c) => c.bytes.toString())).size).toBe(specialForms.length);
+
+  // Each canary alone, planted in binary noise, is found under its own label.
+  for (const canary of canaries) {
+    const planted = Buffer.concat([randomBytes(5000), canary.bytes, randomBytes(5000)]);
+    const hits = findLeaks([{ where: 'synthetic.wasm', bytes: planted }], canaries);
+    expect(hits.map((h) => h.canary), `planted ${canary.label}`).toContain(canary.label);
+    expect(hits.find((h) => h.canary === canary.label)?.offset).toBe(5000);
+  }
+
+  // Realistic carriers: headers, JSON, form bodies, HTTP Basic, a lone fragment, a foreign JWT, a log.
+  const basic = Buffer.from(`${formEncode(E2E_CLIENT_ID)}:${formEncode(special)}`).toString('base64');
+  const middle = signature.slice(16, 24);
+  const foreign = fakeJwt();
+  const log = ['INFO start', 'DEBUG connecting', `TRACE sending authorization: Bearer ${token}`, 'INFO done'].join('\n');
+  const artifacts: Artifact[] = [
+    { where: 'header', bytes: Buffer.from(`authorization: Bearer ${token}\r\n`) },
+    { where: 'json', bytes: Buffer.from(JSON.stringify({ client_secret: special })) },
+    { where: 'form', bytes: Buffer.from(`grant_type=client_credentials&client_secret=${formEncode(special)}`) },
+    { where: 'basic', bytes: Buffer.from(`Authorization: Basic ${basic}`) },
+    { where: 'fragment.wasm', bytes: Buffer.concat([randomBytes(100), Buffer.from(middle), randomBytes(100)]) },
+    { where: 'foreign', bytes: Buffer.from(`{"token":"${foreign}"}`) },
+    { where: 'console.log', bytes: Buffer.from(log), lines: true },
+    { where: 'url', bytes: Buffer.from(`http://127.0.0.1:3100/api/x?secret=${encodeURIComponent(secret)}`) },
+  ];
+  const hits = findLeaks(artifacts, canaries);
+  const found = (where: string) => hits.filter((h) => h.where === where).map((h) => h.canary);
+  expect(found('header')).toEqual(expect.arrayContaining(['planted token #1 (whole token)', 'planted token #1 (signature)', 'JWT-shaped string']));
+  expect(found('json')).toEqual(expect.arrayContaining([expect.stringMatching(/^planted special secret \(.*JSON-escaped/)]));
+  expect(found('form')).toEqual(expect.arrayContaining([expect.stringMatching(/^planted special secret \(.*form-encoded/)]));
+  expect(found('basic')).toEqual(expect.arrayContaining([expect.stringMatching(/^planted special secret \(base64\(urlencode\(id\):urlencode\(secret\)\)/)]));
+  expect(found('fragment.wasm')).toEqual(['planted token #1 (signature chars 16..24)']);
+  expect(found('foreign')).toEqual(['JWT-shaped string']);
+  expect(found('url')).toEqual(expect.arrayContaining([expect.stringMatching(/^planted secret \(raw = URL-encoded/)]));
+  const logHits = hits.filter((h) => h.where === 'console.log');
+  expect(logHits.length).toBeGreaterThan(0);
+  expect(new Set(logHits.map((h) => h.line))).toEqual(new Set([3]));
+
+  // The report says where, and never prints what it found.
+  const report = describeHits(hits);
+  expect(report).toContain('console.log:3');
+  for (const needle of [token, signature, secret, special, basic, foreign, middle]) {
+    expect(report.includes(needle), 'the report prints a credential').toBe(false);
+  }
+
+  // Clean data gives no hits.
+  const clean: Artifact[] = [
+    { where: 'noise', bytes: randomBytes(200_000) },
+    { where: 'json', bytes: Buffer.from(JSON.stringify({ fingerprint: fingerprintOf(token), claims: { sub: 'x' } })) },
+  ];
+  expect(findLeaks(clean, canaries)).toEqual([]);
+});
+
+interface Received {
+  label: string;
+  url: string;
+  status: number;
+  contentType: string;
+  headers: string;
+  body?: Buffer;
+  bodyError?: string;
+}
+
+/// Records every response the context's pages receive, with all headers and the whole body.
+function recordResponses(context: BrowserContext) {
+  const pending: Promise<Received>[] = [];
+  context.on('response', (response: Response) => {
+    pending.push(
+      (async () => {
+        const request = response.request();
+        const headers = await response.headersArray();
+        const received: Received = {
+          label: `${request.method()} ${response.url()} → ${response.status()}`,
+          url: response.url(),
+          status: response.status(),
+          contentType: (await response.headerValue('content-type')) ?? '',
+          headers: `HTTP ${response.status()} ${response.statusText()}\n${headers.map((h) => `${h.name}: ${h.value}`).join('\n')}`,
+        };
+        try {
+          received.body = await response.body();
+        } catch (error) {
+          received.bodyError = String(error);
+        }
+        return received;
+      })(),
+    );
+  });
+  return () => Promise.all(pending);
+}
+
+async function browserState(page: Page, context: BrowserContext): Promise<Artifact[]> {
+  const storage = await page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie }));
+  return [
+    { where: 'final DOM (page.content())', bytes: Buffer.from(await page.content()) },
+    { where: 'cookies', bytes: Buffer.from(JSON.stringify(await context.cookies())) },
+    { where: 'web storage', bytes: Buffer.from(storage) },
+  ];
+}
+
+/// Calls the execute server function from the page, as the WASM would.
+async function executeFromPage(page: Page, request: Record<string, unknown>) {
+  return page.evaluate(async (request) => {
+    const response = await fetch('/api/execute', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({
+        request: { method: 'GET', path_params: [], query: [], headers: [], body: null, endpoint_id: null, ...request },
+      }),
+    });
+    return { status: response.status, body: await response.json() };
+  }, request);
+}
+
+test('nothing the browser receives contains the access token or the client secret', async ({ page, context }) => {
+  test.setTimeout(120_000);
+  const received = recordResponses(context);
+  const secrets = canarySecrets();
+
+  await openConsole(page);
+
+  // Built-in simulator: success, an API validation error, a refused path, a public (tokenless) call.
+  await pickEndpoint(page, 'listCharges');
+  await runRequest(page);
+  await expect(page.getByTestId('response-status')).toHaveText('200 OK');
+  await pickEndpoint(page, 'createCharge');
+  await page.getByTestId('body-editor').fill('{}');
+  await runRequest(page);
+  await expect(page.getByTestId('response-status')).toHaveText('400 Bad Request');
+  await pickEndpoint(page, 'listWallets');
+  await page.getByTestId('path-input').fill('../admin');
+  await runRequest(page);
+  await expect(page.getByTestId('response-error')).toContainText('dot segment');
+  await pickEndpoint(page, 'getPublicCharge');
+  await runRequest(page);
+  await expect(page.getByTestId('response-status')).toHaveText(/^\d{3} /);
+  // A 401 from the API: the catalog says this operation needs no token, so none is sent to /wallets.
+  const simulator401 = await executeFromPage(page, { environment: 'simulator', path: '/wallets', endpoint_id: 'getPublicCharge' });
+  expect(simulator401.status).toBe(200);
+  expect(simulator401.body.status).toBe(401);
+
+  // Standalone simulator as the sandbox (client_secret_basic).
+  await chooseEnvironment(page, 'sandbox');
+  await pickEndpoint(page, 'listWallets');
+  await runRequest(page);
+  await expect(page.getByTestId('response-status')).toHaveText('200 OK');
+  const sandboxFingerprint = (await page.getByTestId('token-fingerprint').textContent()) ?? '';
+  await pickEndpoint(page, 'listCharges');
+  await page.getByTestId('param-limit').fill('5');
+  await runRequest(page);
+  await expect(page.getByTestId('response-status')).toHaveText('200 OK');
+  await pickEndpoint(page, 'createCharge');
+  await page.getByTestId('body-editor').fill('{"payer_name": 12, "value": "x"}');
+  await runRequest(page);
+  await expect(page.getByTestId('response-status')).toHaveText('400 Bad Request');
+  const sandbox401 = await executeFromPage(page, { environment: 'sandbox', path: '/wallets', endpoint_id: 'getPublicCharge' });
+  expect(sandbox401.status).toBe(200);
+  expect(sandbox401.body.status).toBe(401);
+
+  // Same server with a wrong secret (client_secret_post): the token endpoint refuses the client.
+  await chooseEnvironment(page, 'sandbox-wrong-secret');
+  await pickEndpoint(page, 'listWallets');
+  const refused = await runRequest(page);
+  expect(refused.status()).toBe(502);
+  await expect(page.getByTestId('response-error')).toContainText('credentials rejected by the token endpoint for sandbox-wrong-secret');
+
+  // A reload renders the page on the server with tokens cached: its hydration data is received too.
+  await page.reload();
+  await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
+  await chooseEnvironment(page, 'sandbox');
+  await expect(page.getByTestId('token-fingerprint')).toHaveText(sandboxFingerprint);
+  await page.waitForLoadState('networkidle');
+
+  const state = await browserState(page, context);
+  const responses = await received();
+  await page.close();
+
+  // The recording is complete and covers every kind of file the console serves.
+  const unread = responses.filter((r) => r.bodyError !== undefined && !(r.status >= 300 && r.status < 400));
+  expect(unread.map((r) => `${r.label}: ${r.bodyError}`), 'response bodies that could not be read').toEqual([]);
+  const kinds = (test: (r: Received) => boolean) => responses.filter((r) => test(r) && (r.body?.length ?? 0) > 0).length;
+  expect(kinds((r) => r.contentType.startsWith('text/html')), 'HTML').toBeGreaterThanOrEqual(2);
+  expect(kinds((r) => /javascript/.test(r.contentType)), 'JS').toBeGreaterThanOrEqual(1);
+  expect(kinds((r) => r.contentType.startsWith('application/wasm')), 'WASM').toBeGreaterThanOrEqual(1);
+  expect(kinds((r) => r.contentType.startsWith('text/css')), 'CSS').toBeGreaterThanOrEqual(1);
+  // (Environments and catalog arrive inside the server-rendered HTML, so the page never fetches them.)
+  for (const fn of ['token', 'execute']) {
+    expect(kinds((r) => new URL(r.url).pathname === `/api/${fn}`), `/api/${fn}`).toBeGreaterThanOrEqual(1);
+  }
+
+  // What to look for: the sandbox tokens the standalone simulator issued, and both client secrets.
+  const tokens = issuedSandboxTokens();
+  expect(tokens.length, 'the standalone simulator issued at least one token').toBeGreaterThanOrEqual(1);
+  expect(tokens.map(fingerprintOf), 'the sandbox badge shows one of the recorded tokens').toContain(sandboxFingerprint);
+  const canaries: Canary[] = [
+    ...tokenCanaries(tokens, 'sandbox access token'),
+    ...secretCanaries(E2E_CLIENT_ID, secrets.sandbox, 'sandbox client secret'),
+    ...secretCanaries(E2E_CLIENT_ID, secrets.wrong, 'wrong client secret'),
+  ];
+
+  const artifacts: Artifact[] = [...state];
+  for (const r of responses) {
+    artifacts.push({ where: `${r.label} [URL]`, bytes: Buffer.from(r.url) });
+    artifacts.push({ where: `${r.label} [status line and headers]`, bytes: Buffer.from(r.headers) });
+    if (r.body) artifacts.push({ where: `${r.label} [body, ${r.contentType || 'no content-type'}]`, bytes: r.body });
+  }
+  const browserHits = findLeaks(artifacts, canaries);
+
+  // The console's own log, at trace level, must not hold them either.
+  const log = readFileSync(runFile('console.log'));
+  expect(log.toString('utf8'), 'the console logs at trace level').toMatch(/\bTRACE\b/);
+  expect(log.toString('utf8'), 'the log covers the sandbox token request').toContain('access token obtained');
+  const logHits = findLeaks([{ where: 'end2end/.run/console.log', bytes: log, lines: true }], canaries);
+
+  const totalBytes = artifacts.reduce((n, a) => n + a.bytes.length, 0);
+  test.info().annotations.push({
+    type: 'scanned',
+    description: `${responses.length} responses, ${totalBytes} bytes received, ${log.length} bytes of log, ${canaries.length} canaries, ${tokens.length} sandbox token(s)`,
+  });
+  expect(browserHits, describeHits(browserHits)).toEqual([]);
+  expect(logHits, describeHits(logHits)).toEqual([]);
+});

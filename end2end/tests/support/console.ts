@@ -1,0 +1,72 @@
+// Small helpers for driving the console page; every wait is on something the page shows or sends.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { expect, type Page, type Response } from '@playwright/test';
+
+import { runFile } from './paths';
+
+/// Loads the console and waits until the WASM has hydrated it (before that, clicks do nothing).
+export async function openConsole(page: Page): Promise<void> {
+  await page.goto('/');
+  await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
+}
+
+export async function pickEndpoint(page: Page, operationId: string): Promise<void> {
+  const button = page.getByTestId(`endpoint-${operationId}`);
+  await button.click();
+  await expect(button).toHaveClass(/\bselected\b/);
+}
+
+export async function chooseEnvironment(page: Page, id: string): Promise<void> {
+  await page.getByTestId('env-select').selectOption(id);
+  await expect(page.getByTestId('env-select')).toHaveValue(id);
+}
+
+const isExecute = (response: Response) =>
+  new URL(response.url()).pathname === '/api/execute' && response.request().method() === 'POST';
+
+/// Runs the current request with `trigger` (a click by default) and waits for the server function's
+/// answer and for the button to be ready again, so that the panel shows *this* request's result.
+export async function runRequest(page: Page, trigger?: () => Promise<void>): Promise<Response> {
+  const answered = page.waitForResponse(isExecute);
+  await (trigger ?? (() => page.getByTestId('run-button').click()))();
+  const response = await answered;
+  await expect(page.getByTestId('run-button')).toHaveText('Run');
+  await expect(page.getByTestId('run-button')).toBeEnabled();
+  return response;
+}
+
+/// The response panel's body, parsed (it must be JSON).
+export async function responseJson(page: Page): Promise<any> {
+  const text = await page.getByTestId('response-body').textContent();
+  expect(text, 'response-body has text').toBeTruthy();
+  try {
+    return JSON.parse(text!);
+  } catch (error) {
+    throw new Error(`response-body is not JSON: ${String(error)}\n${text!.slice(0, 500)}`);
+  }
+}
+
+/// `expires in 1:57` → 117 (also `h:mm:ss`).
+export function parseCountdown(text: string | null): number {
+  const match = /^expires in (?:(\d+):)?(\d+):(\d{2})$/.exec((text ?? '').trim());
+  if (!match) throw new Error(`not a countdown: ${JSON.stringify(text)}`);
+  const [, h, m, s] = match;
+  return Number(h ?? 0) * 3600 + Number(m) * 60 + Number(s);
+}
+
+/// The console's token fingerprint: the first 8 hex characters of the token's SHA-256.
+export function fingerprintOf(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 8);
+}
+
+/// Access tokens the standalone simulator (the "sandbox") issued during this run, oldest first.
+export function issuedSandboxTokens(): string[] {
+  const file = runFile('issued-tokens.txt');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').map((line) => line.trim()).filter(Boolean);
+}
+
+export function consoleLogLines(): string[] {
+  return readFileSync(runFile('console.log'), 'utf8').split('\n');
+}
