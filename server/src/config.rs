@@ -12,7 +12,7 @@ use std::time::Duration;
 use app::wire::EnvironmentKind;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -526,11 +526,8 @@ pub fn summary(config: &Config) -> String {
             )),
             Target::Remote(remote) => {
                 out.push_str(&format!("  api_base:  {}\n  token_url: {}\n", remote.api_base, remote.token_url));
-                out.push_str(&format!(
-                    "  client_id: {}  secret: {} characters, loaded\n",
-                    remote.client_id,
-                    remote.client_secret.expose_secret().chars().count()
-                ));
+                // Never the secret, nor its length: only that one was found.
+                out.push_str(&format!("  client_id: {}  client secret: loaded\n", remote.client_id));
             }
         }
         out.push_str(&format!(
@@ -550,6 +547,7 @@ pub fn summary(config: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
     use std::collections::HashMap;
 
     #[derive(Default)]
@@ -590,6 +588,22 @@ mod tests {
                 let _ = std::fs::remove_file(&self.0);
             }
         }
+    }
+
+    #[test]
+    fn the_example_configuration_is_valid_once_its_secrets_are_set() {
+        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../console.example.toml");
+        let env = FakeEnv::default()
+            .with("A55_SANDBOX_CLIENT_SECRET", "sandbox-secret")
+            .with("A55_PRODUCTION_CLIENT_SECRET", "production-secret");
+        let config = load(Some(&example), &env).unwrap();
+        let kinds: Vec<_> = config.environments.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["simulator", "sandbox", "production"]);
+        let Target::Remote(production) = &config.environments[2].target else { panic!("remote") };
+        assert_eq!(production.api_base.as_str(), "https://core-manager.a55.tech/api/v1/");
+        assert!(production.token_url.as_str().starts_with("https://smart-capital.auth.us-east-1.amazoncognito.com/"));
+        let summary = summary(&config);
+        assert!(!summary.contains("production-secret") && !summary.contains("sandbox-secret"), "{summary}");
     }
 
     #[test]

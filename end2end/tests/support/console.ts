@@ -67,6 +67,9 @@ export function issuedSandboxTokens(): string[] {
   return readFileSync(file, 'utf8').split('\n').map((line) => line.trim()).filter(Boolean);
 }
 
+/// The log colours field names (tracing's ANSI output); tests match on the plain text.
+export const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+
 export function consoleLogLines(): string[] {
-  return readFileSync(runFile('console.log'), 'utf8').split('\n');
+  return stripAnsi(readFileSync(runFile('console.log'), 'utf8')).split('\n');
 }

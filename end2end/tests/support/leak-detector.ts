@@ -126,11 +126,36 @@ function maskedContext(bytes: Buffer, offset: number, length: number): string {
   return `${printable(offset - 40, offset)}«${length} bytes»${printable(offset + length, offset + length + 40)}`;
 }
 
+/// One line per place (artifact, log line) naming what was found there, with the first hit's context.
 export function describeHits(hits: Hit[], limit = 40): string {
-  const lines = hits.slice(0, limit).map((hit) => {
+  const places = new Map<string, Hit[]>();
+  for (const hit of hits) {
     const where = hit.line === undefined ? hit.where : `${hit.where}:${hit.line}`;
-    return `  - ${hit.canary} in ${where} at byte ${hit.offset}: ${hit.context}`;
+    places.set(where, [...(places.get(where) ?? []), hit]);
+  }
+  const lines = [...places].slice(0, limit).map(([where, found]) => {
+    // "sandbox access token #1 (signature chars 8..16)" → owner "sandbox access token #1", form "signature chars 8..16".
+    const owners = new Map<string, Set<string>>();
+    const fragments = new Map<string, number>();
+    for (const { canary } of found) {
+      const open = canary.indexOf(' (');
+      const owner = open === -1 ? canary : canary.slice(0, open);
+      const form = open === -1 ? '' : canary.slice(open + 2, -1);
+      const forms = owners.get(owner) ?? new Set<string>();
+      owners.set(owner, forms);
+      if (form.startsWith('signature chars')) fragments.set(owner, (fragments.get(owner) ?? 0) + 1);
+      else if (form) forms.add(form);
+    }
+    const what = [...owners]
+      .map(([owner, forms]) => {
+        const parts = [...forms].filter(Boolean);
+        if (fragments.get(owner)) parts.push(`${fragments.get(owner)} signature fragment(s)`);
+        return parts.length ? `${owner} (${parts.join('; ')})` : owner;
+      })
+      .join(', ');
+    const first = found.reduce((a, b) => (b.offset < a.offset ? b : a));
+    return `  - ${where}: ${what}; first at byte ${first.offset}: ${first.context}`;
   });
-  if (hits.length > limit) lines.push(`  … and ${hits.length - limit} more`);
-  return `${hits.length} leak(s) found:\n${lines.join('\n')}`;
+  if (places.size > limit) lines.push(`  … and ${places.size - limit} more places`);
+  return `${hits.length} leak(s) found in ${places.size} place(s):\n${lines.join('\n')}`;
 }
