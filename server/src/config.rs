@@ -26,6 +26,7 @@ pub const ENV_PREFIX: &str = "A55_CONSOLE__";
 pub struct RawConfig {
     pub server: RawServer,
     pub simulator: RawSimulator,
+    pub storage: RawStorage,
     /// Keyed by environment id; ordered so the UI lists them as written.
     pub environments: BTreeMap<String, RawEnvironment>,
 }
@@ -39,6 +40,19 @@ pub struct RawServer {
 impl Default for RawServer {
     fn default() -> Self {
         Self { bind: "127.0.0.1:3000".into() }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStorage {
+    /// The SQLite file (created on first start) for sessions, history and audit.
+    pub database_path: PathBuf,
+}
+
+impl Default for RawStorage {
+    fn default() -> Self {
+        Self { database_path: PathBuf::from("a55-console.db") }
     }
 }
 
@@ -149,6 +163,7 @@ pub struct SimulatorSection {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind: SocketAddr,
+    pub database_path: PathBuf,
     pub simulator: SimulatorSection,
     pub environments: Vec<Environment>,
 }
@@ -244,6 +259,9 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     if !(1..=172_800).contains(&raw.simulator.token_lifetime_secs) {
         problems.push("simulator.token_lifetime_secs must be between 1 and 172800 seconds".into());
     }
+    if raw.storage.database_path.as_os_str().is_empty() {
+        problems.push("storage.database_path must name a file, e.g. \"a55-console.db\"".into());
+    }
     if raw.simulator.client_id.trim().is_empty() {
         problems.push("simulator.client_id must not be empty".into());
     }
@@ -276,6 +294,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     match (problems.is_empty(), bind) {
         (true, Some(bind)) => Ok(Config {
             bind,
+            database_path: raw.storage.database_path,
             simulator: SimulatorSection {
                 token_lifetime: Duration::from_secs(raw.simulator.token_lifetime_secs),
                 client_id: raw.simulator.client_id,
@@ -516,7 +535,7 @@ fn parse_service_url(value: Option<&str>, key: &str, problems: &mut Vec<String>)
 
 /// A one-screen summary for `check-config`; shows where secrets come from, never the secrets.
 pub fn summary(config: &Config) -> String {
-    let mut out = format!("bind: {}\n", config.bind);
+    let mut out = format!("bind: {}\ndatabase: {}\n", config.bind, config.database_path.display());
     for env in &config.environments {
         out.push_str(&format!("environment {} ({}, {}):\n", env.id, env.label, env.kind.as_str()));
         match &env.target {

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod service;
 pub mod simulator;

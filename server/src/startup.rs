@@ -33,11 +33,14 @@ pub enum StartError {
     Simulator(std::io::Error),
     #[error("could not build the HTTP client: {0}")]
     Http(reqwest::Error),
+    #[error(transparent)]
+    Database(#[from] crate::db::DbError),
 }
 
 /// A console serving on `addr` until `shutdown` is called.
 pub struct RunningConsole {
     pub addr: SocketAddr,
+    pub db: sqlx::SqlitePool,
     pub simulator: Option<RunningSimulator>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
@@ -52,6 +55,7 @@ impl RunningConsole {
         if let Some(sim) = self.simulator.take() {
             sim.shutdown().await;
         }
+        self.db.close().await;
     }
 
     /// Serves until Ctrl-C (then shuts down gracefully) or until the server fails.
@@ -104,6 +108,7 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
 /// Starts everything on `listener`.
 pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) -> Result<RunningConsole, StartError> {
     let addr = listener.local_addr().map_err(StartError::Simulator)?;
+    let db = crate::db::open(&config.database_path).await?;
     let simulator = if config.uses_simulator() {
         let settings =
             SimulatorSettings::with_random_secret(config.simulator.client_id.clone(), config.simulator.token_lifetime);
@@ -160,7 +165,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
             })
             .await
     });
-    Ok(RunningConsole { addr, simulator: simulator.map(|(sim, _, _)| sim), shutdown: Some(tx), task })
+    Ok(RunningConsole { addr, db, simulator: simulator.map(|(sim, _, _)| sim), shutdown: Some(tx), task })
 }
 
 /// The whole HTTP surface: pages, server functions, static files and the health check.

@@ -36,7 +36,9 @@ struct TestConsole {
 }
 
 impl TestConsole {
-    async fn start(raw: RawConfig, vars: Vars, clock: SharedClock) -> Self {
+    async fn start(mut raw: RawConfig, vars: Vars, clock: SharedClock) -> Self {
+        // Each console gets its own database file, removed with the temp dir's usual cleanup.
+        raw.storage.database_path = std::env::temp_dir().join(format!("a55-console-it-{}.db", uuid::Uuid::new_v4()));
         let config = config::validate(raw, &vars).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let console = startup::start(config, listener, clock).await.unwrap();
