@@ -1,125 +1,15 @@
-//! Integration tests: the real console on a loopback port, talking to real simulators over HTTP.
-//!
-//! One test binary on purpose: each extra binary costs a link of the whole server.
+//! Integration tests of the console as a whole: pages, server functions, tokens and the proxy.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::wire::{ConsoleError, ExecuteRequest, ExecuteResponse, TokenState, TokenView};
-use console_server::clock::{ManualClock, SharedClock, SystemClock};
-use console_server::config::{self, EnvSource, RawConfig, RawEnvironment};
-use console_server::simulator::{self, RunningSimulator, SimulatorSettings};
-use console_server::startup::{self, RunningConsole};
-use secrecy::SecretString;
-use serde_json::{json, Value};
+use app::wire::{ConsoleError, ExecuteRequest, ExecuteResponse, TokenState};
+use console_server::clock::{ManualClock, SystemClock};
+use console_server::config::{RawConfig, RawEnvironment};
+use serde_json::Value;
 
-const WALLET: &str = "2f0c1b7e-3d4a-4e59-9c1a-1b2c3d4e5f60";
-
-#[derive(Default)]
-struct Vars(HashMap<String, String>);
-
-impl EnvSource for Vars {
-    fn var(&self, name: &str) -> Option<String> {
-        self.0.get(name).cloned()
-    }
-    fn vars_with_prefix(&self, prefix: &str) -> Vec<(String, String)> {
-        self.0.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect()
-    }
-}
-
-struct TestConsole {
-    console: RunningConsole,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl TestConsole {
-    async fn start(mut raw: RawConfig, vars: Vars, clock: SharedClock) -> Self {
-        // Each console gets its own database file, removed with the temp dir's usual cleanup.
-        raw.storage.database_path = std::env::temp_dir().join(format!("a55-console-it-{}.db", uuid::Uuid::new_v4()));
-        let config = config::validate(raw, &vars).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let console = startup::start(config, listener, clock).await.unwrap();
-        let base = format!("http://{}", console.addr);
-        Self { console, base, http: reqwest::Client::new() }
-    }
-
-    async fn simulator_only() -> Self {
-        Self::start(RawConfig::default(), Vars::default(), Arc::new(SystemClock)).await
-    }
-
-    fn builtin(&self) -> &RunningSimulator {
-        self.console.simulator.as_ref().expect("the built-in simulator runs")
-    }
-
-    async fn execute_raw(&self, request: &ExecuteRequest) -> reqwest::Response {
-        self.http.post(format!("{}/api/execute", self.base)).json(&json!({ "request": request })).send().await.unwrap()
-    }
-
-    async fn execute(&self, request: &ExecuteRequest) -> ExecuteResponse {
-        let response = self.execute_raw(request).await;
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "execute failed with {status}: {text}");
-        serde_json::from_str(&text).unwrap()
-    }
-
-    async fn execute_error(&self, request: &ExecuteRequest) -> (u16, ConsoleError, String) {
-        let response = self.execute_raw(request).await;
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        let error = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: {text} ({e})"));
-        (status, error, text)
-    }
-
-    async fn token(&self, environment: &str) -> TokenView {
-        let response = self
-            .http
-            .post(format!("{}/api/token", self.base))
-            .form(&[("environment", environment)])
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success());
-        response.json().await.unwrap()
-    }
-}
-
-fn list_charges(environment: &str, limit: u32) -> ExecuteRequest {
-    ExecuteRequest {
-        environment: environment.into(),
-        method: "GET".into(),
-        path: "/bank/wallet/charges/".into(),
-        query: vec![("wallet_uuid".into(), WALLET.into()), ("limit".into(), limit.to_string())],
-        endpoint_id: Some("listCharges".into()),
-        ..ExecuteRequest::default()
-    }
-}
-
-/// A standalone simulator plus config for a console environment pointing at it.
-async fn standalone(secret: &str, lifetime: Duration) -> RunningSimulator {
-    let settings = SimulatorSettings {
-        client_id: "partner-client".into(),
-        client_secret: SecretString::from(secret.to_owned()),
-        token_lifetime: lifetime,
-        allowed_scopes: vec![simulator::DEFAULT_SCOPE.into()],
-        issued_tokens_file: None,
-    };
-    simulator::spawn(settings, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap()
-}
-
-fn remote_env(sim: &RunningSimulator, kind: &str, secret_var: &str) -> RawEnvironment {
-    RawEnvironment {
-        kind: Some(kind.into()),
-        api_base: Some(sim.api_base().to_string()),
-        token_url: Some(sim.token_url().to_string()),
-        client_id: Some("partner-client".into()),
-        client_secret_env: Some(secret_var.into()),
-        ..RawEnvironment::default()
-    }
-}
+use crate::support::*;
 
 #[tokio::test]
 async fn the_home_page_renders_environments_and_catalog_with_no_configuration() {

@@ -1,0 +1,8 @@
+//! Integration tests: the real console on a loopback port, talking to real simulators over HTTP.
+//!
+//! One test binary on purpose (each extra binary costs a link of the whole server); each area of
+//! the console adds a module under `integration/`.
+
+mod support;
+
+mod console;
