@@ -1,4 +1,5 @@
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test module uses part of the harness")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a failed set-up step is a failed test")]
 //! Shared harness: a real console on a loopback port with its own database file, plus standalone
 //! simulators to play sandbox and production.
 
