@@ -10,12 +10,20 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CONSOLE_PORT, E2E_CLIENT_ID, RUN_DIR, SANDBOX_PORT, TOKEN_LIFETIME_SECS, runFile } from './tests/support/paths';
+import {
+  CONSOLE_PORT,
+  E2E_CLIENT_ID,
+  RUN_DIR,
+  SANDBOX_PORT,
+  TOKEN_LIFETIME_SECS,
+  runFile,
+  siteRoot as siteRootOf,
+} from './tests/support/paths';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 const consoleBin = path.resolve(here, process.env.A55_CONSOLE_BIN ?? '../target/debug/a55-console');
-const siteRoot = path.resolve(here, process.env.LEPTOS_SITE_ROOT ?? '../target/site');
+const siteRoot = siteRootOf();
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 if (!process.env.E2E_RUN_ID) {
@@ -33,7 +41,7 @@ if (!process.env.E2E_RUN_ID) {
     }
   }
   mkdirSync(RUN_DIR, { recursive: true });
-  for (const name of ['issued-tokens.txt', 'console.log', 'simulator.log']) {
+  for (const name of ['issued-tokens.txt', 'console.log', 'simulator.log', 'console.db', 'console.db-wal', 'console.db-shm']) {
     rmSync(runFile(name), { force: true });
   }
   writeFileSync(runFile('console.toml'), consoleToml());
@@ -45,6 +53,10 @@ function consoleToml(): string {
   return `# Written by end2end/playwright.config.ts for one test run.
 [server]
 bind = "127.0.0.1:${CONSOLE_PORT}"
+
+[storage]
+# A fresh database for every run, next to the other runtime files.
+database_path = ${JSON.stringify(runFile('console.db'))}
 
 [simulator]
 token_lifetime_secs = ${TOKEN_LIFETIME_SECS}

@@ -215,7 +215,10 @@ test('a normal session raises no page errors, console errors or failed loads', a
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
   page.on('console', (message: ConsoleMessage) => {
-    if (message.type() === 'error') problems.push(`console.error: ${message.text()} (${message.location().url})`);
+    // The browser's own favicon fetch is checked, and reported, by the favicon test below.
+    if (message.type() === 'error' && !isFavicon(message.location().url)) {
+      problems.push(`console.error: ${message.text()} (${message.location().url})`);
+    }
   });
   page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
   page.on('response', (response: Response) => {
@@ -242,4 +245,23 @@ test('a normal session raises no page errors, console errors or failed loads', a
   await page.waitForLoadState('networkidle');
 
   expect(problems).toEqual([]);
+});
+
+const isFavicon = (url: string) => /^https?:\/\/[^/]+\/favicon\.ico$/.test(url);
+
+test('the browser finds a favicon', async ({ page }) => {
+  const faviconErrors: string[] = [];
+  page.on('console', (message: ConsoleMessage) => {
+    if (message.type() === 'error' && isFavicon(message.location().url)) faviconErrors.push(message.text());
+  });
+  await openConsole(page);
+  // What the browser asks for: the declared icon, else /favicon.ico.
+  const href = await page.evaluate(
+    () => document.querySelector<HTMLLinkElement>('link[rel~="icon"]')?.href ?? new URL('/favicon.ico', location.href).href,
+  );
+  const icon = await page.request.get(href);
+  expect(icon.status(), `GET ${href}`).toBe(200);
+  expect(icon.headers()['content-type'], `content type of ${href}`).toMatch(/^image\//);
+  await page.waitForTimeout(1_000);
+  expect(faviconErrors, 'errors the browser logged while fetching /favicon.ico').toEqual([]);
 });

@@ -1,6 +1,7 @@
 // Nothing the browser receives, and nothing the console logs, contains an access token or a client secret.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { expect, test, type BrowserContext, type Page, type Response } from '@playwright/test';
 
 import {
@@ -21,7 +22,7 @@ import {
   type Artifact,
   type Canary,
 } from './support/leak-detector';
-import { E2E_CLIENT_ID, canarySecrets, runFile } from './support/paths';
+import { E2E_CLIENT_ID, canarySecrets, runFile, siteRoot } from './support/paths';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const fakeJwt = () =>
@@ -180,8 +181,8 @@ test('nothing the browser receives contains the access token or the client secre
   await pickEndpoint(page, 'getPublicCharge');
   await runRequest(page);
   await expect(page.getByTestId('response-status')).toHaveText(/^\d{3} /);
-  // A 401 from the API: the catalog says this operation needs no token, so none is sent to /wallets.
-  const simulator401 = await executeFromPage(page, { environment: 'simulator', path: '/wallets', endpoint_id: 'getPublicCharge' });
+  // A 401 from the API: the simulator's /sim/revoked refuses even a valid token, as after a revocation.
+  const simulator401 = await executeFromPage(page, { environment: 'simulator', path: '/sim/revoked' });
   expect(simulator401.status).toBe(200);
   expect(simulator401.body.status).toBe(401);
 
@@ -199,9 +200,16 @@ test('nothing the browser receives contains the access token or the client secre
   await page.getByTestId('body-editor').fill('{"payer_name": 12, "value": "x"}');
   await runRequest(page);
   await expect(page.getByTestId('response-status')).toHaveText('400 Bad Request');
-  const sandbox401 = await executeFromPage(page, { environment: 'sandbox', path: '/wallets', endpoint_id: 'getPublicCharge' });
+  const sandbox401 = await executeFromPage(page, { environment: 'sandbox', path: '/sim/revoked' });
   expect(sandbox401.status).toBe(200);
   expect(sandbox401.body.status).toBe(401);
+  // The 401 dropped the cached sandbox token: the next request fetches a new one, which the reload
+  // below must find again.
+  await pickEndpoint(page, 'listWallets');
+  await runRequest(page);
+  await expect(page.getByTestId('response-status')).toHaveText('200 OK');
+  const sandboxFingerprintAfter401 = (await page.getByTestId('token-fingerprint').textContent()) ?? '';
+  expect(sandboxFingerprintAfter401).not.toBe(sandboxFingerprint);
 
   // Same server with a wrong secret (client_secret_post): the token endpoint refuses the client.
   await chooseEnvironment(page, 'sandbox-wrong-secret');
@@ -214,7 +222,7 @@ test('nothing the browser receives contains the access token or the client secre
   await page.reload();
   await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
   await chooseEnvironment(page, 'sandbox');
-  await expect(page.getByTestId('token-fingerprint')).toHaveText(sandboxFingerprint);
+  await expect(page.getByTestId('token-fingerprint')).toHaveText(sandboxFingerprintAfter401);
   await page.waitForLoadState('networkidle');
 
   const state = await browserState(page, context);
@@ -252,23 +260,35 @@ test('nothing the browser receives contains the access token or the client secre
   }
   const browserHits = findLeaks(artifacts, canaries);
 
+  // Positive controls: the same scan does see what the browser is allowed to receive. The sandbox
+  // token's fingerprint is in server-function answers and the DOM; the WASM was scanned whole.
+  const control: Canary[] = [{ label: 'sandbox token fingerprint', bytes: Buffer.from(sandboxFingerprintAfter401) }];
+  const seen = new Set(findLeaks(artifacts, control).map((hit) => hit.where));
+  expect([...seen].some((w) => w.includes('/api/execute') && w.includes('[body')), 'fingerprint seen in an /api/execute body').toBe(true);
+  expect([...seen].some((w) => w.includes('/api/token') && w.includes('[body')), 'fingerprint seen in an /api/token body').toBe(true);
+  expect(seen.has('final DOM (page.content())'), 'fingerprint seen in the DOM').toBe(true);
+  const wasm = responses.find((r) => r.contentType.startsWith('application/wasm'));
+  const wasmFile = path.join(siteRoot(), new URL(wasm!.url).pathname);
+  expect(wasm!.body!.length, `bytes of ${wasm!.url} received and scanned`).toBe(statSync(wasmFile).size);
+
   // The console's own log, at trace level, must not hold them either.
   const log = readFileSync(runFile('console.log'));
   const plainLog = Buffer.from(stripAnsi(log.toString('utf8')));
   expect(plainLog.toString(), 'the console logs at trace level').toMatch(/^\S+\s+TRACE /m);
   expect(plainLog.toString(), 'the log covers the sandbox token request').toMatch(/access token obtained.*environment=sandbox/);
-  const logHits = findLeaks(
-    [
-      { where: 'end2end/.run/console.log', bytes: log, lines: true },
-      { where: 'end2end/.run/console.log (colours removed)', bytes: plainLog, lines: true },
-    ],
-    canaries,
-  );
+  const logArtifacts: Artifact[] = [
+    { where: 'end2end/.run/console.log', bytes: log, lines: true },
+    { where: 'end2end/.run/console.log (colours removed)', bytes: plainLog, lines: true },
+  ];
+  const logHits = findLeaks(logArtifacts, canaries);
+  expect(findLeaks(logArtifacts, control).length, 'fingerprint seen in the log (positive control)').toBeGreaterThan(0);
 
   const totalBytes = artifacts.reduce((n, a) => n + a.bytes.length, 0);
+  const scanned = `${responses.length} responses, ${totalBytes} bytes received, ${log.length} bytes of log, ${canaries.length} canaries, ${tokens.length} sandbox token(s)`;
+  console.log(`leak scan: ${scanned}`);
   test.info().annotations.push({
     type: 'scanned',
-    description: `${responses.length} responses, ${totalBytes} bytes received, ${log.length} bytes of log, ${canaries.length} canaries, ${tokens.length} sandbox token(s)`,
+    description: scanned,
   });
   expect(browserHits, describeHits(browserHits)).toEqual([]);
   expect(logHits, describeHits(logHits)).toEqual([]);

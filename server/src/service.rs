@@ -74,7 +74,11 @@ impl ConsoleBackend for ConsoleService {
     async fn execute(&self, request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError> {
         let env = self.environment(&request.environment)?;
         let method = upstream::parse_method(&request.method).map_err(to_console)?;
-        let endpoint = request.endpoint_id.as_deref().and_then(|id| self.catalog.endpoints.iter().find(|e| e.id == id));
+        // The browser's endpoint id is a hint: it only counts when method and path match the catalog,
+        // so it can neither skip the token for another path nor make the log name the wrong path.
+        let endpoint = request.endpoint_id.as_deref().and_then(|id| {
+            self.catalog.endpoints.iter().find(|e| e.id == id && e.path == request.path && method.as_str() == e.method)
+        });
         // Raw paths go to the authenticated API, so they get a token unless the catalog says otherwise.
         let needs_token = endpoint.is_none_or(|e| e.needs_token);
         let url = build_url(&env.api_base, &request.path, &request.path_params, &request.query).map_err(to_console)?;

@@ -7,6 +7,9 @@ export const END2END_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export const RUN_DIR = path.join(END2END_DIR, '.run');
 export const runFile = (name: string) => path.join(RUN_DIR, name);
 
+/// The compiled site the console serves (LEPTOS_SITE_ROOT overrides, as for the console itself).
+export const siteRoot = () => path.resolve(END2END_DIR, process.env.LEPTOS_SITE_ROOT ?? '../target/site');
+
 export const CONSOLE_PORT = 3100;
 export const SANDBOX_PORT = 3901;
 export const E2E_CLIENT_ID = 'e2e-client';

@@ -44,8 +44,17 @@ pub(super) fn router(sim: Simulator) -> Router<Simulator> {
         .route("/bank/wallet/subscription/", get(get_subscription))
         .route("/bank/public/charge", get(public_charge))
         .route("/sim/large", get(large_charge_list))
+        .route("/sim/revoked", get(revoked).post(revoked))
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(sim, envelope))
+}
+
+/// Simulator aid: answers 401 even to a valid token, as an API does after revoking it, so the
+/// console's 401 handling can be exercised end to end.
+async fn revoked() -> Response {
+    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "token revoked").into_response();
+    response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+    response
 }
 
 // ---------------------------------------------------------------- errors

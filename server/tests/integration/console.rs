@@ -290,3 +290,39 @@ async fn client_secret_basic_works_end_to_end_with_a_secret_full_of_reserved_cha
     console.console.shutdown().await;
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_catalog_id_that_does_not_match_the_path_cannot_skip_the_token() {
+    let console = TestConsole::simulator_only().await;
+    // A public operation's id paired with an authenticated path: the path decides, so a token is sent.
+    let request = ExecuteRequest {
+        environment: "simulator".into(),
+        method: "GET".into(),
+        path: "/wallets".into(),
+        endpoint_id: Some("getPublicCharge".into()),
+        ..ExecuteRequest::default()
+    };
+    let response = console.execute(&request).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert!(response.token_fingerprint.is_some());
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_401_from_the_api_drops_the_cached_token_so_the_next_request_gets_a_new_one() {
+    let console = TestConsole::simulator_only().await;
+    let first = console.execute(&list_charges("simulator", 1)).await.token_fingerprint.unwrap();
+    let revoked = ExecuteRequest {
+        environment: "simulator".into(),
+        method: "GET".into(),
+        path: "/sim/revoked".into(),
+        ..ExecuteRequest::default()
+    };
+    let response = console.execute(&revoked).await;
+    assert_eq!(response.status, 401);
+    assert_eq!(console.token("simulator").await.state, TokenState::Empty);
+    let next = console.execute(&list_charges("simulator", 1)).await;
+    assert_ne!(next.token_fingerprint.unwrap(), first);
+    assert_eq!(console.builtin().simulator().token_requests(), 2);
+    console.console.shutdown().await;
+}
