@@ -10,8 +10,9 @@ export const runFile = (name: string) => path.join(RUN_DIR, name);
 /// The compiled site the console serves (LEPTOS_SITE_ROOT overrides, as for the console itself).
 export const siteRoot = () => path.resolve(END2END_DIR, process.env.LEPTOS_SITE_ROOT ?? '../target/site');
 
-export const CONSOLE_PORT = 3100;
-export const SANDBOX_PORT = 3901;
+/// Overridable so that several checkouts can run their browser tests at the same time.
+export const CONSOLE_PORT = Number(process.env.E2E_CONSOLE_PORT ?? 3100);
+export const SANDBOX_PORT = Number(process.env.E2E_SIM_PORT ?? 3901);
 export const E2E_CLIENT_ID = 'e2e-client';
 /// Lifetime of tokens from both the built-in simulator and the standalone one.
 export const TOKEN_LIFETIME_SECS = 120;
