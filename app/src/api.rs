@@ -1,9 +1,15 @@
-//! Server functions: thin adapters from the browser to the server's `ConsoleBackend`.
+//! Server functions: thin adapters from the browser to the server's `ConsoleBackend` and `StaffBackend`.
+//!
+//! Every one names `CsrfClient`, so the browser sends the anti-CSRF header the server requires.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
-use crate::wire::{Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, TokenView};
+use crate::csrf::CsrfClient;
+use crate::wire::{
+    AuditFilter, AuditRecord, Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, StaffView,
+    TokenView,
+};
 
 /// Sets the HTTP status of a failed server-function call from the error itself.
 #[cfg(feature = "ssr")]
@@ -18,30 +24,57 @@ fn answer<T>(result: Result<T, ConsoleError>) -> Result<T, ConsoleError> {
     result
 }
 
-#[server(prefix = "/api", endpoint = "environments")]
+#[server(prefix = "/api", endpoint = "environments", client = CsrfClient)]
 pub async fn list_environments() -> Result<Vec<EnvironmentView>, ConsoleError> {
-    answer(crate::backend::backend().map(|backend| backend.environments()))
+    answer(crate::backend::caller().and_then(|caller| Ok(crate::backend::backend()?.environments(&caller))))
 }
 
-#[server(prefix = "/api", endpoint = "catalog")]
+#[server(prefix = "/api", endpoint = "catalog", client = CsrfClient)]
 pub async fn get_catalog() -> Result<Catalog, ConsoleError> {
-    answer(crate::backend::backend().map(|backend| backend.catalog()))
+    answer(crate::backend::caller().and_then(|_| crate::backend::backend().map(|backend| backend.catalog())))
 }
 
-#[server(prefix = "/api", endpoint = "token")]
+#[server(prefix = "/api", endpoint = "token", client = CsrfClient)]
 pub async fn token_status(environment: String) -> Result<TokenView, ConsoleError> {
-    let result = match crate::backend::backend() {
-        Ok(backend) => backend.token_status(&environment).await,
-        Err(error) => Err(error),
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.token_status(&caller, &environment).await
     };
-    answer(result)
+    answer(result.await)
 }
 
-#[server(prefix = "/api", endpoint = "execute", input = Json)]
+#[server(prefix = "/api", endpoint = "execute", input = Json, client = CsrfClient)]
 pub async fn execute(request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError> {
-    let result = match crate::backend::backend() {
-        Ok(backend) => backend.execute(request).await,
-        Err(error) => Err(error),
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.execute(&caller, request).await
     };
-    answer(result)
+    answer(result.await)
+}
+
+/// Who is logged in (the local admin in local mode).
+#[server(prefix = "/api", endpoint = "whoami", client = CsrfClient)]
+pub async fn whoami() -> Result<StaffView, ConsoleError> {
+    answer(crate::backend::caller().map(|caller| caller.view()))
+}
+
+#[server(prefix = "/api", endpoint = "login", client = CsrfClient)]
+pub async fn login(name: String, password: String) -> Result<StaffView, ConsoleError> {
+    let result = async { crate::backend::staff()?.login(name, password).await };
+    answer(result.await)
+}
+
+#[server(prefix = "/api", endpoint = "logout", client = CsrfClient)]
+pub async fn logout() -> Result<(), ConsoleError> {
+    let result = async { crate::backend::staff()?.logout().await };
+    answer(result.await)
+}
+
+#[server(prefix = "/api", endpoint = "audit", input = Json, client = CsrfClient)]
+pub async fn audit_log(filter: AuditFilter) -> Result<Vec<AuditRecord>, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::staff()?.audit(&caller, filter).await
+    };
+    answer(result.await)
 }

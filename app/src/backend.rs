@@ -1,25 +1,80 @@
 //! The seam between server functions (in this crate) and the server's services (in `server`).
 //!
-//! `app` must not depend on `server`, so the server implements this trait and hands it to every
-//! server function through Leptos context.
+//! `app` must not depend on `server`, so the server implements these traits and hands them to every
+//! server function through Leptos context. Who is calling comes from the request: the server's
+//! staff-access middleware resolves the session into a [`Caller`] and stores it in the request's
+//! extensions, before any server function runs.
 
 use std::sync::Arc;
 
-use crate::wire::{Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, TokenView};
+use crate::wire::{
+    AuditFilter, AuditRecord, Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, Role, StaffView,
+    TokenView,
+};
+
+/// The authenticated staff member behind one request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Caller {
+    pub name: String,
+    pub role: Role,
+    /// Per-environment overrides from config: `None` means no access to that environment.
+    pub environment_roles: Vec<(String, Option<Role>)>,
+    pub local: bool,
+    /// Hash of the login id, to group one session's audit rows (never the session cookie).
+    pub session: Option<String>,
+    /// The client address the request came from.
+    pub address: Option<String>,
+}
+
+impl Caller {
+    /// The role that applies in `environment`, after the config's per-environment override.
+    pub fn role_in(&self, environment: &str) -> Option<Role> {
+        self.environment_roles.iter().find(|(id, _)| id == environment).map_or(Some(self.role), |(_, role)| *role)
+    }
+
+    pub fn view(&self) -> StaffView {
+        StaffView { name: self.name.clone(), role: self.role, local: self.local }
+    }
+}
 
 #[async_trait::async_trait]
 pub trait ConsoleBackend: Send + Sync + 'static {
-    fn environments(&self) -> Vec<EnvironmentView>;
+    /// The environments `caller` may see, with the guard rails that apply to them.
+    fn environments(&self, caller: &Caller) -> Vec<EnvironmentView>;
     fn catalog(&self) -> Catalog;
     /// Metadata of the cached token; never triggers a token request.
-    async fn token_status(&self, environment: &str) -> Result<TokenView, ConsoleError>;
-    async fn execute(&self, request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError>;
+    async fn token_status(&self, caller: &Caller, environment: &str) -> Result<TokenView, ConsoleError>;
+    async fn execute(&self, caller: &Caller, request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError>;
+}
+
+/// Logins, logouts and the audit trail.
+#[async_trait::async_trait]
+pub trait StaffBackend: Send + Sync + 'static {
+    /// Checks the password, cycles the session id and starts a session for `name`.
+    async fn login(&self, name: String, password: String) -> Result<StaffView, ConsoleError>;
+    /// Ends the current session on the server and clears its cookie.
+    async fn logout(&self) -> Result<(), ConsoleError>;
+    /// Newest first; admins only.
+    async fn audit(&self, caller: &Caller, filter: AuditFilter) -> Result<Vec<AuditRecord>, ConsoleError>;
 }
 
 pub type SharedBackend = Arc<dyn ConsoleBackend>;
+pub type SharedStaff = Arc<dyn StaffBackend>;
 
 /// The backend provided to this request, or an internal error when the router was built without one.
 pub fn backend() -> Result<SharedBackend, ConsoleError> {
     leptos::prelude::use_context::<SharedBackend>()
         .ok_or_else(|| ConsoleError::Internal("the console backend is not configured".into()))
+}
+
+pub fn staff() -> Result<SharedStaff, ConsoleError> {
+    leptos::prelude::use_context::<SharedStaff>()
+        .ok_or_else(|| ConsoleError::Internal("staff access is not configured".into()))
+}
+
+/// The staff member behind this request, as resolved by the server's middleware.
+pub fn caller() -> Result<Caller, ConsoleError> {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Caller>().cloned())
+        .ok_or_else(|| ConsoleError::Unauthenticated("log in to use the console".into()))
 }

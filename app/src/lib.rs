@@ -9,6 +9,7 @@ pub const OUTPUT_NAME: &str = "a55-console";
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod csrf;
 pub mod format;
 pub mod ui;
 pub mod wire;
@@ -47,6 +48,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=path!("/") view=ui::console::ConsolePage />
+                <Route path=path!("/login") view=ui::login::LoginPage />
+                <Route path=path!("/audit") view=ui::audit::AuditPage />
             </Routes>
         </Router>
     }

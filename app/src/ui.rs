@@ -1,8 +1,12 @@
 //! The console's screens and their parts, one file per concern.
 
+pub mod audit;
 pub mod catalog;
 pub mod clock;
+pub mod confirm;
 pub mod console;
+pub mod login;
 pub mod request;
 pub mod response;
+pub mod staff;
 pub mod token_badge;

@@ -33,6 +33,19 @@ pub struct EnvironmentView {
     pub colour: String,
     /// Displayed only (the server never takes a base URL from the browser).
     pub api_base: String,
+    /// What this staff member may do here (the server enforces it; the UI only explains it).
+    #[serde(default)]
+    pub guard: GuardView,
+}
+
+/// Guard rails of one environment as they apply to the caller.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GuardView {
+    /// Methods the caller may send here; empty means none.
+    pub methods: Vec<String>,
+    /// Writes need the environment id typed as confirmation.
+    pub confirm_writes: bool,
+    pub read_only: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +158,9 @@ pub struct ExecuteRequest {
     pub body: Option<String>,
     /// The catalog operation this came from, when there is one.
     pub endpoint_id: Option<String>,
+    /// The environment id, typed by the staff member, for environments that confirm writes.
+    #[serde(default)]
+    pub confirm: Option<String>,
 }
 
 /// What came back from upstream, already filtered for the browser.
@@ -188,6 +204,17 @@ pub enum ConsoleError {
     /// The call did not reach the server function (network, encoding).
     #[error("{0}")]
     Transport(String),
+    /// No valid session: log in (again).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Logged in, but a role, guard rail or the CSRF check refuses this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A write to an environment that confirms writes came without the typed confirmation.
+    #[error("{0}")]
+    ConfirmationRequired(String),
+    #[error("{0}")]
+    RateLimited(String),
 }
 
 impl ConsoleError {
@@ -199,8 +226,89 @@ impl ConsoleError {
             Self::TokenUnavailable(_) | Self::UpstreamUnavailable(_) => 502,
             Self::UpstreamTimeout(_) => 504,
             Self::Internal(_) | Self::Transport(_) => 500,
+            Self::Unauthenticated(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::ConfirmationRequired(_) => 428,
+            Self::RateLimited(_) => 429,
         }
     }
+}
+
+/// A staff role. Each environment may override it per person in config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Simulator and sandbox, read-only methods.
+    Viewer,
+    /// Sandbox with every method, production read-only.
+    Operator,
+    /// Everything, plus the audit trail and reveals.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Operator => "operator",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "viewer" => Some(Self::Viewer),
+            "operator" => Some(Self::Operator),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Who is using the console, as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StaffView {
+    pub name: String,
+    pub role: Role,
+    /// Local mode: no accounts are configured, the console runs as one local admin on loopback.
+    pub local: bool,
+}
+
+/// Filters of the audit page; every field is optional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub environment: Option<String>,
+    pub event: Option<String>,
+    /// Unix milliseconds, inclusive.
+    pub from_ms: Option<i64>,
+    /// Unix milliseconds, exclusive.
+    pub to_ms: Option<i64>,
+    /// Exact upstream status, or a class such as `4xx`.
+    pub status: Option<String>,
+    /// Rows before this id (paging backwards from the newest).
+    pub before_id: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// One row of the audit trail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    /// Unix milliseconds, UTC.
+    pub at_ms: i64,
+    pub actor: String,
+    pub event: String,
+    pub environment: Option<String>,
+    pub method: Option<String>,
+    pub path_template: Option<String>,
+    pub path: Option<String>,
+    pub status: Option<u16>,
+    pub duration_ms: Option<i64>,
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub address: Option<String>,
+    pub session: Option<String>,
 }
 
 impl leptos::server_fn::error::FromServerFnError for ConsoleError {
@@ -224,6 +332,10 @@ mod tests {
             (ConsoleError::UpstreamUnavailable("x".into()), 502),
             (ConsoleError::UpstreamTimeout("x".into()), 504),
             (ConsoleError::Internal("x".into()), 500),
+            (ConsoleError::Unauthenticated("x".into()), 401),
+            (ConsoleError::Forbidden("x".into()), 403),
+            (ConsoleError::ConfirmationRequired("x".into()), 428),
+            (ConsoleError::RateLimited("x".into()), 429),
         ];
         for (error, status) in cases {
             assert_eq!(error.status_code(), status, "{error:?}");

@@ -30,6 +30,9 @@ pub enum Command {
     Serve,
     /// Validate the configuration, print a summary (never secrets) and exit.
     CheckConfig,
+    /// Hash a staff password for `[[auth.users]] password_hash` (argon2id). Reads the password from
+    /// the terminal (asked twice, not echoed) or from one line of standard input; never from arguments.
+    HashPassword,
     /// Run only the simulator of Cognito and the a55 API, for tests and demos.
     Simulate {
         #[arg(long, default_value_t = 3900)]
@@ -63,6 +66,7 @@ pub fn run() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(cli.config).await,
             Command::CheckConfig => check_config(cli.config),
+            Command::HashPassword => hash_password(),
             Command::Simulate { port, host, client_id, client_secret_env, token_lifetime_secs, issued_tokens_file } => {
                 simulate(
                     SocketAddr::new(host, port),
@@ -88,6 +92,49 @@ fn config_path(explicit: Option<PathBuf>) -> Option<PathBuf> {
         let default = PathBuf::from("console.toml");
         default.is_file().then_some(default)
     })
+}
+
+fn hash_password() -> ExitCode {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ");
+        let second = rpassword::prompt_password("Again: ");
+        match (first, second) {
+            (Ok(first), Ok(second)) if first == second => first,
+            (Ok(_), Ok(_)) => {
+                eprintln!("the two passwords differ; nothing was hashed");
+                return ExitCode::FAILURE;
+            }
+            (Err(error), _) | (_, Err(error)) => {
+                eprintln!("cannot read the password from the terminal: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        let mut line = String::new();
+        if let Err(error) = std::io::stdin().read_line(&mut line) {
+            eprintln!("cannot read the password from standard input: {error}");
+            return ExitCode::FAILURE;
+        }
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.chars().count() < crate::auth::password::MIN_PASSWORD_CHARS {
+        eprintln!(
+            "the password must have at least {} characters; nothing was hashed",
+            crate::auth::password::MIN_PASSWORD_CHARS
+        );
+        return ExitCode::FAILURE;
+    }
+    match crate::auth::password::hash(&password) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("cannot hash the password: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn check_config(path: Option<PathBuf>) -> ExitCode {

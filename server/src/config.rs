@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use app::wire::EnvironmentKind;
+use app::wire::{EnvironmentKind, Role};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::SecretString;
@@ -27,6 +27,7 @@ pub struct RawConfig {
     pub server: RawServer,
     pub simulator: RawSimulator,
     pub storage: RawStorage,
+    pub auth: RawAuth,
     /// Keyed by environment id; ordered so the UI lists them as written.
     pub environments: BTreeMap<String, RawEnvironment>,
 }
@@ -35,12 +36,52 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct RawServer {
     pub bind: String,
+    /// The origin staff type into the browser, e.g. `https://console.example.com` (when behind a TLS
+    /// proxy). Requests must name this host (or a loopback one); https turns on HSTS.
+    pub public_url: Option<String>,
 }
 
 impl Default for RawServer {
     fn default() -> Self {
-        Self { bind: "127.0.0.1:3000".into() }
+        Self { bind: "127.0.0.1:3000".into(), public_url: None }
     }
+}
+
+/// Staff accounts and session policy. No accounts means local mode (one local admin, loopback only).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAuth {
+    pub users: Vec<RawUser>,
+    /// A session unused this long ends.
+    pub idle_timeout_mins: u64,
+    /// A session ends this long after login, however busy.
+    pub absolute_timeout_hours: u64,
+    /// Failed logins allowed per account and per client address within `lockout_secs`.
+    pub max_failed_logins: u32,
+    pub lockout_secs: u64,
+}
+
+impl Default for RawAuth {
+    fn default() -> Self {
+        Self {
+            users: Vec::new(),
+            idle_timeout_mins: 30,
+            absolute_timeout_hours: 12,
+            max_failed_logins: 5,
+            lockout_secs: 900,
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawUser {
+    pub name: String,
+    /// Argon2id PHC string from `a55-console hash-password`.
+    pub password_hash: String,
+    pub role: String,
+    /// Per-environment role overrides: environment id -> "viewer" | "operator" | "admin" | "none".
+    pub environments: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -90,6 +131,12 @@ pub struct RawEnvironment {
     pub request_timeout_secs: Option<u64>,
     pub token_timeout_secs: Option<u64>,
     pub max_response_bytes: Option<u64>,
+    /// Refuse every write method here, whatever the role.
+    pub read_only: Option<bool>,
+    /// Only these methods may be sent here (upper case); all when left out.
+    pub allowed_methods: Option<Vec<String>>,
+    /// Writes need the environment id typed as confirmation. Default: true for production.
+    pub confirm_writes: Option<bool>,
 }
 
 /// How the client authenticates at the token endpoint (both are accepted by Cognito).
@@ -151,6 +198,52 @@ pub struct Environment {
     pub refresh_skew: Duration,
     pub timeouts: Timeouts,
     pub max_response_bytes: usize,
+    pub guard: GuardRails,
+}
+
+/// Per-environment limits that apply to every staff member, enforced by the service.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GuardRails {
+    pub read_only: bool,
+    /// `None`: every method the console supports.
+    pub allowed_methods: Option<Vec<String>>,
+    pub confirm_writes: bool,
+}
+
+/// One staff account.
+#[derive(Clone)]
+pub struct StaffAccount {
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub environment_roles: Vec<(String, Option<Role>)>,
+}
+
+impl fmt::Debug for StaffAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaffAccount")
+            .field("name", &self.name)
+            .field("password_hash", &"[redacted]")
+            .field("role", &self.role)
+            .field("environment_roles", &self.environment_roles)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthSection {
+    /// Empty: local mode.
+    pub users: Vec<StaffAccount>,
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    pub max_failed_logins: u32,
+    pub lockout: Duration,
+}
+
+impl AuthSection {
+    pub fn local_mode(&self) -> bool {
+        self.users.is_empty()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -163,6 +256,9 @@ pub struct SimulatorSection {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// Origin staff use, when configured (scheme, host and port only).
+    pub public_url: Option<Url>,
+    pub auth: AuthSection,
     pub database_path: PathBuf,
     pub simulator: SimulatorSection,
     pub environments: Vec<Environment>,
@@ -291,9 +387,31 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
         EnvironmentKind::Production => 2,
     });
 
+    let public_url = validate_public_url(raw.server.public_url.as_deref(), &mut problems);
+    let ids: Vec<&str> = environments.iter().map(|e| e.id.as_str()).collect();
+    let auth = validate_auth(raw.auth, &ids, &mut problems);
+    if let Some(bind) = bind {
+        let loopback = bind.ip().is_loopback();
+        if auth.local_mode() && !loopback {
+            problems.push(format!(
+                "server.bind = {bind} is not a loopback address, but no staff accounts are configured, so everyone who \
+                 reaches the console would be its admin: add [[auth.users]] entries (hash each password with \
+                 `a55-console hash-password`) or bind to 127.0.0.1"
+            ));
+        }
+        if !auth.local_mode() && !loopback && public_url.as_ref().is_none_or(|u| u.scheme() != "https") {
+            problems.push(format!(
+                "server.bind = {bind} is not a loopback address: set server.public_url to the https:// address staff \
+                 use (session cookies are Secure, so plain http works on loopback only)"
+            ));
+        }
+    }
+
     match (problems.is_empty(), bind) {
         (true, Some(bind)) => Ok(Config {
             bind,
+            public_url,
+            auth,
             database_path: raw.storage.database_path,
             simulator: SimulatorSection {
                 token_lifetime: Duration::from_secs(raw.simulator.token_lifetime_secs),
@@ -385,6 +503,25 @@ fn validate_environment(
         }
     }
 
+    let allowed_methods = raw.allowed_methods.as_ref().map(|methods| {
+        let methods: Vec<String> = methods.iter().map(|m| m.trim().to_ascii_uppercase()).collect();
+        for method in &methods {
+            if !KNOWN_METHODS.contains(&method.as_str()) {
+                problems.push(format!(
+                    "{} lists {method:?}: use some of {}",
+                    key("allowed_methods"),
+                    KNOWN_METHODS.join(", ")
+                ));
+            }
+        }
+        methods
+    });
+    let guard = GuardRails {
+        read_only: raw.read_only.unwrap_or(false),
+        allowed_methods,
+        confirm_writes: raw.confirm_writes.unwrap_or(kind == Some(EnvironmentKind::Production)),
+    };
+
     let target = match kind {
         Some(EnvironmentKind::Simulator) => {
             for (field, set) in [
@@ -421,8 +558,97 @@ fn validate_environment(
         refresh_skew,
         timeouts,
         max_response_bytes: usize::try_from(max_response_bytes).unwrap_or(usize::MAX),
+        guard,
     })
 }
+
+/// The public origin: https anywhere, http on loopback; no path, credentials, query or fragment.
+fn validate_public_url(value: Option<&str>, problems: &mut Vec<String>) -> Option<Url> {
+    let value = value?;
+    let url = parse_service_url(Some(value), "server.public_url", problems)?;
+    if url.path() != "/" {
+        problems.push(format!(
+            "server.public_url = {value:?} must be an origin only (no path), e.g. https://console.example.com"
+        ));
+        return None;
+    }
+    Some(url)
+}
+
+fn validate_auth(raw: RawAuth, environment_ids: &[&str], problems: &mut Vec<String>) -> AuthSection {
+    let mut users: Vec<StaffAccount> = Vec::new();
+    for (index, user) in raw.users.into_iter().enumerate() {
+        let key = format!("auth.users[{index}]");
+        let name = user.name.trim().to_owned();
+        let name_ok = !name.is_empty()
+            && name.len() <= 64
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+        if !name_ok {
+            problems.push(format!(
+                "{key}.name = {:?} must be 1-64 characters of a-z, 0-9, '.', '-', '_' or '@'",
+                user.name
+            ));
+        }
+        if users.iter().any(|u| u.name.eq_ignore_ascii_case(&name)) {
+            problems.push(format!("{key}.name = {name:?} is listed twice"));
+        }
+        if let Err(reason) = crate::auth::password::check_phc(&user.password_hash) {
+            problems.push(format!(
+                "{key}.password_hash for {name:?} {reason}: generate one with `a55-console hash-password`"
+            ));
+        }
+        let role = Role::parse(&user.role);
+        if role.is_none() {
+            problems.push(format!("{key}.role = {:?}: use \"viewer\", \"operator\" or \"admin\"", user.role));
+        }
+        let mut environment_roles = Vec::new();
+        for (environment, value) in user.environments {
+            if !environment_ids.contains(&environment.as_str()) {
+                problems.push(format!(
+                    "{key}.environments.{environment}: there is no environment {environment:?} (known: {})",
+                    environment_ids.join(", ")
+                ));
+            }
+            match value.as_str() {
+                "none" => environment_roles.push((environment, None)),
+                other => match Role::parse(other) {
+                    Some(role) => environment_roles.push((environment, Some(role))),
+                    None => problems.push(format!(
+                        "{key}.environments.{environment} = {other:?}: use \"viewer\", \"operator\", \"admin\" or \"none\""
+                    )),
+                },
+            }
+        }
+        if let Some(role) = role {
+            users.push(StaffAccount { name, password_hash: user.password_hash, role, environment_roles });
+        }
+    }
+    if !(1..=1440).contains(&raw.idle_timeout_mins) {
+        problems.push("auth.idle_timeout_mins must be between 1 and 1440".into());
+    }
+    if !(1..=168).contains(&raw.absolute_timeout_hours) {
+        problems.push("auth.absolute_timeout_hours must be between 1 and 168".into());
+    }
+    if raw.idle_timeout_mins > raw.absolute_timeout_hours.saturating_mul(60) {
+        problems.push("auth.idle_timeout_mins must not be longer than auth.absolute_timeout_hours".into());
+    }
+    if !(1..=100).contains(&raw.max_failed_logins) {
+        problems.push("auth.max_failed_logins must be between 1 and 100".into());
+    }
+    if !(1..=86_400).contains(&raw.lockout_secs) {
+        problems.push("auth.lockout_secs must be between 1 and 86400".into());
+    }
+    AuthSection {
+        users,
+        idle_timeout: Duration::from_secs(raw.idle_timeout_mins.saturating_mul(60)),
+        absolute_timeout: Duration::from_secs(raw.absolute_timeout_hours.saturating_mul(3600)),
+        max_failed_logins: raw.max_failed_logins,
+        lockout: Duration::from_secs(raw.lockout_secs),
+    }
+}
+
+/// Every method the console can send; `allowed_methods` must be a subset.
+const KNOWN_METHODS: [&str; 7] = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"];
 
 fn default_colour(kind: EnvironmentKind) -> &'static str {
     match kind {
@@ -536,6 +762,13 @@ fn parse_service_url(value: Option<&str>, key: &str, problems: &mut Vec<String>)
 /// A one-screen summary for `check-config`; shows where secrets come from, never the secrets.
 pub fn summary(config: &Config) -> String {
     let mut out = format!("bind: {}\ndatabase: {}\n", config.bind, config.database_path.display());
+    if config.auth.local_mode() {
+        out.push_str("staff: none configured, local mode (one local admin, loopback only)\n");
+    } else {
+        for user in &config.auth.users {
+            out.push_str(&format!("staff: {} ({})\n", user.name, user.role.as_str()));
+        }
+    }
     for env in &config.environments {
         out.push_str(&format!("environment {} ({}, {}):\n", env.id, env.label, env.kind.as_str()));
         match &env.target {

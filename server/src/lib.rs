@@ -1,5 +1,8 @@
 //! a55 console server: everything behind the browser. `main.rs` only calls `cli::run`.
 
+pub mod access;
+pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

@@ -4,12 +4,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use app::backend::ConsoleBackend;
+use app::backend::{Caller, ConsoleBackend};
 use app::wire::{Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, TokenView};
 use http::header::CONTENT_TYPE;
 use http::HeaderValue;
 use url::Url;
 
+use crate::access;
+use crate::audit::{AuditEvent, AuditLog};
 use crate::config::Environment;
 use crate::error::to_console;
 use crate::token::{TokenBroker, TokenSource};
@@ -27,8 +29,9 @@ pub struct LiveEnvironment {
 }
 
 impl LiveEnvironment {
-    fn view(&self) -> EnvironmentView {
+    fn view(&self, caller: &Caller) -> EnvironmentView {
         EnvironmentView {
+            guard: access::guard_view(caller.role_in(&self.config.id), &self.config),
             id: self.config.id.clone(),
             label: self.config.label.clone(),
             kind: self.config.kind,
@@ -42,43 +45,103 @@ pub struct ConsoleService {
     environments: Vec<LiveEnvironment>,
     catalog: Catalog,
     broker: Arc<TokenBroker>,
+    audit: AuditLog,
+    /// Fingerprint of the last token each environment was seen using, to record refreshes.
+    last_token: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl ConsoleService {
-    pub fn new(environments: Vec<LiveEnvironment>, catalog: Catalog, broker: Arc<TokenBroker>) -> Self {
-        Self { environments, catalog, broker }
+    pub fn new(
+        environments: Vec<LiveEnvironment>,
+        catalog: Catalog,
+        broker: Arc<TokenBroker>,
+        audit: AuditLog,
+    ) -> Self {
+        Self { environments, catalog, broker, audit, last_token: Default::default() }
     }
 
-    fn environment(&self, id: &str) -> Result<&LiveEnvironment, ConsoleError> {
+    /// The environment, if `caller` may see it; hidden ones read as unknown, like ids that do not exist.
+    fn environment(&self, caller: &Caller, id: &str) -> Result<&LiveEnvironment, ConsoleError> {
         self.environments
             .iter()
-            .find(|e| e.config.id == id)
+            .find(|e| e.config.id == id && access::can_see(caller.role_in(id), e.config.kind))
             .ok_or_else(|| ConsoleError::UnknownEnvironment(id.to_owned()))
+    }
+
+    fn record(&self, caller: &Caller, event: AuditEvent) {
+        self.audit.record(AuditEvent {
+            actor: caller.name.clone(),
+            address: caller.address.clone(),
+            session: caller.session.clone(),
+            ..event
+        });
+    }
+
+    /// Records a token change the first time a request uses a new token.
+    fn note_token(&self, caller: &Caller, environment: &str, fingerprint: &str) {
+        let Ok(mut seen) = self.last_token.lock() else { return };
+        if seen.get(environment).map(String::as_str) != Some(fingerprint) {
+            seen.insert(environment.to_owned(), fingerprint.to_owned());
+            drop(seen);
+            self.record(
+                caller,
+                AuditEvent {
+                    event: "token_refresh",
+                    environment: Some(environment.to_owned()),
+                    outcome: "ok",
+                    detail: Some(format!("token {fingerprint} in use")),
+                    ..AuditEvent::default()
+                },
+            );
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl ConsoleBackend for ConsoleService {
-    fn environments(&self) -> Vec<EnvironmentView> {
-        self.environments.iter().map(LiveEnvironment::view).collect()
+    fn environments(&self, caller: &Caller) -> Vec<EnvironmentView> {
+        self.environments
+            .iter()
+            .filter(|e| access::can_see(caller.role_in(&e.config.id), e.config.kind))
+            .map(|e| e.view(caller))
+            .collect()
     }
 
     fn catalog(&self) -> Catalog {
         self.catalog.clone()
     }
 
-    async fn token_status(&self, environment: &str) -> Result<TokenView, ConsoleError> {
-        Ok(self.broker.view(&self.environment(environment)?.token))
+    async fn token_status(&self, caller: &Caller, environment: &str) -> Result<TokenView, ConsoleError> {
+        Ok(self.broker.view(&self.environment(caller, environment)?.token))
     }
 
-    async fn execute(&self, request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError> {
-        let env = self.environment(&request.environment)?;
+    async fn execute(&self, caller: &Caller, request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError> {
+        let env = self.environment(caller, &request.environment)?;
         let method = upstream::parse_method(&request.method).map_err(to_console)?;
         // The browser's endpoint id is a hint: it only counts when method and path match the catalog,
         // so it can neither skip the token for another path nor make the log name the wrong path.
         let endpoint = request.endpoint_id.as_deref().and_then(|id| {
             self.catalog.endpoints.iter().find(|e| e.id == id && e.path == request.path && method.as_str() == e.method)
         });
+        let template = endpoint.map_or(request.path.as_str(), |e| e.path.as_str()).to_owned();
+        let audit_base = AuditEvent {
+            event: "request",
+            environment: Some(env.config.id.clone()),
+            method: Some(method.to_string()),
+            path_template: Some(template.clone()),
+            ..AuditEvent::default()
+        };
+        // Guard rails first: a refused request never fetches a token or reaches the network.
+        if let Err(refusal) =
+            access::check(caller.role_in(&env.config.id), &env.config, method.as_str(), request.confirm.as_deref())
+        {
+            tracing::warn!(staff = %caller.name, environment = %env.config.id, %method, path = %template, reason = %refusal, "request refused by guard rails");
+            self.record(
+                caller,
+                AuditEvent { event: "refused", outcome: "refused", detail: Some(refusal.to_string()), ..audit_base },
+            );
+            return Err(refusal);
+        }
         // Raw paths go to the authenticated API, so they get a token unless the catalog says otherwise.
         let needs_token = endpoint.is_none_or(|e| e.needs_token);
         let url = build_url(&env.api_base, &request.path, &request.path_params, &request.query).map_err(to_console)?;
@@ -98,10 +161,28 @@ impl ConsoleBackend for ConsoleService {
             }
             None => None,
         };
-        let token = if needs_token { Some(self.broker.token(&env.token).await.map_err(to_console)?) } else { None };
+        let token = if needs_token {
+            match self.broker.token(&env.token).await {
+                Ok(token) => Some(token),
+                Err(error) => {
+                    let error = to_console(error);
+                    self.record(
+                        caller,
+                        AuditEvent { outcome: "error", detail: Some(error.to_string()), ..audit_base.clone() },
+                    );
+                    return Err(error);
+                }
+            }
+        } else {
+            None
+        };
+        if let Some(token) = &token {
+            self.note_token(caller, &env.config.id, &token.fingerprint);
+        }
 
         let started = Instant::now();
         let display_url = url.to_string();
+        let concrete_path = url.path().to_owned();
         let outbound = Outbound {
             environment: env.config.id.clone(),
             method: method.clone(),
@@ -113,19 +194,41 @@ impl ConsoleBackend for ConsoleService {
             max_response_bytes: env.config.max_response_bytes,
         };
         let result = upstream::send(&env.http, outbound).await;
-        let template = endpoint.map_or(request.path.as_str(), |e| e.path.as_str());
+        let elapsed_ms = |started: Instant| i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let inbound = match result {
             Ok(inbound) => inbound,
             Err(error) => {
-                tracing::warn!(environment = %env.config.id, %method, path = %template, error = %error, "upstream request failed");
-                return Err(to_console(error));
+                tracing::warn!(staff = %caller.name, environment = %env.config.id, %method, path = %template, error = %error, "upstream request failed");
+                let error = to_console(error);
+                self.record(
+                    caller,
+                    AuditEvent {
+                        path: Some(concrete_path),
+                        duration_ms: Some(elapsed_ms(started)),
+                        outcome: "error",
+                        detail: Some(error.to_string()),
+                        ..audit_base
+                    },
+                );
+                return Err(error);
             }
         };
+        self.record(
+            caller,
+            AuditEvent {
+                path: Some(concrete_path),
+                status: Some(inbound.status),
+                duration_ms: Some(elapsed_ms(started)),
+                outcome: "ok",
+                ..audit_base
+            },
+        );
         if inbound.status == 401 && token.is_some() {
             // The API no longer accepts this token: the next request must not reuse it.
             self.broker.invalidate(&env.token);
         }
         tracing::info!(
+            staff = %caller.name,
             environment = %env.config.id,
             %method,
             path = %template,

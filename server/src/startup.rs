@@ -4,21 +4,24 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use app::backend::SharedBackend;
+use app::backend::{SharedBackend, SharedStaff};
 use app::{shell, App};
-use axum::extract::Request;
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::middleware;
 use axum::routing::get;
 use axum::Router;
 use http::header::{self, HeaderValue};
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
+use crate::audit::AuditLog;
+use crate::auth::store::SqliteSessionStore;
+use crate::auth::web::{self, Origins, SESSION_COOKIE};
+use crate::auth::StaffAccess;
 use crate::catalog::{load_catalog, BUNDLED_A55, BUNDLED_NAME};
 use crate::clock::SharedClock;
 use crate::config::{Config, Target};
@@ -42,8 +45,10 @@ pub struct RunningConsole {
     pub addr: SocketAddr,
     pub db: sqlx::SqlitePool,
     pub simulator: Option<RunningSimulator>,
+    pub audit: AuditLog,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl RunningConsole {
@@ -52,6 +57,11 @@ impl RunningConsole {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        // No request runs any more: write every audit event still queued before closing the database.
+        self.audit.flush().await;
+        for task in &self.background {
+            task.abort();
+        }
         if let Some(sim) = self.simulator.take() {
             sim.shutdown().await;
         }
@@ -61,7 +71,7 @@ impl RunningConsole {
     /// Serves until Ctrl-C (then shuts down gracefully) or until the server fails.
     pub async fn run_until_ctrl_c(mut self) -> std::io::Result<()> {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
+            _ = shutdown_signal() => {
                 tracing::info!("shutting down");
                 self.shutdown().await;
                 Ok(())
@@ -71,6 +81,28 @@ impl RunningConsole {
                 Err(join) => Err(std::io::Error::other(join)),
             },
         }
+    }
+}
+
+/// Ctrl-C, or SIGTERM (what service managers and container runtimes send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -121,8 +153,9 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         None
     };
 
+    let (audit, audit_task) = AuditLog::spawn(db.clone(), clock.clone());
     let token_http = http_client(std::time::Duration::from_secs(5)).map_err(StartError::Http)?;
-    let broker = Arc::new(TokenBroker::new(token_http, clock));
+    let broker = Arc::new(TokenBroker::new(token_http, clock.clone()));
     let mut environments = Vec::new();
     for env in &config.environments {
         let (api_base, token_url, client_id, client_secret) = match (&env.target, &simulator) {
@@ -154,47 +187,99 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         });
     }
     let catalog = load_catalog(&[(BUNDLED_NAME, BUNDLED_A55)]);
-    let backend: SharedBackend = Arc::new(ConsoleService::new(environments, catalog, broker));
-    let router = router(leptos_options(addr), backend);
+    let backend: SharedBackend = Arc::new(ConsoleService::new(environments, catalog, broker, audit.clone()));
+    if config.auth.local_mode() {
+        tracing::warn!("no staff accounts configured: local mode, everyone reaching {addr} is the local admin");
+    }
+    let access = Arc::new(StaffAccess::new(config.auth.clone(), db.clone(), clock, audit.clone()));
+    let store = SqliteSessionStore::new(db.clone());
+    let purge = tokio::spawn(purge_expired_sessions(store.clone()));
+    let origins = Arc::new(Origins::new(config.public_url.as_ref()));
+    let router = router(leptos_options(addr), backend, access, store, origins, db.clone());
 
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service())
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
             })
             .await
     });
-    Ok(RunningConsole { addr, db, simulator: simulator.map(|(sim, _, _)| sim), shutdown: Some(tx), task })
+    Ok(RunningConsole {
+        addr,
+        db,
+        simulator: simulator.map(|(sim, _, _)| sim),
+        audit,
+        shutdown: Some(tx),
+        task,
+        background: vec![purge, audit_task],
+    })
 }
 
-/// The whole HTTP surface: pages, server functions, static files and the health check.
-pub fn router(options: LeptosOptions, backend: SharedBackend) -> Router {
+/// Expired session records are deleted every ten minutes, so the table stays bounded.
+async fn purge_expired_sessions(store: SqliteSessionStore) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match store.delete_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(deleted = n, "purged expired sessions"),
+            Err(error) => tracing::warn!(%error, "could not purge expired sessions"),
+        }
+    }
+}
+
+/// The whole HTTP surface: pages, server functions, static files, the audit export and the health
+/// check, behind (outermost first) security headers, host and CSRF checks, the removal-cookie fix,
+/// sessions, and the gate that resolves the caller.
+pub fn router(
+    options: LeptosOptions,
+    backend: SharedBackend,
+    access: Arc<StaffAccess>,
+    store: SqliteSessionStore,
+    origins: Arc<Origins>,
+    db: sqlx::SqlitePool,
+) -> Router {
     let routes = generate_route_list(App);
     let shell_options = options.clone();
+    let staff: SharedStaff = access.clone();
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_secure(true)
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Strict)
+        .with_path("/")
+        // Records are only written at login, so this is the absolute lifetime of the record and the
+        // cookie; idle and absolute timeouts are enforced on every request by `StaffAccess::resolve`.
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            i64::try_from(access.auth.absolute_timeout.as_secs()).unwrap_or(i64::MAX),
+        )));
+    let export = Router::new().route("/audit/export", get(web::audit_export)).with_state(db);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .leptos_routes_with_context(
             &options,
             routes,
-            move || provide_context(backend.clone()),
+            move || {
+                provide_context(backend.clone());
+                provide_context(staff.clone());
+                // Leptos put a fresh nonce on its hydration script; allow exactly that one.
+                if let (Some(nonce), Some(response)) =
+                    (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+                {
+                    if let Ok(value) = HeaderValue::from_str(&web::page_csp(&nonce)) {
+                        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+                    }
+                }
+            },
             move || shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
-        .layer(middleware::from_fn(security_headers))
         .with_state(options)
-}
-
-/// Baseline browser hardening on every response; API answers are never cached.
-async fn security_headers(request: Request, next: Next) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    if is_api {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
+        .merge(export)
+        .layer(middleware::from_fn_with_state(access, web::gate))
+        .layer(sessions)
+        .layer(middleware::from_fn(web::secure_removal_cookie))
+        .layer(middleware::from_fn_with_state(origins.clone(), web::request_guard))
+        .layer(middleware::from_fn_with_state(origins, web::security_headers))
 }

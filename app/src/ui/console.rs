@@ -2,14 +2,17 @@
 
 use leptos::ev;
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 use crate::api::{execute, get_catalog, list_environments, token_status, Execute};
 use crate::ui::catalog::EndpointList;
 use crate::ui::clock::provide_browser_clock;
+use crate::ui::confirm::ConfirmWrite;
 use crate::ui::request::{RequestDraft, RequestEditor};
 use crate::ui::response::ResponsePanel;
+use crate::ui::staff::StaffMenu;
 use crate::ui::token_badge::{SyncedToken, TokenBadge};
-use crate::wire::{Catalog, EnvironmentView, TokenView};
+use crate::wire::{Catalog, EnvironmentKind, EnvironmentView, ExecuteRequest, TokenView};
 
 #[component]
 pub fn ConsolePage() -> impl IntoView {
@@ -77,11 +80,25 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> impl IntoV
             }
         }
     });
+    // Writes to an environment that confirms them wait here until the id is typed (the server checks too).
+    let confirming = RwSignal::new(None::<ExecuteRequest>);
     let on_run = Callback::new(move |()| {
-        if !run.pending().get_untracked() {
-            run.dispatch(Execute { request: draft.to_request(environment.get_untracked()) });
+        if run.pending().get_untracked() || confirming.get_untracked().is_some() {
+            return;
+        }
+        let request = draft.to_request(environment.get_untracked());
+        let is_write = !matches!(request.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        if is_write && current_env().is_some_and(|e| e.guard.confirm_writes) {
+            confirming.set(Some(request));
+        } else {
+            run.dispatch(Execute { request });
         }
     });
+    let on_confirm = Callback::new(move |request: ExecuteRequest| {
+        run.dispatch(Execute { request });
+    });
+    let is_production = move || current_env().is_some_and(|e| e.kind == EnvironmentKind::Production);
+    let env_label = Signal::derive(move || current_env().map(|e| e.label).unwrap_or_default());
     let _ = window_event_listener(ev::keydown, move |event| {
         if (event.ctrl_key() || event.meta_key()) && event.key() == "Enter" {
             event.prevent_default();
@@ -93,7 +110,8 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> impl IntoV
     let _ = execute;
 
     view! {
-        <header class="topbar" class:production=move || current_env().is_some_and(|e| e.kind == crate::wire::EnvironmentKind::Production)>
+        <Title text=move || if is_production() { "PRODUCTION · a55 console".to_owned() } else { "a55 console".to_owned() } />
+        <header class="topbar" class:production=is_production>
             <h1 class="brand">"a55 console"</h1>
             <label class="env-switcher">
                 <span>"Environment"</span>
@@ -114,7 +132,14 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> impl IntoV
                 <span class="env-base" title="API base">{env.api_base}</span>
             })}
             <TokenBadge token />
+            <StaffMenu />
         </header>
+        {move || is_production().then(|| view! {
+            <div class="production-banner" role="note" data-testid="production-banner">
+                "PRODUCTION: requests act on real accounts. Writes need the environment id typed to confirm."
+            </div>
+        })}
+        <ConfirmWrite pending=confirming environment_label=env_label on_confirm />
         <main class="workbench" data-hydrated=move || hydrated.get().to_string()>
             <EndpointList endpoints selected on_select />
             <div class="work">

@@ -44,7 +44,7 @@ impl TestConsole {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let console = startup::start(config, listener, clock).await.unwrap();
         let base = format!("http://{}", console.addr);
-        Self { console, base, http: reqwest::Client::new() }
+        Self { console, base, http: csrf_client() }
     }
 
     pub async fn simulator_only() -> Self {
@@ -86,6 +86,13 @@ impl TestConsole {
         assert!(response.status().is_success());
         response.json().await.unwrap()
     }
+}
+
+/// A client that sends the console's anti-CSRF header, as the browser's server-function client does.
+pub fn csrf_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(app::csrf::CSRF_HEADER, reqwest::header::HeaderValue::from_static(app::csrf::CSRF_VALUE));
+    reqwest::Client::builder().default_headers(headers).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 pub fn list_charges(environment: &str, limit: u32) -> ExecuteRequest {

@@ -1,0 +1,37 @@
+//! The staff corner of the top bar: who is logged in, the audit link for admins, and logout.
+
+use leptos::prelude::*;
+
+use crate::api::{whoami, Logout};
+use crate::wire::Role;
+
+#[component]
+pub fn StaffMenu() -> impl IntoView {
+    let me = Resource::new(|| (), |_| whoami());
+    let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            #[cfg(feature = "hydrate")]
+            {
+                let _ = window().location().set_href("/login");
+            }
+        }
+    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                me.await.ok().map(|staff| view! {
+                    <span class="staff" data-testid="staff-name" title=format!("role: {}", staff.role.as_str())>
+                        {if staff.local { "local admin".to_owned() } else { format!("{} ({})", staff.name, staff.role.as_str()) }}
+                    </span>
+                    {(staff.role == Role::Admin).then(|| view! { <a class="staff-link" href="/audit" data-testid="audit-link">"Audit"</a> })}
+                    {(!staff.local).then(|| view! {
+                        <button class="staff-logout" data-testid="logout" on:click=move |_| { logout.dispatch(crate::api::Logout {}); }>
+                            "Log out"
+                        </button>
+                    })}
+                })
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,309 @@
+//! The audit trail: append-only rows in SQLite, written by one background task so requests never
+//! wait on the disk, flushed completely at shutdown; plus the admin queries and exports.
+
+use std::time::Duration;
+
+use app::wire::{AuditFilter, AuditRecord};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::clock::SharedClock;
+
+/// Rows written per transaction at most; a burst is written in a few commits instead of one each.
+const BATCH: usize = 256;
+
+/// One event, before it has an id. Never holds a body, a token, a password or a session cookie.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditEvent {
+    pub at_ms: i64,
+    pub actor: String,
+    pub event: &'static str,
+    pub environment: Option<String>,
+    pub method: Option<String>,
+    pub path_template: Option<String>,
+    pub path: Option<String>,
+    pub status: Option<u16>,
+    pub duration_ms: Option<i64>,
+    pub outcome: &'static str,
+    pub detail: Option<String>,
+    pub address: Option<String>,
+    pub session: Option<String>,
+}
+
+enum Message {
+    Event(Box<AuditEvent>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle requests record through: sending is a channel push, never a database write.
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: mpsc::UnboundedSender<Message>,
+    clock: SharedClock,
+}
+
+impl AuditLog {
+    /// Starts the writer. Await [`AuditLog::flush`] before closing the pool: it returns once every
+    /// event recorded before it is committed.
+    pub fn spawn(pool: SqlitePool, clock: SharedClock) -> (Self, JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self { tx, clock }, tokio::spawn(writer(pool, rx)))
+    }
+
+    /// Stamps the event with the injected clock's UTC time and queues it.
+    pub fn record(&self, mut event: AuditEvent) {
+        event.at_ms = self.clock.wall_ms();
+        if self.tx.send(Message::Event(Box::new(event))).is_err() {
+            tracing::error!("audit writer has stopped: an audit event was not recorded");
+        }
+    }
+
+    /// Waits until everything recorded so far is in the database.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn writer(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Message>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut waiting = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Event(event) => batch.push(*event),
+                Message::Flush(done) => waiting.push(done),
+            }
+            if batch.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            write_with_retry(&pool, &batch).await;
+            batch.clear();
+        }
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn write_with_retry(pool: &SqlitePool, batch: &[AuditEvent]) {
+    let mut delay = Duration::from_millis(50);
+    for attempt in 1..=5 {
+        match insert(pool, batch).await {
+            Ok(()) => return,
+            Err(error) if attempt < 5 => {
+                tracing::warn!(%error, attempt, rows = batch.len(), "audit write failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(error) => tracing::error!(%error, rows = batch.len(), "audit rows could not be written"),
+        }
+    }
+}
+
+async fn insert(pool: &SqlitePool, batch: &[AuditEvent]) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for e in batch {
+        sqlx::query(
+            "INSERT INTO audit_log (at_ms, actor, event, environment, method, path_template, path, status, \
+             duration_ms, outcome, detail, address, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.at_ms)
+        .bind(&e.actor)
+        .bind(e.event)
+        .bind(&e.environment)
+        .bind(&e.method)
+        .bind(&e.path_template)
+        .bind(&e.path)
+        .bind(e.status.map(i64::from))
+        .bind(e.duration_ms)
+        .bind(e.outcome)
+        .bind(&e.detail)
+        .bind(&e.address)
+        .bind(&e.session)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+type Row = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Largest page the admin page asks for; exports page through everything.
+pub const MAX_PAGE: u32 = 1_000;
+
+/// Rows matching `filter`, newest first.
+pub async fn query(pool: &SqlitePool, filter: &AuditFilter) -> Result<Vec<AuditRecord>, sqlx::Error> {
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        "SELECT id, at_ms, actor, event, environment, method, path_template, path, status, duration_ms, outcome, \
+         detail, address, session FROM audit_log WHERE 1 = 1",
+    );
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    if let Some(actor) = text(&filter.actor) {
+        q.push(" AND actor = ").push_bind(actor);
+    }
+    if let Some(environment) = text(&filter.environment) {
+        q.push(" AND environment = ").push_bind(environment);
+    }
+    if let Some(event) = text(&filter.event) {
+        q.push(" AND event = ").push_bind(event);
+    }
+    if let Some(from) = filter.from_ms {
+        q.push(" AND at_ms >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to_ms {
+        q.push(" AND at_ms < ").push_bind(to);
+    }
+    if let Some(status) = text(&filter.status) {
+        match status.as_bytes() {
+            [class @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => {
+                let low = i64::from(class - b'0') * 100;
+                q.push(" AND status >= ").push_bind(low).push(" AND status < ").push_bind(low + 100);
+            }
+            _ => {
+                let exact = status.parse::<i64>().unwrap_or(-1);
+                q.push(" AND status = ").push_bind(exact);
+            }
+        }
+    }
+    if let Some(before) = filter.before_id {
+        q.push(" AND id < ").push_bind(before);
+    }
+    q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(filter.limit.unwrap_or(200).clamp(1, MAX_PAGE)));
+    let rows: Vec<Row> = q.build_query_as().fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AuditRecord {
+            id: r.0,
+            at_ms: r.1,
+            actor: r.2,
+            event: r.3,
+            environment: r.4,
+            method: r.5,
+            path_template: r.6,
+            path: r.7,
+            status: r.8.and_then(|s| u16::try_from(s).ok()),
+            duration_ms: r.9,
+            outcome: r.10,
+            detail: r.11,
+            address: r.12,
+            session: r.13,
+        })
+        .collect())
+}
+
+/// RFC 3339 UTC with milliseconds, e.g. `2026-11-29T04:05:06.789Z`.
+pub fn utc(at_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339).ok().map(|s| {
+                // `Rfc3339` prints nanoseconds; staff read milliseconds.
+                match s.split_once('.') {
+                    Some((head, _)) => format!("{head}.{:03}Z", at_ms.rem_euclid(1000)),
+                    None => s.replace("Z", &format!(".{:03}Z", at_ms.rem_euclid(1000))),
+                }
+            })
+        })
+        .unwrap_or_default()
+}
+
+pub const CSV_HEADER: &str =
+    "id,time_utc,actor,event,environment,method,path_template,path,status,duration_ms,outcome,detail,address,session\n";
+
+/// One CSV line (RFC 4180 quoting; cells that a spreadsheet would run as a formula are prefixed with `'`).
+pub fn csv_line(r: &AuditRecord) -> String {
+    fn cell(value: &str) -> String {
+        let guarded =
+            if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_owned() };
+        if guarded.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", guarded.replace('"', "\"\""))
+        } else {
+            guarded
+        }
+    }
+    let opt = |v: &Option<String>| cell(v.as_deref().unwrap_or(""));
+    [
+        r.id.to_string(),
+        utc(r.at_ms),
+        cell(&r.actor),
+        cell(&r.event),
+        opt(&r.environment),
+        opt(&r.method),
+        opt(&r.path_template),
+        opt(&r.path),
+        r.status.map(|s| s.to_string()).unwrap_or_default(),
+        r.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+        cell(&r.outcome),
+        opt(&r.detail),
+        opt(&r.address),
+        opt(&r.session),
+    ]
+    .join(",")
+        + "\n"
+}
+
+/// One JSON Lines record: the row plus its UTC time as text.
+pub fn json_line(r: &AuditRecord) -> String {
+    let mut value = serde_json::to_value(r).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("time_utc".into(), serde_json::Value::String(utc(r.at_ms)));
+    }
+    value.to_string() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_times_have_milliseconds_and_a_z() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(utc(1_795_000_000_123), "2026-11-18T09:46:40.123Z");
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        let record = AuditRecord {
+            id: 7,
+            at_ms: 0,
+            actor: "=cmd|' /C calc'!A0".into(),
+            event: "login_failed".into(),
+            environment: None,
+            method: None,
+            path_template: None,
+            path: None,
+            status: None,
+            duration_ms: None,
+            outcome: "failed".into(),
+            detail: Some("wrong name, or password".into()),
+            address: None,
+            session: None,
+        };
+        let line = csv_line(&record);
+        assert!(line.starts_with("7,1970-01-01T00:00:00.000Z,'=cmd|' /C calc'!A0,login_failed,"), "{line}");
+        assert!(line.contains("\"wrong name, or password\""), "{line}");
+        assert_eq!(line.matches(',').count(), CSV_HEADER.matches(',').count() + 1, "{line}");
+    }
+}

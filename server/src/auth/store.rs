@@ -1,0 +1,104 @@
+//! The tower-sessions store on the console's SQLite database (table `tower_sessions`).
+//!
+//! The published `tower-sessions-sqlx-store` 0.15.0 is built against `tower-sessions-core` 0.14 and
+//! cannot serve `tower-sessions` 0.15, so this is the same design on our pool: collision-safe
+//! `create`, upsert `save`, expiry filtered on `load`, and a purge of expired rows.
+
+use sqlx::SqlitePool;
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+#[derive(Clone, Debug)]
+pub struct SqliteSessionStore {
+    pool: SqlitePool,
+}
+
+fn backend(error: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(error.to_string())
+}
+
+impl SqliteSessionStore {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Deletes every expired record; returns how many went.
+    pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        Ok(sqlx::query("DELETE FROM tower_sessions WHERE expiry_date <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    pub async fn count(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(&self.pool).await
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for SqliteSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let data = serde_json::to_vec(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        // A fresh id on collision: `INSERT … ON CONFLICT DO NOTHING` never overwrites another session.
+        loop {
+            let inserted = sqlx::query(
+                "INSERT INTO tower_sessions (id, data, expiry_date) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
+            )
+            .bind(record.id.to_string())
+            .bind(&data)
+            .bind(record.expiry_date.unix_timestamp())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+            if inserted == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_vec(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO tower_sessions (id, data, expiry_date) VALUES (?, ?, ?) \
+             ON CONFLICT(id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date",
+        )
+        .bind(record.id.to_string())
+        .bind(data)
+        .bind(record.expiry_date.unix_timestamp())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row: Option<(Vec<u8>, i64)> =
+            sqlx::query_as("SELECT data, expiry_date FROM tower_sessions WHERE id = ? AND expiry_date > ?")
+                .bind(id.to_string())
+                .bind(OffsetDateTime::now_utc().unix_timestamp())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        let Some((data, expiry)) = row else { return Ok(None) };
+        Ok(Some(Record {
+            id: *id,
+            data: serde_json::from_slice(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?,
+            expiry_date: OffsetDateTime::from_unix_timestamp(expiry)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        sqlx::query("DELETE FROM tower_sessions WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
