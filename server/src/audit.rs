@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn utc_times_have_milliseconds_and_a_z() {
         assert_eq!(utc(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(utc(1_795_000_000_123), "2026-11-18T09:46:40.123Z");
+        assert_eq!(utc(1_795_000_000_123), "2026-11-18T11:06:40.123Z");
     }
 
     #[test]

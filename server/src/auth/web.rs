@@ -297,7 +297,7 @@ pub async fn audit_export(
                     let text: String =
                         rows.iter().map(|r| if csv { audit::csv_line(r) } else { audit::json_line(r) }).collect();
                     let next =
-                        (rows.len() as u32 == audit::MAX_PAGE).then(|| AuditFilter { before_id: last, ..filter });
+                        (rows.len() as u32 == audit::MAX_PAGE).then_some(AuditFilter { before_id: last, ..filter });
                     Some((Ok(bytes::Bytes::from(text)), next))
                 }
                 Err(error) => Some((Err(std::io::Error::other(error)), None)),

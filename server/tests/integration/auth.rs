@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failed step is a failed test")]
 //! Staff access over real HTTP: sessions and cookies, fixation, timeouts with the injected clock,
 //! the CSRF matrix on every server function, roles and guard rails, the audit trail, headers.
 
