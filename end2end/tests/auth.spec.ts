@@ -1,0 +1,115 @@
+// Staff access in a real browser: a second console with a staff account (the default one runs in
+// local mode), login through the page, the session cookie's attributes, logout really clearing the
+// `__Host-` cookie in chromium, and a cross-site form post being refused.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdirSync, writeFileSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test } from '@playwright/test';
+
+import { RUN_DIR, runFile } from './support/paths';
+
+const PORT = Number(process.env.E2E_AUTH_CONSOLE_PORT ?? 3142);
+const EVIL_PORT = Number(process.env.E2E_AUTH_EVIL_PORT ?? 3143);
+const BASE = `http://127.0.0.1:${PORT}`;
+const PASSWORD = 'e2e staff password, long enough';
+const consoleBin = path.resolve(process.env.A55_CONSOLE_BIN ?? '../target/debug/a55-console');
+
+let server: ChildProcess | undefined;
+let evil: Server | undefined;
+
+test.describe.configure({ mode: 'serial' });
+
+test.beforeAll(async () => {
+  mkdirSync(RUN_DIR, { recursive: true });
+  const hash = execFileSync(consoleBin, ['hash-password'], { input: `${PASSWORD}\n` }).toString().trim();
+  expect(hash).toMatch(/^\$argon2id\$v=19\$/);
+  writeFileSync(runFile('auth-console.toml'), `# Written by end2end/tests/auth.spec.ts.
+[server]
+bind = "127.0.0.1:${PORT}"
+
+[storage]
+database_path = "${runFile('auth-console.db')}"
+
+[[auth.users]]
+name = "alice"
+password_hash = "${hash}"
+role = "admin"
+`);
+  for (const suffix of ['', '-wal', '-shm']) {
+    try { (await import('node:fs')).rmSync(runFile(`auth-console.db${suffix}`), { force: true }); } catch { /* absent */ }
+  }
+  const log = openSync(runFile('auth-console.log'), 'w');
+  server = spawn(consoleBin, ['--config', runFile('auth-console.toml')], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, LEPTOS_SITE_ROOT: path.resolve(process.env.LEPTOS_SITE_ROOT ?? '../target/site') },
+  });
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`${BASE}/healthz`)).ok) break;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // A page on another origin of the same machine, standing in for an attacker's site.
+  evil = createServer((_req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end(`<form id="f" method="POST" action="${BASE}/api/logout" enctype="text/plain">
+      <input name="x" value="y"></form><script>document.getElementById('f').submit()</script>`);
+  }).listen(EVIL_PORT, '127.0.0.1');
+});
+
+test.afterAll(async () => {
+  server?.kill('SIGINT');
+  evil?.close();
+});
+
+async function logIn(page: import('@playwright/test').Page) {
+  await page.goto(`${BASE}/`);
+  await expect(page).toHaveURL(/\/login\?next=%2F$/);
+  await expect(page.locator('main.login[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
+  await page.getByTestId('login-name').fill('alice');
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await expect(page).toHaveURL(`${BASE}/`);
+  await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
+  await expect(page.getByTestId('staff-name')).toHaveText('alice (admin)');
+}
+
+test('a wrong password shows one message for every failure and sets no cookie', async ({ page, context }) => {
+  await page.goto(`${BASE}/login`);
+  await expect(page.locator('main.login[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
+  await page.getByTestId('login-name').fill('alice');
+  await page.getByTestId('login-password').fill('not the password');
+  await page.getByTestId('login-submit').click();
+  await expect(page.getByTestId('login-error')).toHaveText('wrong name or password');
+  expect((await context.cookies()).filter((c) => c.name === '__Host-a55-session')).toHaveLength(0);
+});
+
+test('logging in sets a strict host-only cookie and logging out removes it from chromium', async ({ page, context }) => {
+  await logIn(page);
+  const session = (await context.cookies()).find((c) => c.name === '__Host-a55-session');
+  expect(session, 'the session cookie is stored').toBeTruthy();
+  expect(session!.secure).toBe(true);
+  expect(session!.httpOnly).toBe(true);
+  expect(session!.sameSite).toBe('Strict');
+  expect(session!.path).toBe('/');
+  expect(session!.domain).toBe('127.0.0.1');
+
+  await page.getByTestId('logout').click();
+  await expect(page).toHaveURL(/\/login$/);
+  expect((await context.cookies()).filter((c) => c.name === '__Host-a55-session'), 'the browser dropped the cookie').toHaveLength(0);
+  await page.goto(`${BASE}/`);
+  await expect(page).toHaveURL(/\/login\?next=/);
+});
+
+test('a cross-site form post cannot log the staff member out', async ({ page, context }) => {
+  await logIn(page);
+  const evilPage = await context.newPage();
+  const refused = evilPage.waitForResponse((r) => r.url() === `${BASE}/api/logout`);
+  await evilPage.goto(`http://127.0.0.1:${EVIL_PORT}/`);
+  expect((await refused).status()).toBe(403);
+  await expect(evilPage.locator('body')).toContainText('refused');
+  // Still logged in.
+  await page.reload();
+  await expect(page.getByTestId('staff-name')).toHaveText('alice (admin)');
+});
