@@ -150,7 +150,7 @@ async function executeFromPage(page: Page, request: Record<string, unknown>) {
   return page.evaluate(async (request) => {
     const response = await fetch('/api/execute', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-a55-csrf': '1' },
       body: JSON.stringify({
         request: { method: 'GET', path_params: [], query: [], headers: [], body: null, endpoint_id: null, ...request },
       }),
