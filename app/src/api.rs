@@ -8,7 +8,7 @@ use leptos::server_fn::codec::Json;
 use crate::csrf::CsrfClient;
 use crate::wire::{
     AuditFilter, AuditRecord, Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, StaffView,
-    TokenView,
+    TokenDetails, TokenView,
 };
 
 /// Sets the HTTP status of a failed server-function call from the error itself.
@@ -75,6 +75,34 @@ pub async fn audit_log(filter: AuditFilter) -> Result<Vec<AuditRecord>, ConsoleE
     let result = async {
         let caller = crate::backend::caller()?;
         crate::backend::staff()?.audit(&caller, filter).await
+    };
+    answer(result.await)
+}
+
+/// The token page's view of one environment (never requests a token).
+#[server(prefix = "/api", endpoint = "token/details", client = CsrfClient)]
+pub async fn get_token_details(environment: String) -> Result<TokenDetails, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.token_details(&caller, &environment).await
+    };
+    answer(result.await)
+}
+
+#[server(prefix = "/api", endpoint = "token/refresh", client = CsrfClient)]
+pub async fn refresh_token(environment: String) -> Result<TokenDetails, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.refresh_token(&caller, &environment).await
+    };
+    answer(result.await)
+}
+
+#[server(prefix = "/api", endpoint = "token/forget", client = CsrfClient)]
+pub async fn forget_token(environment: String) -> Result<TokenDetails, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.forget_token(&caller, &environment).await
     };
     answer(result.await)
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::wire::{
     AuditFilter, AuditRecord, Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, Role, StaffView,
-    TokenView,
+    TokenDetails, TokenView,
 };
 
 /// The authenticated staff member behind one request.
@@ -45,6 +45,12 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     /// Metadata of the cached token; never triggers a token request.
     async fn token_status(&self, caller: &Caller, environment: &str) -> Result<TokenView, ConsoleError>;
     async fn execute(&self, caller: &Caller, request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError>;
+    /// The token page's view of one environment; never triggers a token request.
+    async fn token_details(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError>;
+    /// Requests a new token now (single-flight), then returns the details.
+    async fn refresh_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError>;
+    /// Drops the cached token; the next request that needs one fetches it.
+    async fn forget_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError>;
 }
 
 /// Logins, logouts and the audit trail.

@@ -184,6 +184,82 @@ pub struct ExecuteResponse {
     pub upstream_request_id: Option<String>,
     /// Token metadata after this request, so the badge stays in sync without another round trip.
     pub token: Option<TokenView>,
+    /// What staff should know about how this answer came about, e.g. "token was refreshed, send again"
+    /// after a 401 to a write the console did not re-send on its own.
+    #[serde(default)]
+    pub hint: Option<String>,
+    /// True when the API answered 401, the console got a new token and re-sent this (replayable) request once.
+    #[serde(default)]
+    pub retried: bool,
+}
+
+/// Why the console asked a token endpoint for a token (or dropped one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEventReason {
+    /// No token yet (first use, or after "forget").
+    Cold,
+    /// Inside the refresh skew: refreshed in the background while the cached token was served.
+    Stale,
+    /// Past its expiry: callers waited for this request.
+    Expired,
+    /// The API answered 401 to the cached token.
+    Unauthorized,
+    /// Staff asked for it on the token page.
+    Manual,
+    /// The client secret changed, so the token obtained with the old one was dropped.
+    Rotation,
+}
+
+/// How a token event ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TokenEventOutcome {
+    Obtained {
+        fingerprint: String,
+        lifetime_secs: u64,
+    },
+    Failed {
+        error: String,
+    },
+    /// Staff dropped the cached token.
+    Forgotten,
+    /// The cached token was dropped because the secret it was obtained with changed.
+    Dropped,
+}
+
+/// One entry of an environment's token history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenEvent {
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    pub reason: TokenEventReason,
+    /// Time the token endpoint took, for requests.
+    pub latency_ms: Option<f64>,
+    pub outcome: TokenEventOutcome,
+}
+
+/// Everything the token page shows for one environment. Never the token or the secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenDetails {
+    pub token: TokenView,
+    /// Decoded JWT header (`alg`, `kid`, ...): the signature is never decoded or sent.
+    pub header: Option<serde_json::Value>,
+    /// Newest first.
+    pub events: Vec<TokenEvent>,
+    /// Configured refresh skew.
+    pub refresh_skew_secs: u64,
+    /// The skew applied to the current token (clamped to half its lifetime).
+    pub effective_skew_secs: Option<u64>,
+    /// Seconds until the console tries the token endpoint again after a failure.
+    pub retry_in_secs: Option<f64>,
+    /// A token request is in flight.
+    pub refreshing: bool,
+    pub token_url: String,
+    pub client_id: String,
+    /// `client_secret_post` or `client_secret_basic`.
+    pub client_auth: String,
+    pub scope: Option<String>,
 }
 
 /// Errors a server function can return. Messages are written for staff and never contain secrets.

@@ -155,6 +155,8 @@ pub struct RemoteTarget {
     pub token_url: Url,
     pub client_id: String,
     pub client_secret: SecretString,
+    /// Set when the secret came from a file: the token broker re-reads it when it changes (rotation).
+    pub client_secret_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for RemoteTarget {
@@ -716,7 +718,13 @@ fn remote_target(
             }
         },
     };
-    Some(RemoteTarget { api_base: api_base?, token_url: token_url?, client_id: client_id?, client_secret: secret? })
+    Some(RemoteTarget {
+        api_base: api_base?,
+        token_url: token_url?,
+        client_id: client_id?,
+        client_secret: secret?,
+        client_secret_file: raw.client_secret_file.clone(),
+    })
 }
 
 /// An https URL, or http on loopback only (local test servers); no credentials, query or fragment.
@@ -984,6 +992,7 @@ kind = "staging"
             token_url: Url::parse("https://a.test/t").unwrap(),
             client_id: "id".into(),
             client_secret: SecretString::from("s3cr3t-value".to_owned()),
+            client_secret_file: None,
         };
         let text = format!("{target:?}");
         assert!(!text.contains("s3cr3t"), "{text}");

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod metrics;
 pub mod service;
 pub mod simulator;
 pub mod startup;

@@ -5,17 +5,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use app::backend::{Caller, ConsoleBackend};
-use app::wire::{Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, TokenView};
+use app::wire::{
+    Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, Role, TokenDetails, TokenView,
+};
 use http::header::CONTENT_TYPE;
-use http::HeaderValue;
+use http::{HeaderValue, Method};
 use url::Url;
 
 use crate::access;
 use crate::audit::{AuditEvent, AuditLog};
 use crate::config::Environment;
 use crate::error::to_console;
-use crate::token::{TokenBroker, TokenSource};
-use crate::upstream::{self, path::build_url, Outbound};
+use crate::token::{Renewal, TokenBroker, TokenSource};
+use crate::upstream::{self, path::build_url, Inbound, Outbound};
 
 /// Largest request body staff may send (a55 requests are small; this bounds memory).
 const MAX_REQUEST_BODY: usize = 5_000_000;
@@ -115,6 +117,46 @@ impl ConsoleBackend for ConsoleService {
         Ok(self.broker.view(&self.environment(caller, environment)?.token))
     }
 
+    async fn token_details(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
+        Ok(self.broker.details(&self.environment(caller, environment)?.token))
+    }
+
+    async fn refresh_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
+        let env = self.token_manager(caller, environment, "refresh")?;
+        let result = self.broker.refresh_now(&env.token).await.map_err(to_console);
+        self.record(
+            caller,
+            AuditEvent {
+                event: "token_refresh",
+                environment: Some(env.config.id.clone()),
+                outcome: if result.is_ok() { "ok" } else { "error" },
+                detail: Some(match &result {
+                    Ok(token) => format!("refresh requested on the token page: token {} in use", token.fingerprint),
+                    Err(error) => format!("refresh requested on the token page failed: {error}"),
+                }),
+                ..AuditEvent::default()
+            },
+        );
+        result?;
+        Ok(self.broker.details(&env.token))
+    }
+
+    async fn forget_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
+        let env = self.token_manager(caller, environment, "forget")?;
+        self.broker.forget(&env.token);
+        tracing::info!(staff = %caller.name, environment = %env.config.id, "cached token forgotten on request");
+        self.record(
+            caller,
+            AuditEvent {
+                event: "token_forget",
+                environment: Some(env.config.id.clone()),
+                outcome: "ok",
+                ..AuditEvent::default()
+            },
+        );
+        Ok(self.broker.details(&env.token))
+    }
+
     async fn execute(&self, caller: &Caller, request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError> {
         let env = self.environment(caller, &request.environment)?;
         let method = upstream::parse_method(&request.method).map_err(to_console)?;
@@ -161,7 +203,7 @@ impl ConsoleBackend for ConsoleService {
             }
             None => None,
         };
-        let token = if needs_token {
+        let mut token = if needs_token {
             match self.broker.token(&env.token).await {
                 Ok(token) => Some(token),
                 Err(error) => {
@@ -183,7 +225,8 @@ impl ConsoleBackend for ConsoleService {
         let started = Instant::now();
         let display_url = url.to_string();
         let concrete_path = url.path().to_owned();
-        let outbound = Outbound {
+        let replayable = is_replayable(&method, &headers);
+        let mut outbound = Outbound {
             environment: env.config.id.clone(),
             method: method.clone(),
             url,
@@ -193,26 +236,56 @@ impl ConsoleBackend for ConsoleService {
             timeout: env.config.timeouts.request,
             max_response_bytes: env.config.max_response_bytes,
         };
-        let result = upstream::send(&env.http, outbound).await;
         let elapsed_ms = |started: Instant| i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let inbound = match result {
-            Ok(inbound) => inbound,
-            Err(error) => {
-                tracing::warn!(staff = %caller.name, environment = %env.config.id, %method, path = %template, error = %error, "upstream request failed");
-                let error = to_console(error);
-                self.record(
-                    caller,
-                    AuditEvent {
-                        path: Some(concrete_path),
-                        duration_ms: Some(elapsed_ms(started)),
-                        outcome: "error",
-                        detail: Some(error.to_string()),
-                        ..audit_base
-                    },
-                );
-                return Err(error);
-            }
+        let audit_failure = |error: &ConsoleError| {
+            self.record(
+                caller,
+                AuditEvent {
+                    path: Some(concrete_path.clone()),
+                    duration_ms: Some(elapsed_ms(started)),
+                    outcome: "error",
+                    detail: Some(error.to_string()),
+                    ..audit_base.clone()
+                },
+            );
         };
+        let mut inbound = self.send(caller, env, &template, outbound.clone()).await.inspect_err(audit_failure)?;
+        let mut hint = None;
+        let mut retried = false;
+        if let (401, Some(rejected)) = (inbound.status, token.clone()) {
+            match self.broker.renew_after_unauthorized(&env.token, &rejected.fingerprint).await {
+                Ok(Renewal::Renewed(renewed)) if replayable => {
+                    // Safe to send again: the method is read-only or the request carries an Idempotency-Key.
+                    self.note_token(caller, &env.config.id, &renewed.fingerprint);
+                    outbound.bearer = Some(renewed.expose().to_owned());
+                    token = Some(renewed);
+                    self.broker.metrics().upstream_retry(&env.config.id);
+                    inbound = self.send(caller, env, &template, outbound).await.inspect_err(audit_failure)?;
+                    retried = true;
+                    if inbound.status == 401 {
+                        hint = Some(REJECTED_FRESH_TOKEN.to_owned());
+                    }
+                }
+                Ok(Renewal::Renewed(_)) => {
+                    hint = Some(format!(
+                        "token was refreshed, send again: the API answered 401, so the console got a new token, but it \
+                         does not re-send a {method} on its own (it may have been applied); add an Idempotency-Key \
+                         header to let the console retry such requests once"
+                    ));
+                }
+                Ok(Renewal::Limited { retry_in }) => {
+                    hint = Some(format!(
+                        "{REJECTED_FRESH_TOKEN} (the console refreshes after a 401 at most once every {} s; next \
+                         forced refresh possible in {} s)",
+                        self.broker.settings().forced_refresh_interval.as_secs(),
+                        retry_in.as_secs().max(1)
+                    ));
+                }
+                Err(error) => {
+                    hint = Some(format!("the API rejected the token and no new one could be obtained: {error}"));
+                }
+            }
+        }
         self.record(
             caller,
             AuditEvent {
@@ -220,19 +293,17 @@ impl ConsoleBackend for ConsoleService {
                 status: Some(inbound.status),
                 duration_ms: Some(elapsed_ms(started)),
                 outcome: "ok",
+                detail: retried.then(|| "re-sent once after a 401 and a forced token refresh".to_owned()),
                 ..audit_base
             },
         );
-        if inbound.status == 401 && token.is_some() {
-            // The API no longer accepts this token: the next request must not reuse it.
-            self.broker.invalidate(&env.token);
-        }
         tracing::info!(
             staff = %caller.name,
             environment = %env.config.id,
             %method,
             path = %template,
             status = inbound.status,
+            retried,
             duration_ms = started.elapsed().as_millis() as u64,
             bytes = inbound.received_bytes,
             "upstream request"
@@ -265,6 +336,78 @@ impl ConsoleBackend for ConsoleService {
             truncated: inbound.truncated,
             token_fingerprint: token.as_ref().map(|t| t.fingerprint.clone()),
             token: needs_token.then(|| self.broker.view(&env.token)),
+            hint,
+            retried,
         })
+    }
+}
+
+/// Shown when the API refuses a token the console has just obtained: a new token will not help.
+const REJECTED_FRESH_TOKEN: &str = "the API rejected a freshly obtained token as well: this is not an expired \
+    token; check the client's permissions and scope for this endpoint";
+
+/// Requests that may be sent a second time after a 401 (RFC 9110 §9.2.2): read-only methods, and writes
+/// that carry an Idempotency-Key so the API itself deduplicates them.
+fn is_replayable(method: &Method, headers: &http::HeaderMap) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || headers.contains_key("idempotency-key")
+}
+
+impl ConsoleService {
+    /// The environment, if `caller` may refresh or forget its shared token: every staff member's
+    /// requests use that token, so viewers may look but not act.
+    fn token_manager(&self, caller: &Caller, id: &str, action: &str) -> Result<&LiveEnvironment, ConsoleError> {
+        let env = self.environment(caller, id)?;
+        match caller.role_in(id) {
+            Some(Role::Operator | Role::Admin) => Ok(env),
+            _ => Err(ConsoleError::Forbidden(format!(
+                "you may see the token of {} but not {action} it: that needs the operator or admin role",
+                env.config.label
+            ))),
+        }
+    }
+
+    /// One upstream call, counted by status class.
+    async fn send(
+        &self,
+        caller: &Caller,
+        env: &LiveEnvironment,
+        template: &str,
+        outbound: Outbound,
+    ) -> Result<Inbound, ConsoleError> {
+        let method = outbound.method.clone();
+        match upstream::send(&env.http, outbound).await {
+            Ok(inbound) => {
+                self.broker.metrics().upstream_request(&env.config.id, Ok(inbound.status));
+                Ok(inbound)
+            }
+            Err(error) => {
+                let class = match error {
+                    upstream::UpstreamError::Timeout { .. } => "timeout",
+                    _ => "unreachable",
+                };
+                self.broker.metrics().upstream_request(&env.config.id, Err(class));
+                tracing::warn!(staff = %caller.name, environment = %env.config.id, %method, path = %template, error = %error, "upstream request failed");
+                Err(to_console(error))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_read_only_methods_or_requests_with_an_idempotency_key_are_replayable() {
+        let none = http::HeaderMap::new();
+        let mut keyed = http::HeaderMap::new();
+        keyed.insert("idempotency-key", HeaderValue::from_static("k-1"));
+        for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
+            assert!(is_replayable(&method, &none), "{method}");
+        }
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert!(!is_replayable(&method, &none), "{method}");
+            assert!(is_replayable(&method, &keyed), "{method}");
+        }
     }
 }

@@ -25,9 +25,10 @@ use crate::auth::StaffAccess;
 use crate::catalog::{load_catalog, BUNDLED_A55, BUNDLED_NAME};
 use crate::clock::SharedClock;
 use crate::config::{Config, Target};
+use crate::metrics::Metrics;
 use crate::service::{ConsoleService, LiveEnvironment};
 use crate::simulator::{self, RunningSimulator, SimulatorSettings};
-use crate::token::{TokenBroker, TokenSource};
+use crate::token::{SecretProvider, TokenBroker, TokenSource};
 use crate::upstream::http_client;
 
 #[derive(Debug, thiserror::Error)]
@@ -152,18 +153,22 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
 
     let (audit, audit_task) = AuditLog::spawn(db.clone(), clock.clone());
     let token_http = http_client(std::time::Duration::from_secs(5)).map_err(StartError::Http)?;
-    let broker = Arc::new(TokenBroker::new(token_http, clock.clone()));
+    let metrics = Arc::new(Metrics::default());
+    let broker = Arc::new(TokenBroker::new(token_http, clock.clone()).with_metrics(metrics.clone()));
     let mut environments = Vec::new();
     for env in &config.environments {
-        let (api_base, token_url, client_id, client_secret) = match (&env.target, &simulator) {
+        let (api_base, token_url, client_id, secret) = match (&env.target, &simulator) {
             (Target::Remote(remote), _) => (
                 remote.api_base.clone(),
                 remote.token_url.clone(),
                 remote.client_id.clone(),
-                remote.client_secret.clone(),
+                match &remote.client_secret_file {
+                    Some(path) => SecretProvider::file(path.clone(), remote.client_secret.clone()),
+                    None => SecretProvider::fixed(remote.client_secret.clone()),
+                },
             ),
             (Target::Simulator, Some((sim, client_id, secret))) => {
-                (sim.api_base(), sim.token_url(), client_id.clone(), secret.clone())
+                (sim.api_base(), sim.token_url(), client_id.clone(), SecretProvider::fixed(secret.clone()))
             }
             (Target::Simulator, None) => continue,
         };
@@ -172,7 +177,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
                 environment: env.id.clone(),
                 token_url,
                 client_id,
-                client_secret,
+                secret: Arc::new(secret),
                 scope: env.scope.clone(),
                 auth: env.client_auth,
                 timeout: env.timeouts.token,
@@ -192,7 +197,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let store = SqliteSessionStore::new(db.clone());
     let purge = tokio::spawn(purge_expired_sessions(store.clone()));
     let origins = Arc::new(Origins::new(config.public_url.as_ref()));
-    let router = router(leptos_options(addr), backend, access, store, origins, db.clone());
+    let router = router(leptos_options(addr), backend, access, store, origins, db.clone(), metrics);
 
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -236,6 +241,7 @@ pub fn router(
     store: SqliteSessionStore,
     origins: Arc<Origins>,
     db: sqlx::SqlitePool,
+    metrics: Arc<Metrics>,
 ) -> Router {
     let routes = generate_route_list(App);
     let shell_options = options.clone();
@@ -274,9 +280,24 @@ pub fn router(
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .merge(export)
+        .merge(metrics_route(metrics))
         .layer(middleware::from_fn_with_state(access, web::gate))
         .layer(sessions)
         .layer(middleware::from_fn(web::secure_removal_cookie))
         .layer(middleware::from_fn_with_state(origins.clone(), web::request_guard))
         .layer(middleware::from_fn_with_state(origins, web::security_headers))
+}
+
+/// `GET /metrics`: the counters in the Prometheus text format (environment ids and outcomes only).
+/// Behind the staff gate like every other page.
+fn metrics_route(metrics: Arc<Metrics>) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                ([(header::CONTENT_TYPE, HeaderValue::from_static(crate::metrics::CONTENT_TYPE))], metrics.render())
+            }
+        }),
+    )
 }

@@ -2,27 +2,35 @@
 //!
 //! States: empty → fresh → stale (inside the refresh skew: the cached token is served while one
 //! background refresh runs) → expired (callers wait on one refresh). Exactly one token request is in
-//! flight per key; every waiter shares its outcome. Nothing refreshes on a timer: a token is only
-//! requested because someone needs it (Cognito bills every request).
+//! flight per key; every waiter shares its outcome. Failures back off exponentially (with jitter);
+//! while backing off, a still-valid token keeps being served and callers without one fail at once.
+//! Nothing refreshes on a timer: a token is only requested because someone needs it (Cognito bills
+//! every request).
+
+pub mod backoff;
+pub mod endpoint;
+pub mod events;
+pub mod secret;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use app::wire::{TokenState, TokenView};
-use base64::Engine as _;
+use app::wire::{TokenDetails, TokenEventOutcome, TokenEventReason, TokenState, TokenView};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+pub use backoff::{Backoff, FixedJitter, Jitter, RandomJitter, SharedJitter};
+pub use endpoint::{accept, basic_authorization, decode_part, TokenResponse};
+pub use secret::SecretProvider;
+
 use crate::clock::SharedClock;
 use crate::config::ClientAuth;
-
-/// Longest `expires_in` accepted: Cognito allows at most one day; anything beyond is a broken answer.
-const MAX_LIFETIME_SECS: u64 = 2 * 86_400;
+use crate::metrics::Metrics;
+use events::EventLog;
 
 /// Everything that changes which token you get. Two requests share a token only if all of it matches.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -39,7 +47,8 @@ pub struct TokenSource {
     pub environment: String,
     pub token_url: Url,
     pub client_id: String,
-    pub client_secret: SecretString,
+    /// Read at each token request; a changed secret drops the cached token (rotation).
+    pub secret: Arc<SecretProvider>,
     pub scope: Option<String>,
     pub auth: ClientAuth,
     pub timeout: Duration,
@@ -73,6 +82,8 @@ impl fmt::Debug for TokenSource {
 /// A cached access token. `Debug` never prints the token.
 pub struct AccessToken {
     secret: SecretString,
+    /// Version of the client secret it was obtained with (see `SecretProvider`).
+    pub secret_version: u64,
     pub obtained_at: Instant,
     pub obtained_at_wall_ms: i64,
     pub lifetime: Duration,
@@ -80,6 +91,7 @@ pub struct AccessToken {
     pub refresh_at: Instant,
     pub expires_at: Instant,
     pub fingerprint: String,
+    pub header: Option<serde_json::Value>,
     pub claims: Option<serde_json::Value>,
 }
 
@@ -121,13 +133,66 @@ pub enum TokenError {
     #[error("credentials rejected by the token endpoint for {environment} ({code})")]
     Rejected { environment: String, code: String },
     #[error("the token endpoint for {environment} answered HTTP {status}")]
-    Endpoint { environment: String, status: u16 },
+    Endpoint { environment: String, status: u16, retry_after_secs: Option<u64> },
     #[error("the token endpoint for {environment} did not answer within {seconds} s")]
     Timeout { environment: String, seconds: u64 },
     #[error("the token endpoint for {environment} could not be reached ({reason})")]
     Unreachable { environment: String, reason: String },
     #[error("the token endpoint for {environment} sent an unusable answer: {reason}")]
     BadResponse { environment: String, reason: String },
+    /// No valid token and the endpoint failed recently: callers fail at once instead of piling on.
+    #[error("no valid token for {environment}: {cause}; the console tries again in {retry_in_secs} s (or use Refresh now on the token page)")]
+    CoolingDown { environment: String, cause: String, retry_in_secs: u64 },
+}
+
+impl TokenError {
+    /// Errors a retry cannot fix: wrong credentials or a broken endpoint. They wait the longest backoff.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::Rejected { .. } | Self::BadResponse { .. })
+    }
+
+    /// The `outcome` label of the token request metric.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Rejected { .. } => "rejected",
+            Self::Endpoint { .. } => "endpoint_error",
+            Self::Timeout { .. } => "timeout",
+            Self::Unreachable { .. } => "unreachable",
+            Self::BadResponse { .. } => "bad_response",
+            Self::CoolingDown { .. } => "cooling_down",
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Endpoint { retry_after_secs, .. } => retry_after_secs.map(Duration::from_secs),
+            _ => None,
+        }
+    }
+}
+
+/// Tuning of the broker's failure handling.
+#[derive(Clone, Copy, Debug)]
+pub struct BrokerSettings {
+    pub backoff: Backoff,
+    /// At most one forced refresh (after an API 401) per key in this interval: a 401 storm must not
+    /// become a token storm.
+    pub forced_refresh_interval: Duration,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        Self { backoff: Backoff::default(), forced_refresh_interval: Duration::from_secs(30) }
+    }
+}
+
+/// What a forced refresh after an API 401 produced.
+#[derive(Debug)]
+pub enum Renewal {
+    /// A token other than the rejected one (new, or already replaced by a concurrent caller).
+    Renewed(Arc<AccessToken>),
+    /// A forced refresh ran less than `forced_refresh_interval` ago; the next is allowed after `retry_in`.
+    Limited { retry_in: Duration },
 }
 
 type Fetch = Shared<BoxFuture<'static, Result<Arc<AccessToken>, TokenError>>>;
@@ -137,67 +202,221 @@ struct Slot {
     token: Option<Arc<AccessToken>>,
     inflight: Option<Fetch>,
     last_error: Option<TokenError>,
+    /// Failed requests in a row.
+    failures: u32,
+    /// No automatic request before this instant (backoff).
+    retry_at: Option<Instant>,
+    last_forced_at: Option<Instant>,
+    /// Secret version of the latest request, to notice a rotation that should end a backoff.
+    attempted_version: Option<u64>,
+    /// The reason to record for the next request when there is no token (rotation, forget).
+    next_reason: Option<TokenEventReason>,
+    events: EventLog,
+}
+
+impl Slot {
+    /// A changed client secret drops the token obtained with the old one and ends any backoff.
+    fn notice_rotation(&mut self, version: u64, wall_ms: impl FnOnce() -> i64) {
+        let token_rotated = self.token.as_ref().is_some_and(|t| t.secret_version != version);
+        let failed_with_old = self.last_error.is_some() && self.attempted_version.is_some_and(|v| v != version);
+        if token_rotated || failed_with_old {
+            self.events.push(wall_ms(), TokenEventReason::Rotation, None, TokenEventOutcome::Dropped);
+            self.token = None;
+            self.failures = 0;
+            self.retry_at = None;
+            self.last_error = None;
+            self.attempted_version = Some(version);
+            self.next_reason = Some(TokenEventReason::Rotation);
+        }
+    }
+
+    fn may_retry(&self, now: Instant) -> bool {
+        self.retry_at.is_none_or(|at| now >= at)
+    }
+
+    /// The error for a caller with no usable token while the backoff runs.
+    fn cooling_error(&self, environment: &str, now: Instant) -> Option<TokenError> {
+        let retry_at = self.retry_at.filter(|at| now < *at)?;
+        let last = self.last_error.clone()?;
+        if last.is_permanent() {
+            return Some(last);
+        }
+        let wait = retry_at - now;
+        Some(TokenError::CoolingDown {
+            environment: environment.to_owned(),
+            cause: last.to_string(),
+            retry_in_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        })
+    }
+}
+
+fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The broker. Cheap to share behind an `Arc`.
 pub struct TokenBroker {
     http: reqwest::Client,
     clock: SharedClock,
+    jitter: SharedJitter,
+    metrics: Arc<Metrics>,
+    settings: BrokerSettings,
     slots: Mutex<HashMap<TokenKey, Arc<Mutex<Slot>>>>,
 }
 
 impl TokenBroker {
     pub fn new(http: reqwest::Client, clock: SharedClock) -> Self {
-        Self { http, clock, slots: Mutex::new(HashMap::new()) }
+        Self {
+            http,
+            clock,
+            jitter: Arc::new(RandomJitter),
+            metrics: Arc::new(Metrics::default()),
+            settings: BrokerSettings::default(),
+            slots: Mutex::new(HashMap::new()),
+        }
     }
 
-    fn slot(&self, key: TokenKey) -> Arc<Mutex<Slot>> {
-        let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn with_jitter(mut self, jitter: SharedJitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    pub fn with_settings(mut self, settings: BrokerSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn settings(&self) -> BrokerSettings {
+        self.settings
+    }
+
+    fn slot(&self, source: &TokenSource) -> Arc<Mutex<Slot>> {
+        let key = source.key();
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         slots.entry(key).or_default().clone()
     }
 
     /// A valid token for `source`: cached when fresh, cached plus a background refresh when stale,
-    /// otherwise the outcome of the one in-flight request.
+    /// otherwise the outcome of the one in-flight request (or, while backing off, an error at once).
     pub async fn token(&self, source: &TokenSource) -> Result<Arc<AccessToken>, TokenError> {
-        let slot = self.slot(source.key());
+        let slot = self.slot(source);
+        let version = source.secret.version();
         let fetch = {
-            let mut guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut guard = lock(&slot);
             let now = self.clock.now();
-            match guard.token.as_ref().map(|t| (t.state_at(now), t.clone())) {
-                Some((TokenState::Fresh, token)) => return Ok(token),
-                Some((TokenState::Stale, token)) => {
-                    if guard.inflight.is_none() {
-                        let fetch = self.start_fetch(source, &slot);
-                        guard.inflight = Some(fetch.clone());
-                        // Drive the refresh even though nobody awaits it.
-                        tokio::spawn(fetch);
+            guard.notice_rotation(version, || self.clock.wall_ms());
+            if let Some(token) = guard.token.clone() {
+                match token.state_at(now) {
+                    TokenState::Fresh => return Ok(token),
+                    TokenState::Stale => {
+                        if guard.inflight.is_none() && guard.may_retry(now) {
+                            // Nobody awaits it: the spawned task completes it and fills the cache.
+                            let _background = self.start_fetch(source, &slot, &mut guard, TokenEventReason::Stale);
+                        }
+                        return Ok(token);
                     }
-                    return Ok(token);
+                    TokenState::Expired | TokenState::Empty => {}
                 }
-                _ => match &guard.inflight {
-                    Some(fetch) => fetch.clone(),
-                    None => {
-                        let fetch = self.start_fetch(source, &slot);
-                        guard.inflight = Some(fetch.clone());
-                        fetch
-                    }
-                },
+            }
+            if let Some(fetch) = &guard.inflight {
+                fetch.clone()
+            } else if let Some(error) = guard.cooling_error(&source.environment, now) {
+                self.metrics.token_fast_failure(&source.environment);
+                return Err(error);
+            } else {
+                let reason = if guard.token.is_some() {
+                    TokenEventReason::Expired
+                } else {
+                    guard.next_reason.take().unwrap_or(TokenEventReason::Cold)
+                };
+                self.start_fetch(source, &slot, &mut guard, reason)
             }
         };
         fetch.await
     }
 
-    /// Drops the cached token for `source` (after an upstream 401, or on secret rotation).
-    pub fn invalidate(&self, source: &TokenSource) {
-        let slot = self.slot(source.key());
-        let mut guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    /// After the API answered 401 to `rejected` (a token fingerprint): drops that token and gets a new
+    /// one, single-flight and at most once per `forced_refresh_interval`. When another caller already
+    /// replaced the token, that one is returned without a new request.
+    pub async fn renew_after_unauthorized(&self, source: &TokenSource, rejected: &str) -> Result<Renewal, TokenError> {
+        let slot = self.slot(source);
+        let version = source.secret.version();
+        let fetch = {
+            let mut guard = lock(&slot);
+            let now = self.clock.now();
+            guard.notice_rotation(version, || self.clock.wall_ms());
+            if let Some(token) = &guard.token {
+                if token.fingerprint != rejected && token.state_at(now) != TokenState::Expired {
+                    return Ok(Renewal::Renewed(token.clone()));
+                }
+            }
+            if let Some(fetch) = &guard.inflight {
+                fetch.clone()
+            } else if let Some(retry_in) = guard
+                .last_forced_at
+                .map(|at| at + self.settings.forced_refresh_interval)
+                .filter(|until| now < *until)
+                .map(|until| until - now)
+            {
+                return Ok(Renewal::Limited { retry_in });
+            } else if let Some(error) = guard.cooling_error(&source.environment, now) {
+                self.metrics.token_fast_failure(&source.environment);
+                return Err(error);
+            } else {
+                if guard.token.as_ref().is_some_and(|t| t.fingerprint == rejected) {
+                    guard.token = None;
+                }
+                guard.last_forced_at = Some(now);
+                self.start_fetch(source, &slot, &mut guard, TokenEventReason::Unauthorized)
+            }
+        };
+        fetch.await.map(Renewal::Renewed)
+    }
+
+    /// Staff pressed "refresh now": one request now, whatever the state or backoff (joins one in flight).
+    pub async fn refresh_now(&self, source: &TokenSource) -> Result<Arc<AccessToken>, TokenError> {
+        let slot = self.slot(source);
+        let version = source.secret.version();
+        let fetch = {
+            let mut guard = lock(&slot);
+            guard.notice_rotation(version, || self.clock.wall_ms());
+            match &guard.inflight {
+                Some(fetch) => fetch.clone(),
+                None => self.start_fetch(source, &slot, &mut guard, TokenEventReason::Manual),
+            }
+        };
+        fetch.await
+    }
+
+    /// Staff pressed "forget token": drop the token and any backoff; the next request fetches anew.
+    pub fn forget(&self, source: &TokenSource) {
+        let slot = self.slot(source);
+        let mut guard = lock(&slot);
         guard.token = None;
+        guard.failures = 0;
+        guard.retry_at = None;
+        guard.last_error = None;
+        guard.next_reason = None;
+        guard.events.push(self.clock.wall_ms(), TokenEventReason::Manual, None, TokenEventOutcome::Forgotten);
     }
 
     /// Metadata for the UI. Never requests a token.
     pub fn view(&self, source: &TokenSource) -> TokenView {
-        let slot = self.slot(source.key());
-        let guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let slot = self.slot(source);
+        let guard = lock(&slot);
+        self.view_of(source, &guard)
+    }
+
+    fn view_of(&self, source: &TokenSource, guard: &Slot) -> TokenView {
         let now = self.clock.now();
         let now_wall = self.clock.wall_ms();
         let last_error = guard.last_error.as_ref().map(ToString::to_string);
@@ -232,282 +451,142 @@ impl TokenBroker {
         }
     }
 
-    fn start_fetch(&self, source: &TokenSource, slot: &Arc<Mutex<Slot>>) -> Fetch {
+    /// Everything the token page shows. Never requests a token.
+    pub fn details(&self, source: &TokenSource) -> TokenDetails {
+        let slot = self.slot(source);
+        let guard = lock(&slot);
+        let now = self.clock.now();
+        TokenDetails {
+            token: self.view_of(source, &guard),
+            header: guard.token.as_ref().and_then(|t| t.header.clone()),
+            events: guard.events.snapshot(),
+            refresh_skew_secs: source.refresh_skew.as_secs(),
+            effective_skew_secs: guard.token.as_ref().map(|t| (t.expires_at - t.refresh_at).as_secs()),
+            retry_in_secs: guard.retry_at.filter(|at| now < *at).map(|at| (at - now).as_secs_f64()),
+            refreshing: guard.inflight.is_some(),
+            token_url: source.token_url.to_string(),
+            client_id: source.client_id.clone(),
+            client_auth: match source.auth {
+                ClientAuth::SecretPost => "client_secret_post".into(),
+                ClientAuth::SecretBasic => "client_secret_basic".into(),
+            },
+            scope: source.scope.clone(),
+        }
+    }
+
+    /// Starts the one request for this slot (the caller holds its lock and has checked none runs).
+    fn start_fetch(
+        &self,
+        source: &TokenSource,
+        slot: &Arc<Mutex<Slot>>,
+        guard: &mut Slot,
+        reason: TokenEventReason,
+    ) -> Fetch {
         let http = self.http.clone();
         let clock = self.clock.clone();
+        let jitter = self.jitter.clone();
+        let metrics = self.metrics.clone();
+        let backoff = self.settings.backoff;
         let source = source.clone();
         let environment = source.environment.clone();
         let slot = slot.clone();
+        let (secret, version) = source.secret.current();
+        guard.attempted_version = Some(version);
+        metrics.token_refresh(&source.environment, reason_label(reason));
         // Spawned so the request completes and is cached even if every caller goes away.
         let task = tokio::spawn(async move {
-            let started = clock.now();
-            let result = request_token(&http, &source)
-                .await
-                .and_then(|response| accept(response, &source, clock.now(), clock.wall_ms()));
-            let elapsed = clock.now().saturating_duration_since(started);
-            let mut guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Real elapsed time for the history, whatever clock drives expiry.
+            let started = Instant::now();
+            let result = match endpoint::request_token(&http, &source, &secret).await {
+                Ok(response) => accept(response, &source, version, clock.now(), clock.wall_ms()),
+                Err(error) => Err(error),
+            };
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let mut guard = lock(&slot);
             guard.inflight = None;
             match &result {
                 Ok(token) => {
                     tracing::info!(
                         environment = %source.environment,
+                        reason = reason_label(reason),
                         fingerprint = %token.fingerprint,
                         lifetime_secs = token.lifetime.as_secs(),
-                        latency_ms = elapsed.as_millis() as u64,
+                        latency_ms = latency_ms as u64,
                         "access token obtained"
+                    );
+                    metrics.token_request(&source.environment, "success");
+                    guard.events.push(
+                        clock.wall_ms(),
+                        reason,
+                        Some(latency_ms),
+                        TokenEventOutcome::Obtained {
+                            fingerprint: token.fingerprint.clone(),
+                            lifetime_secs: token.lifetime.as_secs(),
+                        },
                     );
                     guard.token = Some(token.clone());
                     guard.last_error = None;
+                    guard.failures = 0;
+                    guard.retry_at = None;
                 }
                 Err(error) => {
-                    tracing::warn!(environment = %source.environment, error = %error, "token request failed");
+                    guard.failures = guard.failures.saturating_add(1);
+                    let delay =
+                        backoff.delay(guard.failures, error.is_permanent(), error.retry_after(), jitter.as_ref());
+                    guard.retry_at = Some(clock.now() + delay);
+                    if error.is_permanent() {
+                        tracing::error!(
+                            environment = %source.environment,
+                            reason = reason_label(reason),
+                            error = %error,
+                            retry_in_secs = delay.as_secs(),
+                            "token request failed permanently: fix the credentials or the token endpoint"
+                        );
+                    } else {
+                        tracing::warn!(
+                            environment = %source.environment,
+                            reason = reason_label(reason),
+                            error = %error,
+                            failures = guard.failures,
+                            retry_in_ms = delay.as_millis() as u64,
+                            "token request failed"
+                        );
+                    }
+                    metrics.token_request(&source.environment, error.outcome());
+                    guard.events.push(
+                        clock.wall_ms(),
+                        reason,
+                        Some(latency_ms),
+                        TokenEventOutcome::Failed { error: error.to_string() },
+                    );
                     guard.last_error = Some(error.clone());
                 }
             }
             result
         });
-        async move {
+        let fetch = async move {
             task.await.unwrap_or_else(|join_error| {
                 Err(TokenError::Unreachable { environment, reason: format!("token task failed: {join_error}") })
             })
         }
         .boxed()
-        .shared()
+        .shared();
+        guard.inflight = Some(fetch.clone());
+        fetch
     }
 }
 
-/// The raw answer of a token endpoint: status and body, before validation.
-pub struct TokenResponse {
-    pub status: u16,
-    pub body: bytes::Bytes,
-}
-
-/// POSTs the client-credentials grant. The secret goes only into this request.
-async fn request_token(http: &reqwest::Client, source: &TokenSource) -> Result<TokenResponse, TokenError> {
-    let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
-    if let Some(scope) = &source.scope {
-        form.push(("scope", scope));
+/// The `reason` label of metrics and logs.
+pub fn reason_label(reason: TokenEventReason) -> &'static str {
+    match reason {
+        TokenEventReason::Cold => "cold",
+        TokenEventReason::Stale => "stale",
+        TokenEventReason::Expired => "expired",
+        TokenEventReason::Unauthorized => "unauthorized",
+        TokenEventReason::Manual => "manual",
+        TokenEventReason::Rotation => "rotation",
     }
-    let mut request = http.post(source.token_url.clone()).timeout(source.timeout);
-    match source.auth {
-        ClientAuth::SecretPost => {
-            form.push(("client_id", &source.client_id));
-            form.push(("client_secret", source.client_secret.expose_secret()));
-        }
-        ClientAuth::SecretBasic => {
-            let mut value = http::HeaderValue::from_str(&basic_authorization(&source.client_id, &source.client_secret))
-                .map_err(|_| TokenError::BadResponse {
-                    environment: source.environment.clone(),
-                    reason: "the client id or secret cannot be sent in a header".into(),
-                })?;
-            value.set_sensitive(true);
-            request = request.header(http::header::AUTHORIZATION, value);
-        }
-    }
-    let response = request.form(&form).send().await.map_err(|error| transport_error(source, &error))?;
-    let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|error| transport_error(source, &error))?;
-    Ok(TokenResponse { status, body })
-}
-
-fn transport_error(source: &TokenSource, error: &reqwest::Error) -> TokenError {
-    if error.is_timeout() {
-        TokenError::Timeout { environment: source.environment.clone(), seconds: source.timeout.as_secs() }
-    } else {
-        // reqwest's Display can include the URL but never the form body or headers.
-        let reason = if error.is_connect() { "connection failed".to_owned() } else { "transport error".to_owned() };
-        TokenError::Unreachable { environment: source.environment.clone(), reason }
-    }
-}
-
-/// `Basic base64(urlencode(id) ":" urlencode(secret))`, as RFC 6749 §2.3.1 requires.
-pub fn basic_authorization(client_id: &str, secret: &SecretString) -> String {
-    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let pair = format!("{}:{}", encode(client_id), encode(secret.expose_secret()));
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
-}
-
-#[derive(Deserialize)]
-struct SuccessBody {
-    access_token: Option<String>,
-    token_type: Option<String>,
-    expires_in: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: Option<String>,
-}
-
-/// Validates a token endpoint answer. Anything odd is an error, never a token that lasts forever.
-pub fn accept(
-    response: TokenResponse,
-    source: &TokenSource,
-    now: Instant,
-    now_wall_ms: i64,
-) -> Result<Arc<AccessToken>, TokenError> {
-    let environment = || source.environment.clone();
-    let bad = |reason: &str| TokenError::BadResponse { environment: environment(), reason: reason.to_owned() };
-    if response.status != 200 {
-        let code = serde_json::from_slice::<ErrorBody>(&response.body).ok().and_then(|b| b.error);
-        return Err(match (response.status, code.as_deref()) {
-            (_, Some(code @ ("invalid_client" | "unauthorized_client" | "invalid_grant" | "invalid_scope"))) => {
-                TokenError::Rejected { environment: environment(), code: code.to_owned() }
-            }
-            (401, code) => {
-                TokenError::Rejected { environment: environment(), code: code.unwrap_or("HTTP 401").to_owned() }
-            }
-            (status, _) => TokenError::Endpoint { environment: environment(), status },
-        });
-    }
-    let body: SuccessBody = serde_json::from_slice(&response.body).map_err(|_| bad("the body is not a JSON object"))?;
-    let token = body.access_token.filter(|t| !t.is_empty()).ok_or_else(|| bad("access_token is missing"))?;
-    match body.token_type.as_deref() {
-        Some(kind) if kind.eq_ignore_ascii_case("bearer") => {}
-        Some(_) => return Err(bad("token_type is not Bearer")),
-        None => return Err(bad("token_type is missing")),
-    }
-    let lifetime_secs = match body.expires_in {
-        Some(serde_json::Value::Number(n)) => {
-            n.as_u64().ok_or_else(|| bad("expires_in is not a positive whole number"))?
-        }
-        Some(_) => return Err(bad("expires_in is not a number")),
-        None => return Err(bad("expires_in is missing")),
-    };
-    if lifetime_secs == 0 || lifetime_secs > MAX_LIFETIME_SECS {
-        return Err(bad(&format!("expires_in = {lifetime_secs} is outside 1..={MAX_LIFETIME_SECS} seconds")));
-    }
-    let lifetime = Duration::from_secs(lifetime_secs);
-    let skew = source.refresh_skew.min(lifetime / 2);
-    Ok(Arc::new(AccessToken {
-        fingerprint: fingerprint(&token),
-        claims: decode_claims(&token),
-        secret: SecretString::from(token),
-        obtained_at: now,
-        obtained_at_wall_ms: now_wall_ms,
-        lifetime,
-        refresh_at: now + (lifetime - skew),
-        expires_at: now + lifetime,
-    }))
-}
-
-/// The JWT payload, decoded for display only (not verified: the console does not trust it for anything).
-pub fn decode_claims(token: &str) -> Option<serde_json::Value> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    serde_json::from_slice(&bytes).ok().filter(serde_json::Value::is_object)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clock::{Clock, ManualClock};
-
-    fn source(skew: u64) -> TokenSource {
-        TokenSource {
-            environment: "sandbox".into(),
-            token_url: Url::parse("http://127.0.0.1:9/oauth2/token").unwrap(),
-            client_id: "client".into(),
-            client_secret: SecretString::from("secret".to_owned()),
-            scope: None,
-            auth: ClientAuth::SecretPost,
-            timeout: Duration::from_secs(5),
-            refresh_skew: Duration::from_secs(skew),
-        }
-    }
-
-    fn ok_body(expires_in: &str) -> TokenResponse {
-        TokenResponse {
-            status: 200,
-            body: format!(
-                r#"{{"access_token":"a.eyJzdWIiOiJ4In0.c","token_type":"Bearer","expires_in":{expires_in}}}"#
-            )
-            .into(),
-        }
-    }
-
-    #[test]
-    fn a_good_answer_becomes_a_token_with_clamped_skew() {
-        let clock = ManualClock::new();
-        let token = accept(ok_body("3600"), &source(300), clock.now(), clock.wall_ms()).unwrap();
-        assert_eq!(token.lifetime, Duration::from_secs(3600));
-        assert_eq!(token.refresh_at - token.obtained_at, Duration::from_secs(3300));
-        assert_eq!(token.claims, Some(serde_json::json!({"sub": "x"})));
-        // A 60 s token with a 300 s skew refreshes at half-life, not immediately.
-        let short = accept(ok_body("60"), &source(300), clock.now(), clock.wall_ms()).unwrap();
-        assert_eq!(short.refresh_at - short.obtained_at, Duration::from_secs(30));
-    }
-
-    #[test]
-    fn odd_answers_are_errors_and_never_tokens_that_last_forever() {
-        let clock = ManualClock::new();
-        let cases = [
-            (r#"{"token_type":"Bearer","expires_in":3600}"#, "access_token is missing"),
-            (r#"{"access_token":"t","token_type":"mac","expires_in":3600}"#, "token_type is not Bearer"),
-            (r#"{"access_token":"t","expires_in":3600}"#, "token_type is missing"),
-            (r#"{"access_token":"t","token_type":"Bearer"}"#, "expires_in is missing"),
-            (r#"{"access_token":"t","token_type":"Bearer","expires_in":0}"#, "outside"),
-            (r#"{"access_token":"t","token_type":"Bearer","expires_in":-1}"#, "not a positive whole number"),
-            (r#"{"access_token":"t","token_type":"Bearer","expires_in":1e12}"#, "not a positive whole number"),
-            (r#"{"access_token":"t","token_type":"Bearer","expires_in":999999999}"#, "outside"),
-            (r#"{"access_token":"t","token_type":"Bearer","expires_in":"3600"}"#, "not a number"),
-            ("not json", "not a JSON object"),
-        ];
-        for (body, expected) in cases {
-            let error =
-                accept(TokenResponse { status: 200, body: body.to_owned().into() }, &source(300), clock.now(), 0)
-                    .unwrap_err();
-            assert!(error.to_string().contains(expected), "{body}: {error}");
-        }
-    }
-
-    #[test]
-    fn rejected_credentials_say_so_without_the_secret() {
-        let clock = ManualClock::new();
-        for (status, body) in
-            [(400, r#"{"error":"invalid_client"}"#), (401, r#"{"error":"x","client_secret":"secret"}"#)]
-        {
-            let error = accept(TokenResponse { status, body: body.to_owned().into() }, &source(300), clock.now(), 0)
-                .unwrap_err();
-            let text = error.to_string();
-            assert!(text.starts_with("credentials rejected by the token endpoint for sandbox"), "{text}");
-            assert!(!text.contains("secret"), "{text}");
-        }
-        let error =
-            accept(TokenResponse { status: 503, body: "busy".into() }, &source(300), clock.now(), 0).unwrap_err();
-        assert_eq!(error, TokenError::Endpoint { environment: "sandbox".into(), status: 503 });
-    }
-
-    #[test]
-    fn basic_authorization_form_encodes_id_and_secret_before_base64() {
-        let header = basic_authorization("id:1", &SecretString::from("a+b%c:d/e=f".to_owned()));
-        let decoded = base64::engine::general_purpose::STANDARD.decode(header.trim_start_matches("Basic ")).unwrap();
-        assert_eq!(String::from_utf8(decoded).unwrap(), "id%3A1:a%2Bb%25c%3Ad%2Fe%3Df");
-    }
-
-    #[test]
-    fn states_follow_the_clock() {
-        let clock = ManualClock::new();
-        let token = accept(ok_body("600"), &source(300), clock.now(), 0).unwrap();
-        assert_eq!(token.state_at(clock.now()), TokenState::Fresh);
-        clock.advance(Duration::from_secs(301));
-        assert_eq!(token.state_at(clock.now()), TokenState::Stale);
-        clock.advance(Duration::from_secs(300));
-        assert_eq!(token.state_at(clock.now()), TokenState::Expired);
-    }
-
-    #[test]
-    fn debug_never_prints_the_token_or_secret() {
-        let clock = ManualClock::new();
-        let token = accept(ok_body("600"), &source(300), clock.now(), 0).unwrap();
-        assert!(!format!("{token:?}").contains("eyJ"));
-        assert!(!format!("{:?}", source(1)).contains("secret\""));
-        assert!(format!("{:?}", source(1)).contains("[redacted]"));
-    }
-
-    #[test]
-    fn fingerprints_are_short_and_stable() {
-        assert_eq!(fingerprint("abc"), "ba7816bf");
-        assert_eq!(fingerprint("abc").len(), 8);
-    }
-}
+mod tests;

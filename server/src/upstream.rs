@@ -94,7 +94,8 @@ pub fn request_headers(pairs: &[(String, String)]) -> Result<HeaderMap, Upstream
     Ok(headers)
 }
 
-/// What to send.
+/// What to send. `Clone` so a request can be re-sent once after a 401 (see `service`).
+#[derive(Clone)]
 pub struct Outbound {
     pub environment: String,
     pub method: Method,

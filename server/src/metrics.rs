@@ -1,0 +1,163 @@
+//! Counters of what the console does upstream, rendered in the Prometheus text format on `/metrics`.
+//!
+//! Labels carry environment ids, outcomes and status classes only: never a URL, path, token or secret.
+//! Updates take one short lock; nothing on the cached-token path touches it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+/// Every metric the console exports: name, type and help text, in output order.
+const FAMILIES: [(&str, &str, &str); 5] = [
+    (
+        "a55_console_token_requests_total",
+        "counter",
+        "Requests sent to a token endpoint, by environment and outcome (success, rejected, endpoint_error, timeout, unreachable, bad_response).",
+    ),
+    (
+        "a55_console_token_refreshes_total",
+        "counter",
+        "Token requests by the reason they were made (cold, stale, expired, unauthorized, manual, rotation).",
+    ),
+    (
+        "a55_console_token_fast_failures_total",
+        "counter",
+        "Callers answered with an error at once because the token endpoint is backing off, by environment.",
+    ),
+    (
+        "a55_console_upstream_requests_total",
+        "counter",
+        "Requests sent to an environment's API, by environment and status class (2xx, 3xx, 4xx, 5xx, timeout, unreachable).",
+    ),
+    (
+        "a55_console_upstream_retries_total",
+        "counter",
+        "Requests re-sent once after a 401 and a forced token refresh, by environment.",
+    ),
+];
+
+type Labels = Vec<(&'static str, String)>;
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<(&'static str, Labels), u64>>,
+}
+
+impl Metrics {
+    fn add(&self, family: &'static str, labels: Labels) {
+        let mut series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *series.entry((family, labels)).or_default() += 1;
+    }
+
+    pub fn token_request(&self, environment: &str, outcome: &'static str) {
+        self.add(
+            "a55_console_token_requests_total",
+            vec![("environment", environment.to_owned()), ("outcome", outcome.to_owned())],
+        );
+    }
+
+    pub fn token_refresh(&self, environment: &str, reason: &'static str) {
+        self.add(
+            "a55_console_token_refreshes_total",
+            vec![("environment", environment.to_owned()), ("reason", reason.to_owned())],
+        );
+    }
+
+    pub fn token_fast_failure(&self, environment: &str) {
+        self.add("a55_console_token_fast_failures_total", vec![("environment", environment.to_owned())]);
+    }
+
+    /// `status` is the upstream HTTP status; `None` with `failure` for requests that got no answer.
+    pub fn upstream_request(&self, environment: &str, status: Result<u16, &'static str>) {
+        let class = match status {
+            Ok(status) => match status {
+                100..=199 => "1xx",
+                200..=299 => "2xx",
+                300..=399 => "3xx",
+                400..=499 => "4xx",
+                _ => "5xx",
+            },
+            Err(failure) => failure,
+        };
+        self.add(
+            "a55_console_upstream_requests_total",
+            vec![("environment", environment.to_owned()), ("class", class.to_owned())],
+        );
+    }
+
+    pub fn upstream_retry(&self, environment: &str) {
+        self.add("a55_console_upstream_retries_total", vec![("environment", environment.to_owned())]);
+    }
+
+    /// The current value of one series; for tests and the benchmark.
+    pub fn value(&self, family: &str, labels: &[(&str, &str)]) -> u64 {
+        let series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        series
+            .iter()
+            .filter(|((name, l), _)| {
+                *name == family
+                    && l.len() == labels.len()
+                    && l.iter().zip(labels).all(|((k1, v1), (k2, v2))| k1 == k2 && v1 == v2)
+            })
+            .map(|(_, v)| *v)
+            .sum()
+    }
+
+    /// The Prometheus text exposition format (version 0.0.4).
+    pub fn render(&self) -> String {
+        let series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = String::new();
+        for (family, kind, help) in FAMILIES {
+            let _ = writeln!(out, "# HELP {family} {help}");
+            let _ = writeln!(out, "# TYPE {family} {kind}");
+            for ((_, labels), value) in series.iter().filter(|((name, _), _)| *name == family) {
+                let labels =
+                    labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape_label(v))).collect::<Vec<_>>().join(",");
+                let _ = writeln!(out, "{family}{{{labels}}} {value}");
+            }
+        }
+        out
+    }
+}
+
+/// Label values escape `\`, `"` and newlines, as the exposition format requires.
+fn escape_label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Content type of the text format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_render_in_the_prometheus_text_format_with_help_and_type() {
+        let metrics = Metrics::default();
+        metrics.token_request("sandbox", "success");
+        metrics.token_request("sandbox", "success");
+        metrics.token_request("production", "rejected");
+        metrics.upstream_request("sandbox", Ok(503));
+        metrics.upstream_request("sandbox", Err("timeout"));
+        let text = metrics.render();
+        assert!(text.contains("# TYPE a55_console_token_requests_total counter\n"));
+        assert!(text.contains("a55_console_token_requests_total{environment=\"sandbox\",outcome=\"success\"} 2\n"));
+        assert!(text.contains("a55_console_token_requests_total{environment=\"production\",outcome=\"rejected\"} 1\n"));
+        assert!(text.contains("a55_console_upstream_requests_total{environment=\"sandbox\",class=\"5xx\"} 1\n"));
+        assert!(text.contains("a55_console_upstream_requests_total{environment=\"sandbox\",class=\"timeout\"} 1\n"));
+        assert_eq!(
+            metrics.value("a55_console_token_requests_total", &[("environment", "sandbox"), ("outcome", "success")]),
+            2
+        );
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (_, value) = line.rsplit_once(' ').unwrap();
+            value.parse::<u64>().unwrap();
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
