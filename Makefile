@@ -3,6 +3,7 @@
 #   make test   unit + integration + browser tests
 #   make check  rustfmt and clippy (host and WASM), warnings are errors
 #   make dev    rebuild and reload on every change (cargo leptos watch)
+#   make bench  benchmarks (results in BENCHMARKS.md)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -31,8 +32,10 @@ dev: build-tools ## Watch mode: rebuild and reload on change
 
 test: tools test-rust test-browser ## Everything the tests need, then unit, integration and browser tests
 
-test-rust: wasm-target
-	cargo test -p app -p server --features app/ssr
+# node-deps installs oauth2-mock-server, the independent OAuth2 server of the token integration test;
+# A55_REQUIRE_OAUTH2_MOCK makes that test fail instead of skipping when it is missing.
+test-rust: wasm-target node-deps
+	A55_REQUIRE_OAUTH2_MOCK=1 cargo test -p app -p server --features app/ssr
 
 test-browser: tools
 	cargo leptos build
@@ -42,6 +45,9 @@ check: wasm-target ## cargo fmt --check and clippy -D warnings (server, app, and
 	cargo fmt --all -- --check
 	cargo clippy -p app -p server --all-targets --features app/ssr -- -D warnings
 	cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+bench: ## Benchmarks (optimised build); results go into BENCHMARKS.md
+	cargo bench -p server --bench token_broker
 
 fmt: ## Format the code
 	cargo fmt --all

@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=ui::console::ConsolePage />
                 <Route path=path!("/login") view=ui::login::LoginPage />
                 <Route path=path!("/audit") view=ui::audit::AuditPage />
+                <Route path=path!("/token") view=ui::token_panel::TokenPage />
             </Routes>
         </Router>
     }

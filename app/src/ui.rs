@@ -10,3 +10,4 @@ pub mod request;
 pub mod response;
 pub mod staff;
 pub mod token_badge;
+pub mod token_panel;

@@ -55,6 +55,12 @@ fn ResponseView(response: ExecuteResponse) -> impl IntoView {
             {response.token_fingerprint.clone().map(|fp| view! { <span class="metric" title="token fingerprint">"token " <code>{fp}</code></span> })}
         </div>
         <p class="sent-url"><code>{format!("{} {}", response.method, response.url)}</code></p>
+        {response.retried.then(|| view! {
+            <p class="hint" data-testid="response-retried">
+                "The API answered 401 at first; the console got a new token and sent this request once more."
+            </p>
+        })}
+        {response.hint.clone().map(|hint| view! { <p class="warning" role="note" data-testid="response-hint">{hint}</p> })}
         {response.truncated.then(|| view! {
             <p class="warning" data-testid="truncated">
                 {format!("The body was cut at the environment's response cap; {} were received.", format::bytes(response.size_bytes))}

@@ -31,7 +31,11 @@ impl SyncedToken {
     }
 }
 
-fn state_class(state: TokenState) -> &'static str {
+/// Red while the token endpoint is failing, whatever the state: staff should know before the token runs out.
+fn state_class(state: TokenState, failing: bool) -> &'static str {
+    if failing {
+        return "token-badge failing";
+    }
     match state {
         TokenState::Empty => "token-badge empty",
         TokenState::Fresh => "token-badge fresh",
@@ -52,6 +56,7 @@ pub fn TokenBadge(token: RwSignal<Option<SyncedToken>>) -> impl IntoView {
     let label = move || match token.get() {
         None => "no token yet".to_owned(),
         Some(synced) => match (synced.view.state, now()) {
+            (TokenState::Empty, _) if synced.view.last_error.is_some() => "unavailable".to_owned(),
             (TokenState::Empty, _) => "no token yet".to_owned(),
             (_, Some(now)) => match synced.seconds_left(now) {
                 Some(left) if left > 0.0 => format!("expires in {}", format::countdown(left)),
@@ -83,8 +88,9 @@ pub fn TokenBadge(token: RwSignal<Option<SyncedToken>>) -> impl IntoView {
             })
             .unwrap_or_else(|| "No token requested yet: one is fetched on the first request.".to_owned())
     };
+    let failing = move || token.get().is_some_and(|synced| synced.view.last_error.is_some());
     view! {
-        <div class=move || state_class(state()) data-testid="token-badge" title=title>
+        <a href="/token" class=move || state_class(state(), failing()) data-testid="token-badge" title=title>
             <span class="token-dot" aria-hidden="true"></span>
             <span class="token-label">"Token "</span>
             <span class="token-countdown" data-testid="token-countdown">{label}</span>
@@ -94,7 +100,7 @@ pub fn TokenBadge(token: RwSignal<Option<SyncedToken>>) -> impl IntoView {
                     .and_then(|synced| synced.view.fingerprint)
                     .map(|fp| view! { <code class="token-fingerprint" data-testid="token-fingerprint">{fp}</code> })
             }}
-        </div>
+        </a>
     }
 }
 
@@ -132,6 +138,14 @@ mod tests {
         assert_eq!(token.state_at(1_000_000.0), TokenState::Fresh);
         assert_eq!(token.state_at(1_041_000.0), TokenState::Stale);
         assert_eq!(token.state_at(1_101_000.0), TokenState::Expired);
+    }
+
+    #[test]
+    fn a_failing_token_endpoint_turns_the_badge_red_even_before_expiry() {
+        assert_eq!(state_class(TokenState::Stale, true), "token-badge failing");
+        assert_eq!(state_class(TokenState::Empty, true), "token-badge failing");
+        assert_eq!(state_class(TokenState::Stale, false), "token-badge stale");
+        assert_eq!(state_class(TokenState::Expired, false), "token-badge expired");
     }
 
     #[test]

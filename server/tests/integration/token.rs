@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a failed set-up step is a failed test")]
 //! Token lifecycle through the whole console: 401 handling, secret rotation, the token page's server
 //! functions, `/metrics`, and an independent OAuth2 server (npm `oauth2-mock-server`).
 
@@ -322,12 +323,7 @@ fn oauth2_mock(client_id: &str, secret: &str) -> Option<OAuth2Mock> {
     let started: Value =
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("oauth2-mock.mjs printed {line:?}: {e}"));
     let text = |key: &str| started[key].as_str().unwrap().to_owned();
-    Some(OAuth2Mock {
-        token_url: text("token_url"),
-        api_base: text("api_base"),
-        stats_url: text("stats_url"),
-        child,
-    })
+    Some(OAuth2Mock { token_url: text("token_url"), api_base: text("api_base"), stats_url: text("stats_url"), child })
 }
 
 #[tokio::test]
