@@ -20,7 +20,6 @@ const CALLERS: usize = 1_000;
 const HITS: usize = 200_000;
 
 fn source(sim: &RunningSimulator, settings: &SimulatorSettings, secret: SecretProvider) -> TokenSource {
-    let _ = settings.client_secret.expose_secret();
     TokenSource {
         environment: "bench".into(),
         token_url: sim.token_url(),
