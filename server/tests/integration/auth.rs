@@ -442,6 +442,38 @@ async fn the_server_enforces_the_role_environment_method_matrix_and_per_environm
 }
 
 #[tokio::test]
+async fn viewers_may_see_the_shared_token_but_only_operators_and_admins_refresh_or_forget_it() {
+    let s = staffed(Arc::new(SystemClock)).await;
+    let token_call = |action: &'static str, cookie: String| {
+        let http = s.console.http.clone();
+        let url = format!("{}/api/token/{action}", s.console.base);
+        async move {
+            let response = http
+                .post(url)
+                .header("cookie", format!("{COOKIE}={cookie}"))
+                .form(&[("environment", "simulator")])
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let victor = s.console.login("victor").await;
+    let olga = s.console.login("olga").await;
+    assert_eq!(token_call("details", victor.clone()).await.0, 200);
+    for action in ["refresh", "forget"] {
+        let (status, text) = token_call(action, victor.clone()).await;
+        assert_eq!(status, 403, "{action}: {text}");
+        assert!(text.contains("operator or admin role"), "{text}");
+    }
+    assert_eq!(s.console.builtin().simulator().token_requests(), 0, "a refused refresh sends nothing");
+    assert_eq!(token_call("refresh", olga.clone()).await.0, 200);
+    assert_eq!(token_call("forget", olga).await.0, 200);
+    assert_eq!(s.console.builtin().simulator().token_requests(), 1);
+    s.console.console.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_production_write_is_sent_only_with_the_environment_id_typed() {
     let s = staffed(Arc::new(SystemClock)).await;
     let cookie = s.console.login("alice").await;
