@@ -7,8 +7,8 @@ use leptos::server_fn::codec::Json;
 
 use crate::csrf::CsrfClient;
 use crate::wire::{
-    AuditFilter, AuditRecord, Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, StaffView,
-    TokenDetails, TokenView,
+    AuditFilter, AuditRecord, Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse,
+    HistoryDetail, HistoryEntry, Preferences, SaveRequest, SavedRequest, Snippet, StaffView, TokenDetails, TokenView,
 };
 
 /// Sets the HTTP status of a failed server-function call from the error itself.
@@ -47,7 +47,10 @@ pub async fn token_status(environment: String) -> Result<TokenView, ConsoleError
 pub async fn execute(request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError> {
     let result = async {
         let caller = crate::backend::caller()?;
-        crate::backend::backend()?.execute(&caller, request).await
+        let backend = crate::backend::backend()?;
+        let outcome = backend.execute(&caller, request.clone()).await;
+        backend.record_run(&caller, &request, &outcome).await;
+        outcome
     };
     answer(result.await)
 }
@@ -103,6 +106,81 @@ pub async fn forget_token(environment: String) -> Result<TokenDetails, ConsoleEr
     let result = async {
         let caller = crate::backend::caller()?;
         crate::backend::backend()?.forget_token(&caller, &environment).await
+    };
+    answer(result.await)
+}
+
+// Request builder. History and preferences belong to the caller; saved requests are shared by all staff.
+
+#[server(prefix = "/api", endpoint = "catalog/refresh", client = CsrfClient)]
+pub async fn refresh_live_spec(environment: String) -> Result<Catalog, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.refresh_live_spec(&caller, &environment).await
+    };
+    answer(result.await)
+}
+
+#[server(prefix = "/api", endpoint = "curl", input = Json, client = CsrfClient)]
+pub async fn import_curl(command: String) -> Result<CurlImport, ConsoleError> {
+    answer(crate::backend::caller().and_then(|caller| crate::backend::backend()?.import_curl(&caller, &command)))
+}
+
+#[server(prefix = "/api", endpoint = "snippets", input = Json, client = CsrfClient)]
+pub async fn snippets(request: ExecuteRequest) -> Result<Vec<Snippet>, ConsoleError> {
+    answer(crate::backend::caller().and_then(|caller| crate::backend::backend()?.snippets(&caller, &request)))
+}
+
+#[server(prefix = "/api", endpoint = "history", client = CsrfClient)]
+pub async fn history(limit: u32) -> Result<Vec<HistoryEntry>, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.history(&caller, limit).await
+    };
+    answer(result.await)
+}
+
+#[server(prefix = "/api", endpoint = "history/entry", client = CsrfClient)]
+pub async fn open_history_entry(id: i64) -> Result<HistoryDetail, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.history_entry(&caller, id).await
+    };
+    answer(result.await)
+}
+
+#[server(prefix = "/api", endpoint = "preferences", client = CsrfClient)]
+pub async fn load_preferences() -> Result<Preferences, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.preferences(&caller).await
+    };
+    answer(result.await)
+}
+
+#[server(prefix = "/api", endpoint = "saved", client = CsrfClient)]
+pub async fn saved_requests() -> Result<Vec<SavedRequest>, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.saved_requests(&caller).await
+    };
+    answer(result.await)
+}
+
+#[server(prefix = "/api", endpoint = "saved/save", input = Json, client = CsrfClient)]
+pub async fn store_saved_request(request: SaveRequest) -> Result<SavedRequest, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.save_request(&caller, request).await
+    };
+    answer(result.await)
+}
+
+#[server(prefix = "/api", endpoint = "saved/delete", client = CsrfClient)]
+pub async fn delete_saved_request(id: i64) -> Result<(), ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.delete_saved_request(&caller, id).await
     };
     answer(result.await)
 }

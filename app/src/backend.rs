@@ -8,8 +8,9 @@
 use std::sync::Arc;
 
 use crate::wire::{
-    AuditFilter, AuditRecord, Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, Role, StaffView,
-    TokenDetails, TokenView,
+    AuditFilter, AuditRecord, Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse,
+    HistoryDetail, HistoryEntry, Preferences, Role, SaveRequest, SavedRequest, Snippet, StaffView, TokenDetails,
+    TokenView,
 };
 
 /// The authenticated staff member behind one request.
@@ -51,6 +52,27 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn refresh_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError>;
     /// Drops the cached token; the next request that needs one fetches it.
     async fn forget_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError>;
+
+    // Request builder. History and preferences belong to the caller (keyed by `caller.name`);
+    // saved requests are shared by all staff.
+    /// Fetches an environment's live spec again; answers the catalog with its new status.
+    async fn refresh_live_spec(&self, caller: &Caller, environment: &str) -> Result<Catalog, ConsoleError>;
+    /// Parses a curl command against the environments `caller` may see.
+    fn import_curl(&self, caller: &Caller, command: &str) -> Result<CurlImport, ConsoleError>;
+    fn snippets(&self, caller: &Caller, request: &ExecuteRequest) -> Result<Vec<Snippet>, ConsoleError>;
+    /// Records a finished run in the caller's history; a storage failure is logged, never shown as the run's.
+    async fn record_run(
+        &self,
+        caller: &Caller,
+        request: &ExecuteRequest,
+        outcome: &Result<ExecuteResponse, ConsoleError>,
+    );
+    async fn history(&self, caller: &Caller, limit: u32) -> Result<Vec<HistoryEntry>, ConsoleError>;
+    async fn history_entry(&self, caller: &Caller, id: i64) -> Result<HistoryDetail, ConsoleError>;
+    async fn preferences(&self, caller: &Caller) -> Result<Preferences, ConsoleError>;
+    async fn saved_requests(&self, caller: &Caller) -> Result<Vec<SavedRequest>, ConsoleError>;
+    async fn save_request(&self, caller: &Caller, request: SaveRequest) -> Result<SavedRequest, ConsoleError>;
+    async fn delete_saved_request(&self, caller: &Caller, id: i64) -> Result<(), ConsoleError>;
 }
 
 /// Logins, logouts and the audit trail.

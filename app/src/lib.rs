@@ -11,6 +11,7 @@ pub mod api;
 pub mod backend;
 pub mod csrf;
 pub mod format;
+pub mod schema;
 pub mod ui;
 pub mod wire;
 

@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod builder;
+pub use builder::*;
+
 /// What kind of a55 deployment an environment points at. Production gets the loudest UI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,6 +71,9 @@ pub struct Parameter {
     pub enum_values: Vec<String>,
     /// Example or default, as text, used to prefill the form.
     pub example: Option<String>,
+    /// JSON-schema `format` (`uuid`, `date`, `email`, ...), checked inline.
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
 /// One operation of the catalog.
@@ -84,6 +90,9 @@ pub struct Endpoint {
     pub parameters: Vec<Parameter>,
     /// Pretty-printed JSON example of the request body, when the operation takes one.
     pub body_example: Option<String>,
+    /// JSON schema of the request body with `$ref`s resolved (recursion cut at a fixed depth).
+    #[serde(default)]
+    pub body_schema: Option<serde_json::Value>,
     pub needs_token: bool,
     pub writes: bool,
     /// Where the catalog's author found this operation, and how sure they are.
@@ -91,6 +100,9 @@ pub struct Endpoint {
     pub confidence: String,
     /// Which catalog document it came from.
     pub origin: String,
+    /// Other documents that describe the same method and path (merged into this entry).
+    #[serde(default)]
+    pub also_in: Vec<String>,
 }
 
 /// The state of one catalog document.
@@ -100,6 +112,9 @@ pub struct CatalogSource {
     pub loaded: bool,
     /// Number of operations, or why it could not be loaded.
     pub detail: String,
+    /// Set for an environment's live spec, which can be fetched again on demand.
+    #[serde(default)]
+    pub environment: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

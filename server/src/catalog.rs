@@ -2,6 +2,11 @@
 //!
 //! The bundled a55 document is compiled in; a broken document is reported with its name and the
 //! place of the error and never stops the console (its source is shown as unavailable instead).
+//! Extra documents come from config; live specs of environments are fetched by `live`.
+
+pub mod live;
+
+use std::path::PathBuf;
 
 use app::wire::{Catalog, CatalogSource, Endpoint, ParamLocation, Parameter};
 use openapiv3::{OpenAPI, ReferenceOr};
@@ -17,41 +22,90 @@ pub enum CatalogError {
     Invalid { name: String, reason: String },
 }
 
-/// Loads the bundled document (and, later, configured ones) into one catalog with per-source status.
+/// Loads documents, in order, into one catalog with per-source status.
 pub fn load_catalog(documents: &[(&str, &str)]) -> Catalog {
     let mut catalog = Catalog::default();
     for (name, text) in documents {
-        match parse_document(name, text) {
-            Ok(endpoints) => {
-                catalog.sources.push(CatalogSource {
-                    name: (*name).to_owned(),
-                    loaded: true,
-                    detail: format!("{} operations", endpoints.len()),
-                });
-                catalog.endpoints.extend(endpoints);
-            }
-            Err(error) => {
-                tracing::error!(%error, "catalog document not loaded");
-                catalog.sources.push(CatalogSource {
-                    name: (*name).to_owned(),
-                    loaded: false,
-                    detail: error.to_string(),
-                });
-            }
+        add_document(&mut catalog, name, Ok(text));
+    }
+    catalog
+}
+
+/// The bundled document followed by the configured extra files (a file that cannot be read is a
+/// source marked unavailable, like a malformed one).
+pub fn load_with_extras(extra: &[PathBuf]) -> Catalog {
+    let mut catalog = load_catalog(&[(BUNDLED_NAME, BUNDLED_A55)]);
+    for path in extra {
+        let name = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => add_document(&mut catalog, &name, Ok(&text)),
+            Err(error) => add_document(&mut catalog, &name, Err(format!("{name}: cannot be read: {error}"))),
         }
     }
     catalog
+}
+
+/// Parses one document and merges it into `catalog`, recording its status either way.
+pub fn add_document(catalog: &mut Catalog, name: &str, text: Result<&str, String>) {
+    match text.and_then(|text| parse_document(name, text).map_err(|e| e.to_string())) {
+        Ok(endpoints) => {
+            catalog.sources.push(CatalogSource {
+                name: name.to_owned(),
+                loaded: true,
+                detail: format!("{} operations", endpoints.len()),
+                environment: None,
+            });
+            merge(catalog, endpoints);
+        }
+        Err(error) => {
+            tracing::error!(%error, "catalog document not loaded");
+            catalog.sources.push(CatalogSource {
+                name: name.to_owned(),
+                loaded: false,
+                detail: error,
+                environment: None,
+            });
+        }
+    }
+}
+
+/// Adds endpoints to the catalog: an operation already known by method and path stays as first
+/// described and only records the new document in `also_in`; a new operation whose id is taken
+/// gets the document's name appended to its id, so ids stay unique.
+pub fn merge(catalog: &mut Catalog, endpoints: Vec<Endpoint>) {
+    for mut endpoint in endpoints {
+        if let Some(known) =
+            catalog.endpoints.iter_mut().find(|e| e.method == endpoint.method && e.path == endpoint.path)
+        {
+            if known.origin != endpoint.origin && !known.also_in.contains(&endpoint.origin) {
+                known.also_in.push(endpoint.origin);
+            }
+            continue;
+        }
+        if catalog.endpoints.iter().any(|e| e.id == endpoint.id) {
+            endpoint.id = format!("{}@{}", endpoint.id, endpoint.origin);
+        }
+        catalog.endpoints.push(endpoint);
+    }
 }
 
 /// Parses one document (YAML or JSON) into endpoints.
 pub fn parse_document(name: &str, text: &str) -> Result<Vec<Endpoint>, CatalogError> {
     let invalid = |reason: String| CatalogError::Invalid { name: name.to_owned(), reason };
     // serde_yaml reads JSON too, and its errors carry line and column.
-    let document: OpenAPI = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-    if !document.openapi.starts_with("3.") {
-        return Err(invalid(format!("openapi version {:?} is not 3.x", document.openapi)));
-    }
     let raw: Value = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let version = raw.get("openapi").and_then(Value::as_str).unwrap_or_default();
+    if !version.starts_with("3.") {
+        let found = raw.get("swagger").map_or_else(|| format!("{version:?}"), |v| format!("swagger {v}"));
+        return Err(invalid(format!("the document is {found}, not OpenAPI 3.0 or 3.1")));
+    }
+    // The openapiv3 crate reads 3.0; a 3.1 document is read through a 3.0-shaped copy (schemas are
+    // still taken from the original, so 3.1 type lists survive into validation).
+    let shaped = if version.starts_with("3.0") { None } else { Some(shape_as_30(raw.clone())) };
+    let document: OpenAPI = match shaped {
+        None => serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?,
+        Some(shaped) => serde_json::from_value(shaped).map_err(|e| invalid(format!("{e} (in the 3.0 reading)")))?,
+    };
     let global_security = document.security.as_ref().is_some_and(|s| !s.is_empty());
     let mut endpoints = Vec::new();
     for (path, item) in &document.paths.paths {
@@ -78,17 +132,19 @@ pub fn parse_document(name: &str, text: &str) -> Result<Vec<Endpoint>, CatalogEr
             endpoints.push(Endpoint {
                 id: operation.operation_id.clone().unwrap_or_else(|| format!("{method} {path}")),
                 writes: !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS"),
-                method,
+                method: method.clone(),
                 path: path.clone(),
                 summary: operation.summary.clone().unwrap_or_default(),
                 description: operation.description.clone().unwrap_or_default(),
                 tag: operation.tags.first().cloned().unwrap_or_else(|| "Other".to_owned()),
                 parameters,
                 body_example: body_example(&document, &raw, operation),
+                body_schema: body_schema(&raw, path, &method),
                 needs_token,
                 source: extension("x-a55-source"),
                 confidence: extension("x-a55-confidence"),
                 origin: name.to_owned(),
+                also_in: Vec::new(),
             });
         }
     }
@@ -160,7 +216,92 @@ fn convert_parameter(raw: &Value, parameter: &openapiv3::Parameter) -> Option<Pa
         schema_type: schema.get("type").and_then(Value::as_str).unwrap_or("string").to_owned(),
         enum_values,
         example,
+        format: schema.get("format").and_then(Value::as_str).map(str::to_owned),
     })
+}
+
+/// Rewrites what OpenAPI 3.1 changed so the 3.0 reader accepts it: `type` lists become one type
+/// plus `nullable`, numeric exclusive bounds become bounds, `const` an enum, and webhooks go.
+fn shape_as_30(mut value: Value) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(object) => {
+                if let Some(Value::Array(kinds)) = object.get("type").cloned() {
+                    let nullable = kinds.iter().any(|k| k == "null");
+                    match kinds.iter().find(|k| *k != "null") {
+                        Some(kind) => {
+                            object.insert("type".into(), kind.clone());
+                        }
+                        None => {
+                            object.remove("type");
+                        }
+                    }
+                    if nullable {
+                        object.insert("nullable".into(), Value::Bool(true));
+                    }
+                }
+                for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+                    if let Some(number) = object.get(exclusive).filter(|v| v.is_number()).cloned() {
+                        object.insert(bound.into(), number);
+                        object.insert(exclusive.into(), Value::Bool(true));
+                    }
+                }
+                if let Some(constant) = object.remove("const") {
+                    object.insert("enum".into(), Value::Array(vec![constant]));
+                }
+                if let Some(Value::Array(_)) = object.get("examples") {
+                    // 3.1 schema `examples` is a list; 3.0 only knows `example`.
+                    if let Some(Value::Array(examples)) = object.remove("examples") {
+                        if let Some(first) = examples.into_iter().next() {
+                            object.entry("example").or_insert(first);
+                        }
+                    }
+                }
+                object.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Value::Object(root) = &mut value {
+        root.remove("webhooks");
+        root.remove("jsonSchemaDialect");
+        root.entry("paths").or_insert_with(|| Value::Object(serde_json::Map::new()));
+        root.insert("openapi".into(), Value::String("3.0.3".into()));
+    }
+    walk(&mut value);
+    value
+}
+
+/// The JSON request body's schema with every `$ref` inlined (depth-limited, so recursive schemas
+/// end), read from the raw document so nothing the form needs is lost in conversion.
+fn body_schema(raw: &Value, path: &str, method: &str) -> Option<Value> {
+    let operation = raw.get("paths")?.get(path)?.get(method.to_ascii_lowercase())?;
+    let body = resolve_value(raw, operation.get("requestBody")?);
+    let content = body.get("content")?.as_object()?;
+    let media = content.iter().find(|(kind, _)| kind.contains("json")).map(|(_, media)| media)?;
+    Some(inline_refs(raw, media.get("schema")?, 0))
+}
+
+fn inline_refs(raw: &Value, value: &Value, refs_on_path: usize) -> Value {
+    // Counting references followed on the way down (not JSON depth) ends recursive schemas early
+    // without cutting deep but finite ones.
+    if refs_on_path > 4 {
+        return Value::Object(serde_json::Map::new());
+    }
+    let is_ref = value.get("$ref").is_some();
+    let refs_on_path = refs_on_path + usize::from(is_ref);
+    match resolve_value(raw, value) {
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .filter(|(key, _)| *key != "$ref")
+                .map(|(key, item)| (key.clone(), inline_refs(raw, item, refs_on_path)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|item| inline_refs(raw, item, refs_on_path)).collect()),
+        other => other.clone(),
+    }
 }
 
 fn scalar_text(value: &Value) -> Option<String> {

@@ -28,6 +28,8 @@ pub struct RawConfig {
     pub simulator: RawSimulator,
     pub storage: RawStorage,
     pub auth: RawAuth,
+    pub catalog: RawCatalog,
+    pub history: RawHistory,
     /// Keyed by environment id; ordered so the UI lists them as written.
     pub environments: BTreeMap<String, RawEnvironment>,
 }
@@ -97,6 +99,37 @@ impl Default for RawStorage {
     }
 }
 
+/// OpenAPI documents added to the bundled a55 catalog.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCatalog {
+    /// OpenAPI 3.0/3.1 files (YAML or JSON). One that is missing or malformed is shown as
+    /// unavailable with the reason; it never stops the console.
+    pub extra_documents: Vec<PathBuf>,
+}
+
+/// How long request history is kept (per staff member).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHistory {
+    pub max_entries: u64,
+    pub max_age_days: u64,
+}
+
+impl Default for RawHistory {
+    fn default() -> Self {
+        Self { max_entries: 500, max_age_days: 30 }
+    }
+}
+
+/// `live_spec = true` (fetch `{api_base}/swagger.json`), `false`, or a path under the API base.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RawLiveSpec {
+    Enabled(bool),
+    Path(String),
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawSimulator {
@@ -137,6 +170,7 @@ pub struct RawEnvironment {
     pub allowed_methods: Option<Vec<String>>,
     /// Writes need the environment id typed as confirmation. Default: true for production.
     pub confirm_writes: Option<bool>,
+    pub live_spec: Option<RawLiveSpec>,
 }
 
 /// How the client authenticates at the token endpoint (both are accepted by Cognito).
@@ -201,6 +235,8 @@ pub struct Environment {
     pub timeouts: Timeouts,
     pub max_response_bytes: usize,
     pub guard: GuardRails,
+    /// Path of the environment's live OpenAPI document under its API base, when enabled.
+    pub live_spec: Option<String>,
 }
 
 /// Per-environment limits that apply to every staff member, enforced by the service.
@@ -262,6 +298,9 @@ pub struct Config {
     pub public_url: Option<Url>,
     pub auth: AuthSection,
     pub database_path: PathBuf,
+    /// Extra OpenAPI documents for the catalog, in order.
+    pub catalog_documents: Vec<PathBuf>,
+    pub history: HistoryRetention,
     pub simulator: SimulatorSection,
     pub environments: Vec<Environment>,
 }
@@ -270,6 +309,13 @@ impl Config {
     pub fn uses_simulator(&self) -> bool {
         self.environments.iter().any(|e| matches!(e.target, Target::Simulator))
     }
+}
+
+/// Bounds on request history: the newest `max_entries` per staff member, none older than `max_age`.
+#[derive(Clone, Debug)]
+pub struct HistoryRetention {
+    pub max_entries: u32,
+    pub max_age: Duration,
 }
 
 /// Every problem found, each naming the key and what to do.
@@ -363,6 +409,17 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     if raw.simulator.client_id.trim().is_empty() {
         problems.push("simulator.client_id must not be empty".into());
     }
+    for (index, path) in raw.catalog.extra_documents.iter().enumerate() {
+        if path.as_os_str().is_empty() {
+            problems.push(format!("catalog.extra_documents[{index}] is empty: name an OpenAPI YAML or JSON file"));
+        }
+    }
+    if !(1..=1_000_000).contains(&raw.history.max_entries) {
+        problems.push(format!("history.max_entries = {} must be between 1 and 1000000", raw.history.max_entries));
+    }
+    if !(1..=3650).contains(&raw.history.max_age_days) {
+        problems.push(format!("history.max_age_days = {} must be between 1 and 3650", raw.history.max_age_days));
+    }
 
     let mut raw_environments = raw.environments;
     if raw_environments.is_empty() {
@@ -415,6 +472,11 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
             public_url,
             auth,
             database_path: raw.storage.database_path,
+            catalog_documents: raw.catalog.extra_documents,
+            history: HistoryRetention {
+                max_entries: u32::try_from(raw.history.max_entries).unwrap_or(u32::MAX),
+                max_age: Duration::from_secs(raw.history.max_age_days * 86_400),
+            },
             simulator: SimulatorSection {
                 token_lifetime: Duration::from_secs(raw.simulator.token_lifetime_secs),
                 client_id: raw.simulator.client_id,
@@ -524,6 +586,26 @@ fn validate_environment(
         confirm_writes: raw.confirm_writes.unwrap_or(kind == Some(EnvironmentKind::Production)),
     };
 
+    let live_spec = match &raw.live_spec {
+        None | Some(RawLiveSpec::Enabled(false)) => None,
+        Some(RawLiveSpec::Enabled(true)) => Some(crate::catalog::live::DEFAULT_SPEC_PATH.to_owned()),
+        Some(RawLiveSpec::Path(path)) => {
+            // Checked with the same builder that fetches it, so a path that would leave the API base
+            // is refused here rather than at the first fetch.
+            let probe = Url::parse("https://api.invalid/base/").ok();
+            match probe.map(|base| crate::upstream::path::build_url(&base, path, &[], &[])) {
+                Some(Ok(_)) => Some(path.clone()),
+                Some(Err(error)) => {
+                    problems.push(format!(
+                        "{} = {path:?}: {error} (give a path under api_base such as \"swagger.json\", or true)",
+                        key("live_spec")
+                    ));
+                    None
+                }
+                None => None,
+            }
+        }
+    };
     let target = match kind {
         Some(EnvironmentKind::Simulator) => {
             for (field, set) in [
@@ -561,6 +643,7 @@ fn validate_environment(
         timeouts,
         max_response_bytes: usize::try_from(max_response_bytes).unwrap_or(usize::MAX),
         guard,
+        live_spec,
     })
 }
 
@@ -800,7 +883,18 @@ pub fn summary(config: &Config) -> String {
             env.timeouts.token.as_secs(),
             env.max_response_bytes
         ));
+        if let Some(path) = &env.live_spec {
+            out.push_str(&format!("  live spec: {path} (under api_base)\n"));
+        }
     }
+    for path in &config.catalog_documents {
+        out.push_str(&format!("catalog document: {}\n", path.display()));
+    }
+    out.push_str(&format!(
+        "history: newest {} runs per staff member, at most {} days\n",
+        config.history.max_entries,
+        config.history.max_age.as_secs() / 86_400
+    ));
     out
 }
 
@@ -996,5 +1090,54 @@ kind = "staging"
         };
         let text = format!("{target:?}");
         assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
+    #[test]
+    fn live_specs_extra_documents_and_history_retention_are_read_and_checked() {
+        let file = write_toml(
+            r#"
+[catalog]
+extra_documents = ["partner.yaml", ""]
+[history]
+max_entries = 0
+max_age_days = 7
+[environments.simulator]
+kind = "simulator"
+live_spec = true
+[environments.other]
+kind = "simulator"
+live_spec = "../../etc/passwd"
+"#,
+        );
+        let errors = load(Some(&file.0), &FakeEnv::default()).unwrap_err().0;
+        let text = errors.join("\n");
+        assert!(text.contains("catalog.extra_documents[1] is empty"), "{text}");
+        assert!(text.contains("history.max_entries = 0 must be between 1 and 1000000"), "{text}");
+        assert!(text.contains("environments.other.live_spec = \"../../etc/passwd\""), "{text}");
+        assert_eq!(errors.len(), 3, "{text}");
+
+        let file = write_toml(
+            r#"
+[catalog]
+extra_documents = ["partner.yaml"]
+[environments.simulator]
+kind = "simulator"
+live_spec = true
+[environments.docs]
+kind = "simulator"
+live_spec = "docs/openapi.json"
+[environments.off]
+kind = "simulator"
+live_spec = false
+"#,
+        );
+        let config = load(Some(&file.0), &FakeEnv::default()).unwrap();
+        assert_eq!(config.catalog_documents, vec![PathBuf::from("partner.yaml")]);
+        assert_eq!(config.history.max_entries, 500);
+        assert_eq!(config.history.max_age, Duration::from_secs(30 * 86_400));
+        let spec = |id: &str| config.environments.iter().find(|e| e.id == id).unwrap().live_spec.clone();
+        assert_eq!(spec("simulator").as_deref(), Some("swagger.json"));
+        assert_eq!(spec("docs").as_deref(), Some("docs/openapi.json"));
+        assert_eq!(spec("off"), None);
     }
 }

@@ -3,6 +3,7 @@
 
 use app::wire::ConsoleError;
 
+use crate::curl::CurlError;
 use crate::token::TokenError;
 use crate::upstream::path::PathError;
 use crate::upstream::UpstreamError;
@@ -28,6 +29,19 @@ impl From<UpstreamError> for ConsoleErrorOf {
             UpstreamError::Timeout { .. } => ConsoleError::UpstreamTimeout(error.to_string()),
             UpstreamError::Unreachable { .. } => ConsoleError::UpstreamUnavailable(error.to_string()),
         })
+    }
+}
+
+impl From<CurlError> for ConsoleErrorOf {
+    fn from(error: CurlError) -> Self {
+        Self(ConsoleError::InvalidRequest(error.to_string()))
+    }
+}
+
+impl From<sqlx::Error> for ConsoleErrorOf {
+    fn from(error: sqlx::Error) -> Self {
+        // The database's own message names tables and constraints, not user data.
+        Self(ConsoleError::Internal(format!("the console's database failed: {error}")))
     }
 }
 

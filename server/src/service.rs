@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use app::backend::{Caller, ConsoleBackend};
 use app::wire::{
-    Catalog, ConsoleError, EnvironmentView, ExecuteRequest, ExecuteResponse, Role, TokenDetails, TokenView,
+    Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse, HistoryDetail, HistoryEntry,
+    Preferences, Role, SaveRequest, SavedRequest, Snippet, TokenDetails, TokenView,
 };
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method};
@@ -14,8 +15,11 @@ use url::Url;
 
 use crate::access;
 use crate::audit::{AuditEvent, AuditLog};
+use crate::catalog::live::CatalogStore;
 use crate::config::Environment;
 use crate::error::to_console;
+use crate::history::HistoryStore;
+use crate::saved::SavedStore;
 use crate::token::{Renewal, TokenBroker, TokenSource};
 use crate::upstream::{self, path::build_url, Inbound, Outbound};
 
@@ -45,9 +49,10 @@ impl LiveEnvironment {
 
 pub struct ConsoleService {
     environments: Vec<LiveEnvironment>,
-    catalog: Catalog,
+    catalog: Arc<CatalogStore>,
     broker: Arc<TokenBroker>,
     audit: AuditLog,
+    storage: Option<(Arc<HistoryStore>, Arc<SavedStore>)>,
     /// Fingerprint of the last token each environment was seen using, to record refreshes.
     last_token: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
@@ -59,7 +64,52 @@ impl ConsoleService {
         broker: Arc<TokenBroker>,
         audit: AuditLog,
     ) -> Self {
-        Self { environments, catalog, broker, audit, last_token: Default::default() }
+        let catalog = Arc::new(CatalogStore::new(catalog));
+        for env in &environments {
+            if let Some(path) = &env.config.live_spec {
+                catalog.add_live(&env.config.id, path);
+            }
+        }
+        Self { environments, catalog, broker, audit, storage: None, last_token: Default::default() }
+    }
+
+    /// Adds history and saved requests (both in the console's database).
+    pub fn with_storage(mut self, history: Arc<HistoryStore>, saved: Arc<SavedStore>) -> Self {
+        self.storage = Some((history, saved));
+        self
+    }
+
+    /// Fetches every environment's live spec once (at start-up, in the background).
+    pub async fn load_live_specs(&self) {
+        let fetches =
+            self.environments.iter().filter(|env| env.config.live_spec.is_some()).map(|env| self.catalog.refresh(env));
+        futures::future::join_all(fetches).await;
+    }
+
+    fn history_store(&self) -> Result<&HistoryStore, ConsoleError> {
+        self.storage
+            .as_ref()
+            .map(|(h, _)| h.as_ref())
+            .ok_or_else(|| ConsoleError::Internal("history is not set up".into()))
+    }
+
+    fn saved_store(&self) -> Result<&SavedStore, ConsoleError> {
+        self.storage
+            .as_ref()
+            .map(|(_, s)| s.as_ref())
+            .ok_or_else(|| ConsoleError::Internal("saved requests are not set up".into()))
+    }
+
+    /// The catalog operation a request names, if method and path match it: the browser's endpoint
+    /// id is a hint, so it can neither skip the token for another path nor make the log name the
+    /// wrong path.
+    fn matching_endpoint(&self, request: &ExecuteRequest) -> Option<app::wire::Endpoint> {
+        let method = request.method.trim();
+        request
+            .endpoint_id
+            .as_deref()
+            .and_then(|id| self.catalog.find(id))
+            .filter(|e| e.path == request.path && e.method.eq_ignore_ascii_case(method))
     }
 
     /// The environment, if `caller` may see it; hidden ones read as unknown, like ids that do not exist.
@@ -110,7 +160,7 @@ impl ConsoleBackend for ConsoleService {
     }
 
     fn catalog(&self) -> Catalog {
-        self.catalog.clone()
+        self.catalog.snapshot()
     }
 
     async fn token_status(&self, caller: &Caller, environment: &str) -> Result<TokenView, ConsoleError> {
@@ -160,11 +210,8 @@ impl ConsoleBackend for ConsoleService {
     async fn execute(&self, caller: &Caller, request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError> {
         let env = self.environment(caller, &request.environment)?;
         let method = upstream::parse_method(&request.method).map_err(to_console)?;
-        // The browser's endpoint id is a hint: it only counts when method and path match the catalog,
-        // so it can neither skip the token for another path nor make the log name the wrong path.
-        let endpoint = request.endpoint_id.as_deref().and_then(|id| {
-            self.catalog.endpoints.iter().find(|e| e.id == id && e.path == request.path && method.as_str() == e.method)
-        });
+        let endpoint = self.matching_endpoint(&request);
+        let endpoint = endpoint.as_ref();
         let template = endpoint.map_or(request.path.as_str(), |e| e.path.as_str()).to_owned();
         let audit_base = AuditEvent {
             event: "request",
@@ -339,6 +386,79 @@ impl ConsoleBackend for ConsoleService {
             hint,
             retried,
         })
+    }
+
+    async fn refresh_live_spec(&self, caller: &Caller, environment: &str) -> Result<Catalog, ConsoleError> {
+        let env = self.environment(caller, environment)?;
+        if self.catalog.live_path(environment).is_none() {
+            return Err(ConsoleError::InvalidRequest(format!(
+                "{environment} has no live spec: set live_spec = true for it in the configuration"
+            )));
+        }
+        self.catalog.refresh(env).await;
+        Ok(self.catalog.snapshot())
+    }
+
+    fn import_curl(&self, caller: &Caller, command: &str) -> Result<CurlImport, ConsoleError> {
+        // Only environments the caller may see can match: a hidden one reads as an unknown host.
+        let known: Vec<crate::curl::KnownEnvironment> = self
+            .environments
+            .iter()
+            .filter(|e| access::can_see(caller.role_in(&e.config.id), e.config.kind))
+            .map(|e| crate::curl::KnownEnvironment { id: e.config.id.clone(), api_base: e.api_base.clone() })
+            .collect();
+        crate::curl::import(command, &known, &self.catalog.snapshot().endpoints).map_err(to_console)
+    }
+
+    fn snippets(&self, caller: &Caller, request: &ExecuteRequest) -> Result<Vec<Snippet>, ConsoleError> {
+        let env = self.environment(caller, &request.environment)?;
+        upstream::parse_method(&request.method).map_err(to_console)?;
+        upstream::request_headers(&request.headers).map_err(to_console)?;
+        let target = crate::snippets::SnippetTarget {
+            api_base: &env.api_base,
+            token_url: &env.token.token_url,
+            client_auth: env.token.auth,
+            scope: env.token.scope.as_deref(),
+            needs_token: self.matching_endpoint(request).is_none_or(|e| e.needs_token),
+        };
+        crate::snippets::snippets(&target, request).map_err(to_console)
+    }
+
+    async fn record_run(
+        &self,
+        caller: &Caller,
+        request: &ExecuteRequest,
+        outcome: &Result<ExecuteResponse, ConsoleError>,
+    ) {
+        let Ok(history) = self.history_store() else { return };
+        if let Err(error) = history.record(&caller.name, request, outcome).await {
+            tracing::warn!(%error, "run not recorded in history");
+        }
+    }
+
+    async fn history(&self, caller: &Caller, limit: u32) -> Result<Vec<HistoryEntry>, ConsoleError> {
+        self.history_store()?.list(&caller.name, limit).await
+    }
+
+    async fn history_entry(&self, caller: &Caller, id: i64) -> Result<HistoryDetail, ConsoleError> {
+        self.history_store()?.get(&caller.name, id).await
+    }
+
+    async fn preferences(&self, caller: &Caller) -> Result<Preferences, ConsoleError> {
+        self.history_store()?.preferences(&caller.name).await
+    }
+
+    async fn saved_requests(&self, _caller: &Caller) -> Result<Vec<SavedRequest>, ConsoleError> {
+        self.saved_store()?.list().await
+    }
+
+    async fn save_request(&self, caller: &Caller, request: SaveRequest) -> Result<SavedRequest, ConsoleError> {
+        self.environment(caller, &request.request.environment)?;
+        self.saved_store()?.save(&caller.name, request).await
+    }
+
+    async fn delete_saved_request(&self, _caller: &Caller, id: i64) -> Result<(), ConsoleError> {
+        self.saved_store()?.delete(id).await
     }
 }
 

@@ -5,6 +5,7 @@ mod cognito;
 mod data;
 mod jwt;
 mod large;
+mod spec;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod testkit;

@@ -22,7 +22,7 @@ use crate::audit::AuditLog;
 use crate::auth::store::SqliteSessionStore;
 use crate::auth::web::{self, Origins, SESSION_COOKIE};
 use crate::auth::StaffAccess;
-use crate::catalog::{load_catalog, BUNDLED_A55, BUNDLED_NAME};
+use crate::catalog::load_with_extras;
 use crate::clock::SharedClock;
 use crate::config::{Config, Target};
 use crate::metrics::Metrics;
@@ -188,8 +188,15 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
             config: env.clone(),
         });
     }
-    let catalog = load_catalog(&[(BUNDLED_NAME, BUNDLED_A55)]);
-    let backend: SharedBackend = Arc::new(ConsoleService::new(environments, catalog, broker, audit.clone()));
+    let catalog = load_with_extras(&config.catalog_documents);
+    let history = crate::history::HistoryStore::new(db.clone(), config.history.clone(), clock.clone());
+    let saved = crate::saved::SavedStore::new(db.clone(), clock.clone());
+    let service =
+        Arc::new(ConsoleService::new(environments, catalog, broker, audit.clone()).with_storage(history, saved));
+    // Live specs load in the background: a slow or broken spec server never delays start-up.
+    let loading = service.clone();
+    let live_specs = tokio::spawn(async move { loading.load_live_specs().await });
+    let backend: SharedBackend = service;
     if config.auth.local_mode() {
         tracing::warn!("no staff accounts configured: local mode, everyone reaching {addr} is the local admin");
     }
@@ -214,7 +221,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         audit,
         shutdown: Some(tx),
         task,
-        background: vec![purge, audit_task],
+        background: vec![purge, audit_task, live_specs],
     })
 }
 

@@ -106,11 +106,13 @@ mod tests {
             tag: tag.into(),
             parameters: vec![],
             body_example: None,
+            body_schema: None,
             needs_token: true,
             writes: false,
             source: String::new(),
             confidence: "high".into(),
             origin: "a55".into(),
+            also_in: vec![],
         }
     }
 

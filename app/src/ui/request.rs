@@ -50,6 +50,7 @@ impl RequestDraft {
                     schema_type: "string".into(),
                     enum_values: vec![],
                     example: None,
+                    format: None,
                 });
             }
         }

@@ -45,6 +45,7 @@ pub(super) fn router(sim: Simulator) -> Router<Simulator> {
         .route("/bank/public/charge", get(public_charge))
         .route("/sim/large", get(large_charge_list))
         .route("/sim/revoked", get(revoked).post(revoked))
+        .route("/swagger.json", get(super::spec::swagger))
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(sim, envelope))
 }
@@ -171,7 +172,9 @@ fn consume_quota(sim: &Simulator, key: &str) -> Quota {
 }
 
 fn is_public(path: &str) -> bool {
-    path.strip_prefix("/api/v1").unwrap_or(path).starts_with("/bank/public/")
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    // a55 publishes its OpenAPI document without authentication.
+    path.starts_with("/bank/public/") || path == "/swagger.json"
 }
 
 fn authenticate(sim: &Simulator, headers: &HeaderMap) -> Result<jwt::Claims, &'static str> {
