@@ -358,8 +358,7 @@ fn parse_args(words: &[String]) -> Result<Parsed, CurlError> {
             continue;
         }
         // A cluster of short options: `-sS`, `-XPOST`, `-H'Accept: x'`.
-        let mut letters = word[1..].char_indices();
-        while let Some((index, letter)) = letters.next() {
+        for (index, letter) in word[1..].char_indices() {
             let Some(opt) = short_option(letter) else {
                 return fail(format!(
                     "curl option -{letter} is not supported by the import: remove it and paste again"
@@ -563,15 +562,14 @@ fn match_environment<'a>(
     Ok(first)
 }
 
+/// A catalog operation with the values of its path placeholders.
+type Matched<'a> = (&'a Endpoint, Vec<(String, String)>);
+
 /// The catalog operation with this method whose template matches the path, preferring the one
 /// with the most literal segments; returns it with the placeholder values (decoded).
-fn match_endpoint<'a>(
-    method: &str,
-    path: &str,
-    endpoints: &'a [Endpoint],
-) -> Option<(&'a Endpoint, Vec<(String, String)>)> {
+fn match_endpoint<'a>(method: &str, path: &str, endpoints: &'a [Endpoint]) -> Option<Matched<'a>> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let mut best: Option<(&Endpoint, Vec<(String, String)>, usize)> = None;
+    let mut best: Option<(Matched<'a>, usize)> = None;
     for endpoint in endpoints.iter().filter(|e| e.method.eq_ignore_ascii_case(method)) {
         let template: Vec<&str> = endpoint.path.trim_start_matches('/').split('/').collect();
         if template.len() != segments.len() {
@@ -593,11 +591,11 @@ fn match_endpoint<'a>(
                 }
             }
         });
-        if fits && best.as_ref().is_none_or(|(_, _, n)| literals > *n) {
-            best = Some((endpoint, params, literals));
+        if fits && best.as_ref().is_none_or(|(_, n)| literals > *n) {
+            best = Some(((endpoint, params), literals));
         }
     }
-    best.map(|(endpoint, params, _)| (endpoint, params))
+    best.map(|(matched, _)| matched)
 }
 
 #[cfg(test)]

@@ -141,9 +141,9 @@ fn python(target: &SnippetTarget<'_>, shape: &Shape) -> String {
     let mut out = String::from("import os\n\nimport requests\n\n");
     if target.needs_token {
         out.push_str(&format!("TOKEN_URL = {}\n\n\n", c_string(target.token_url.as_str())));
-        out.push_str(&format!(
-            "def get_access_token():\n    \"\"\"Client-credentials token; the credentials come from the environment.\"\"\"\n    response = requests.post(\n        TOKEN_URL,\n        data={{\n            \"grant_type\": \"client_credentials\",\n"
-        ));
+        out.push_str(
+            "def get_access_token():\n    \"\"\"Client-credentials token; the credentials come from the environment.\"\"\"\n    response = requests.post(\n        TOKEN_URL,\n        data={\n            \"grant_type\": \"client_credentials\",\n",
+        );
         if let ClientAuth::SecretPost = target.client_auth {
             out.push_str(&format!(
                 "            \"client_id\": os.environ[\"{CLIENT_ID_VAR}\"],\n            \"client_secret\": os.environ[\"{CLIENT_SECRET_VAR}\"],\n"
@@ -246,9 +246,9 @@ fn rust(target: &SnippetTarget<'_>, shape: &Shape) -> String {
     }
     out.push_str("#[tokio::main]\nasync fn main() -> Result<(), Box<dyn std::error::Error>> {\n    let client = reqwest::Client::new();\n");
     if target.needs_token {
-        out.push_str(&format!(
-            "    // Token: client credentials from the environment, never from code.\n    let mut form = vec![(\"grant_type\", \"client_credentials\".to_owned())];\n"
-        ));
+        out.push_str(
+            "    // Token: client credentials from the environment, never from code.\n    let mut form = vec![(\"grant_type\", \"client_credentials\".to_owned())];\n",
+        );
         if let ClientAuth::SecretPost = target.client_auth {
             out.push_str(&format!(
                 "    form.push((\"client_id\", env::var(\"{CLIENT_ID_VAR}\")?));\n    form.push((\"client_secret\", env::var(\"{CLIENT_SECRET_VAR}\")?));\n"

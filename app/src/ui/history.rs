@@ -1,0 +1,84 @@
+//! The current staff member's runs, newest first: open one to see its request and response again,
+//! or run it again.
+
+use leptos::prelude::*;
+
+use crate::api::{history, open_history_entry};
+use crate::wire::{HistoryDetail, HistoryEntry};
+
+/// `14:03:27` in the browser's time zone (history rows are from today, mostly).
+pub fn clock_time(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}:{:02}", date.get_hours(), date.get_minutes(), date.get_seconds())
+}
+
+fn outcome(entry: &HistoryEntry) -> String {
+    match (entry.status, &entry.error) {
+        (Some(status), _) => status.to_string(),
+        (None, Some(_)) => "error".into(),
+        (None, None) => "—".into(),
+    }
+}
+
+#[component]
+pub fn HistoryPanel(
+    version: Signal<u32>,
+    on_open: Callback<HistoryDetail>,
+    on_rerun: Callback<HistoryDetail>,
+) -> impl IntoView {
+    let list = LocalResource::new(move || {
+        version.track();
+        async move { history(200).await }
+    });
+    let failure = RwSignal::new(None::<String>);
+    let fetch = move |id: i64, then: Callback<HistoryDetail>| {
+        leptos::task::spawn_local(async move {
+            match open_history_entry(id).await {
+                Ok(detail) => {
+                    failure.set(None);
+                    then.run(detail);
+                }
+                Err(error) => failure.set(Some(error.to_string())),
+            }
+        });
+    };
+    view! {
+        <div class="tool history" data-testid="history-panel">
+            {move || failure.get().map(|e| view! { <p class="console-error" role="alert">{e}</p> })}
+            {move || match list.get() {
+                None => view! { <p class="hint">"Loading history…"</p> }.into_any(),
+                Some(Err(error)) => view! { <p class="console-error" role="alert">{error.to_string()}</p> }.into_any(),
+                Some(Ok(entries)) if entries.is_empty() => view! { <p class="hint">"No runs yet. Every request you run is listed here."</p> }.into_any(),
+                Some(Ok(entries)) => view! {
+                    <table class="history-table">
+                        <thead><tr><th>"Time"</th><th>"Env"</th><th>"Request"</th><th>"Status"</th><th>"Duration"</th><th></th></tr></thead>
+                        <tbody>
+                            {entries.into_iter().enumerate().map(|(index, entry)| {
+                                let id = entry.id;
+                                let status_class = match entry.status {
+                                    Some(200..=299) => "status ok",
+                                    Some(400..=499) => "status client-error",
+                                    Some(_) => "status server-error",
+                                    None => "status server-error",
+                                };
+                                view! {
+                                    <tr data-testid=format!("history-row-{index}") title=entry.error.clone().unwrap_or_default()>
+                                        <td>{clock_time(entry.at_ms)}</td>
+                                        <td>{entry.environment.clone()}</td>
+                                        <td><code>{format!("{} {}", entry.method, entry.path)}</code></td>
+                                        <td><span class=status_class>{outcome(&entry)}</span></td>
+                                        <td>{entry.duration_ms.map(crate::format::duration_ms).unwrap_or_default()}</td>
+                                        <td class="actions">
+                                            <button class="small" data-testid=format!("history-open-{index}") on:click=move |_| fetch(id, on_open)>"Open"</button>
+                                            <button class="small" data-testid=format!("history-rerun-{index}") on:click=move |_| fetch(id, on_rerun)>"Run again"</button>
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+        </div>
+    }
+}
