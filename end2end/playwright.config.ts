@@ -64,6 +64,8 @@ token_lifetime_secs = ${TOKEN_LIFETIME_SECS}
 [environments.simulator]
 kind = "simulator"
 label = "Simulator"
+# The built-in simulator serves /api/v1/swagger.json: the request-builder tests load it as a live spec.
+live_spec = true
 
 # A second built-in-simulator environment that only the token badge test uses, so that its token
 # cache is guaranteed empty when that test starts whatever ran before it.

@@ -111,13 +111,24 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
         selected.set(endpoint);
     };
 
-    // A link wins; otherwise the environment and endpoint this staff member used last.
-    let link_request =
-        use_query_map().with_untracked(|query| link::from_query(query.into_iter().map(|(k, v)| (k.as_ref(), v))));
-    match link_request {
-        Some(request) => open_request(&request),
-        None => {
-            if let Some(env) = preferences.last_environment.filter(|e| known_environment(e)) {
+    // A link wins (even one naming only an environment); a bare address restores the environment
+    // and endpoint this staff member used last, except that a visit never starts on production.
+    let (link_environment, link_request) = use_query_map()
+        .with_untracked(|query| (query.get("env"), link::from_query(query.into_iter().map(|(k, v)| (k.as_ref(), v)))));
+    match (link_environment, link_request) {
+        (_, Some(request)) => open_request(&request),
+        (Some(env), None) => {
+            if known_environment(&env) {
+                environment.set(env);
+            }
+        }
+        (None, None) => {
+            let restorable = |id: &String| {
+                environments.with_value(|all| {
+                    all.iter().any(|e| e.id == *id && e.kind != crate::wire::EnvironmentKind::Production)
+                })
+            };
+            if let Some(env) = preferences.last_environment.filter(restorable) {
                 environment.set(env);
             }
             if let Some(endpoint) = preferences.last_endpoint.as_deref().and_then(find_endpoint) {
@@ -128,10 +139,11 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
     // Keep the address bar in step with the form, so copying it shares the request.
     Effect::new(move |_| {
         let request = draft.tracked_request(environment.get());
-        if request.path.is_empty() {
-            return;
-        }
-        let url = format!("?{}", link::to_query(&request));
+        let url = if request.path.is_empty() {
+            format!("?env={}", link::encode_component(&request.environment))
+        } else {
+            format!("?{}", link::to_query(&request))
+        };
         if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
             let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
         }

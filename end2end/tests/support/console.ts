@@ -5,9 +5,11 @@ import { expect, type Page, type Response } from '@playwright/test';
 
 import { runFile } from './paths';
 
-/// Loads the console and waits until the WASM has hydrated it (before that, clicks do nothing).
-export async function openConsole(page: Page): Promise<void> {
-  await page.goto('/');
+/// Loads the console on the simulator environment and waits until the WASM has hydrated it (before
+/// that, clicks do nothing). The explicit `env` keeps tests independent of the environment and
+/// endpoint the console remembers from earlier runs.
+export async function openConsole(page: Page, path = '/?env=simulator'): Promise<void> {
+  await page.goto(path);
   await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
 }
 

@@ -6,5 +6,6 @@
 mod support;
 
 mod auth;
+mod builder;
 mod console;
 mod token;
