@@ -220,6 +220,8 @@ fn convert_parameter(raw: &Value, parameter: &openapiv3::Parameter) -> Option<Pa
     })
 }
 
+const OPERATION_KEYS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
 /// Rewrites what OpenAPI 3.1 changed so the 3.0 reader accepts it: `type` lists become one type
 /// plus `nullable`, numeric exclusive bounds become bounds, `const` an enum, and webhooks go.
 fn shape_as_30(mut value: Value) -> Value {
@@ -264,6 +266,18 @@ fn shape_as_30(mut value: Value) -> Value {
         }
     }
     if let Value::Object(root) = &mut value {
+        // `responses` became optional in 3.1; the 3.0 reader insists on it.
+        if let Some(Value::Object(paths)) = root.get_mut("paths") {
+            for item in paths.values_mut().filter_map(Value::as_object_mut) {
+                for (method, operation) in item.iter_mut() {
+                    if OPERATION_KEYS.contains(&method.as_str()) {
+                        if let Value::Object(operation) = operation {
+                            operation.entry("responses").or_insert_with(|| Value::Object(serde_json::Map::new()));
+                        }
+                    }
+                }
+            }
+        }
         root.remove("webhooks");
         root.remove("jsonSchemaDialect");
         root.entry("paths").or_insert_with(|| Value::Object(serde_json::Map::new()));
@@ -405,5 +419,67 @@ mod tests {
         assert!(catalog.sources[0].detail.contains("line"), "{}", catalog.sources[0].detail);
         assert!(catalog.sources[1].loaded);
         assert!(!catalog.endpoints.is_empty());
+    }
+
+    #[test]
+    fn an_openapi_31_document_loads_with_its_type_lists_kept_in_the_body_schema() {
+        let text = r##"
+openapi: 3.1.0
+info: {title: t, version: "1"}
+webhooks: {}
+paths:
+  /things/{id}:
+    put:
+      operationId: putThing
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string, format: uuid}}
+        - {name: n, in: query, schema: {type: [integer, "null"], exclusiveMinimum: 0, examples: [3]}}
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Thing"}
+components:
+  schemas:
+    Thing:
+      type: object
+      required: [name]
+      properties:
+        name: {type: [string, "null"]}
+        kind: {const: fixed}
+        child: {$ref: "#/components/schemas/Thing"}
+"##;
+        let endpoints = parse_document("t.yaml", text).unwrap();
+        let thing = &endpoints[0];
+        assert_eq!(thing.id, "putThing");
+        let n = thing.parameters.iter().find(|p| p.name == "n").unwrap();
+        assert_eq!((n.schema_type.as_str(), n.example.as_deref()), ("integer", Some("3")));
+        assert_eq!(thing.parameters[0].format.as_deref(), Some("uuid"));
+        let schema = thing.body_schema.as_ref().unwrap();
+        assert_eq!(schema["properties"]["name"]["type"], serde_json::json!(["string", "null"]));
+        assert_eq!(schema["required"], serde_json::json!(["name"]));
+        assert!(schema["properties"]["child"]["properties"]["child"].is_object(), "refs are inlined");
+        let text = serde_json::to_string(schema).unwrap();
+        assert!(!text.contains("$ref") && text.len() < 20_000, "recursion is cut: {} bytes", text.len());
+    }
+
+    #[test]
+    fn merging_keeps_the_first_description_and_labels_the_others() {
+        let mut catalog = load_catalog(&[(BUNDLED_NAME, BUNDLED_A55)]);
+        let before = catalog.endpoints.len();
+        let mut again = parse_document("other", BUNDLED_A55).unwrap();
+        let mut renamed = again[0].clone();
+        renamed.path = "/elsewhere".into();
+        again.push(renamed);
+        merge(&mut catalog, again);
+        assert_eq!(catalog.endpoints.len(), before + 1);
+        assert!(catalog.endpoints[..before].iter().all(|e| e.also_in == vec!["other".to_owned()]));
+        let added = catalog.endpoints.last().unwrap();
+        assert_eq!(added.id, format!("{}@other", catalog.endpoints[0].id), "a taken id gets the document's name");
+    }
+
+    #[test]
+    fn a_swagger_2_document_is_refused_with_its_version() {
+        let error = parse_document("old.json", r#"{"swagger": "2.0", "paths": {}}"#).unwrap_err().to_string();
+        assert_eq!(error, "old.json: not a valid OpenAPI 3 document: the document is swagger \"2.0\", not OpenAPI 3.0 or 3.1");
     }
 }

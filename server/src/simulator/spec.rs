@@ -14,6 +14,7 @@ pub(crate) fn document() -> Value {
         "name": "wallet_uuid", "in": "query", "required": true,
         "schema": {"type": "string", "format": "uuid"}
     });
+    let ok = json!({"200": {"description": "OK", "content": {"application/json": {}}}});
     json!({
         "openapi": "3.0.3",
         "info": {"title": "a55 simulator", "version": "1"},
@@ -21,12 +22,13 @@ pub(crate) fn document() -> Value {
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
             "/wallets": {
-                "get": {"operationId": "listWallets", "tags": ["Wallets"], "summary": "List wallets"}
+                "get": {"operationId": "listWallets", "tags": ["Wallets"], "summary": "List wallets", "responses": ok}
             },
             "/bank/wallet/charges/": {
                 "get": {
                     "operationId": "listCharges", "tags": ["Charges"], "summary": "List charges",
-                    "parameters": [wallet_uuid]
+                    "parameters": [wallet_uuid],
+                    "responses": ok
                 }
             },
             "/sim/large": {
@@ -37,12 +39,25 @@ pub(crate) fn document() -> Value {
                     "description": "Returns a deterministic a55-like charge list of about `mb` megabytes.",
                     "parameters": [
                         {"name": "mb", "in": "query", "required": false,
-                         "schema": {"type": "number", "default": 1, "minimum": 0.01, "maximum": 50}},
+                         "schema": {"type": "number", "default": 1, "minimum": super::large::MIN_MB, "maximum": super::large::MAX_MB}},
                         {"name": "batch", "in": "query", "required": false,
                          "schema": {"type": "integer", "default": 1}}
-                    ]
+                    ],
+                    "responses": ok
                 }
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_simulator_spec_is_a_valid_openapi_document_the_catalog_reads() {
+        let text = super::document().to_string();
+        let endpoints = crate::catalog::parse_document("simulator", &text).unwrap();
+        let ids: Vec<&str> = endpoints.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, vec!["listWallets", "listCharges", "simLargeChargeList"]);
+        assert!(endpoints.iter().all(|e| e.needs_token));
+    }
 }

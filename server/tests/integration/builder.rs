@@ -88,7 +88,7 @@ async fn the_simulator_live_spec_is_fetched_merged_with_the_bundled_catalog_and_
     // The operation only the live spec knows can be run.
     let mut large = list_charges("simulator", 1);
     large.path = "/sim/large".into();
-    large.query = vec![("mb".into(), "0.01".into())];
+    large.query = vec![("mb".into(), "0.1".into())];
     large.endpoint_id = Some("simLargeChargeList".into());
     assert_eq!(console.execute(&large).await.status, 200);
 
