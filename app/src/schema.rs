@@ -205,13 +205,6 @@ fn validate_at(schema: &Value, value: &Value, path: &str, depth: usize, out: &mu
     }
     match value {
         Value::Object(object) => {
-            if let Some(required) = schema.get("required").and_then(Value::as_array) {
-                for name in required.iter().filter_map(Value::as_str) {
-                    if !object.contains_key(name) {
-                        push(out, format!("is missing required property {name:?}"));
-                    }
-                }
-            }
             let properties = schema.get("properties").and_then(Value::as_object);
             let closed = schema.get("additionalProperties").is_some_and(|a| a == &Value::Bool(false));
             for (name, item) in object {
@@ -225,6 +218,14 @@ fn validate_at(schema: &Value, value: &Value, path: &str, depth: usize, out: &mu
                         if let Some(extra) = schema.get("additionalProperties").filter(|a| a.is_object()) {
                             validate_at(extra, item, &format!("{path}.{name}"), depth + 1, out);
                         }
+                    }
+                }
+            }
+            // Missing properties come after the problems in what was written, which matter more.
+            if let Some(required) = schema.get("required").and_then(Value::as_array) {
+                for name in required.iter().filter_map(Value::as_str) {
+                    if !object.contains_key(name) {
+                        push(out, format!("is missing required property {name:?}"));
                     }
                 }
             }
@@ -418,8 +419,8 @@ mod tests {
                 "$.value: should be a number, found a string",
                 "$.currency: \"EUR\" is not one of \"BRL\", \"USD\"",
                 "$.installments: should be an integer, found a number",
-                "$.payer: is missing required property \"email\"",
                 "$.payer.name: should be a string, found an integer",
+                "$.payer: is missing required property \"email\"",
                 "$.items[0].sku: should be a string, found an integer",
                 "$.method: matches none of the 2 allowed shapes",
             ]

@@ -57,19 +57,25 @@ test('search with the keyboard, pick, fill with inline checks, and run', async (
   expect((await responseJson(page)).data).toHaveLength(2);
 });
 
+// The sandbox's token cache is left alone here (the console suite counts its tokens): the curl
+// command targets the built-in simulator, whose address the page shows.
 test('a pasted curl command fills environment, endpoint and values, drops the credentials, and runs only on Run', async ({ page }) => {
-  await openConsole(page);
+  await openConsole(page, '/?env=sandbox');
   const sent = recordExecutes(page);
+  await chooseEnvironment(page, 'simulator');
+  const base = (await page.locator('.env-base').textContent())!.trim();
+  expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/$/);
+  await chooseEnvironment(page, 'sandbox');
   await openTool(page, 'curl');
   const command = [
-    `curl -sS 'http://127.0.0.1:${SANDBOX_PORT}/api/v1/bank/wallet/charges/?wallet_uuid=${WALLET}&limit=1' \\`,
+    `curl -sS '${base}bank/wallet/charges/?wallet_uuid=${WALLET}&limit=1' \\`,
     `  -H 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.partner.token' \\`,
     `  -H 'X-Partner-Trace: trace-42'`,
   ].join('\n');
   await page.getByTestId('curl-input').fill(command);
   await page.getByTestId('curl-import').click();
   await expect(page.getByTestId('curl-notices')).toContainText('dropped the Authorization header');
-  await expect(page.getByTestId('env-select')).toHaveValue('sandbox');
+  await expect(page.getByTestId('env-select')).toHaveValue('simulator');
   await expect(page.getByTestId('endpoint-listCharges')).toHaveClass(/\bselected\b/);
   await expect(page.getByTestId('param-limit')).toHaveValue('1');
   await expect(page.getByTestId('param-wallet_uuid')).toHaveValue(WALLET);
@@ -79,7 +85,7 @@ test('a pasted curl command fills environment, endpoint and values, drops the cr
 
   await runRequest(page);
   await expect(page.getByTestId('response-status')).toHaveText('200 OK');
-  await expect(page.locator('.sent-url')).toContainText(`:${SANDBOX_PORT}/api/v1/bank/wallet/charges/?wallet_uuid=${WALLET}&limit=1`);
+  await expect(page.locator('.sent-url')).toContainText(`${base}bank/wallet/charges/?wallet_uuid=${WALLET}&limit=1`);
   expect(sent[0].postData() ?? '').not.toContain('eyJ');
 
   await page.getByTestId('curl-input').fill('curl https://evil.example.com/api/v1/wallets');
@@ -179,7 +185,6 @@ test('snippets carry the token step with env vars and never the secret', async (
   await openConsole(page);
   await chooseEnvironment(page, 'sandbox');
   await pickEndpoint(page, 'listWallets');
-  await runRequest(page);
   await openTool(page, 'snippets');
   const code = page.getByTestId('snippet-code');
   await expect(code).toContainText(`http://127.0.0.1:${SANDBOX_PORT}/oauth2/token`);

@@ -480,6 +480,9 @@ components:
     #[test]
     fn a_swagger_2_document_is_refused_with_its_version() {
         let error = parse_document("old.json", r#"{"swagger": "2.0", "paths": {}}"#).unwrap_err().to_string();
-        assert_eq!(error, "old.json: not a valid OpenAPI 3 document: the document is swagger \"2.0\", not OpenAPI 3.0 or 3.1");
+        assert_eq!(
+            error,
+            "old.json: not a valid OpenAPI 3 document: the document is swagger \"2.0\", not OpenAPI 3.0 or 3.1"
+        );
     }
 }

@@ -46,6 +46,10 @@ pub struct RequestDraft {
     pub endpoint_id: RwSignal<Option<String>>,
     pub body_schema: RwSignal<Option<Value>>,
     pub body_example: RwSignal<Option<String>>,
+    /// The owner the draft was made under. Fields and rows are created under it, not under
+    /// whatever component handled the click (an endpoint in a list that is re-rendered when the
+    /// search changes), so they live as long as the editor does.
+    owner: StoredValue<Option<Owner>>,
 }
 
 fn read<T: Clone + Send + Sync + 'static>(signal: RwSignal<T>, tracked: bool) -> T {
@@ -89,7 +93,29 @@ impl RequestDraft {
             endpoint_id: RwSignal::new(None),
             body_schema: RwSignal::new(None),
             body_example: RwSignal::new(None),
+            owner: StoredValue::new(Owner::current()),
         }
+    }
+
+    fn owned<T>(&self, make: impl FnOnce() -> T) -> T {
+        match self.owner.get_value() {
+            Some(owner) => owner.with(make),
+            None => make(),
+        }
+    }
+
+    fn pair(&self, name: &str, value: &str) -> Pair {
+        self.owned(|| Pair::new(name, value))
+    }
+
+    fn field(&self, param: Parameter, value: &str) -> Field {
+        self.owned(|| field_for(param, value))
+    }
+
+    /// Adds an empty row to `rows` (one of the draft's extra query or header lists).
+    pub fn add_row(&self, rows: RwSignal<Vec<Pair>>) {
+        let row = self.pair("", "");
+        rows.update(|all| all.push(row));
     }
 
     /// Fills the editor from a catalog operation, prefilled with its examples; the body is the
@@ -110,7 +136,7 @@ impl RequestDraft {
                 .into_iter()
                 .map(|param| {
                     let value = param.example.clone().unwrap_or_default();
-                    field_for(param, &value)
+                    self.field(param, &value)
                 })
                 .collect(),
         );
@@ -163,7 +189,8 @@ impl RequestDraft {
                 Some(field) => field.value.set(value.to_owned()),
                 None => {
                     if let Some(extras) = extras {
-                        extras.update(|rows| rows.push(Pair::new(name, value)));
+                        let row = self.pair(name, value);
+                        extras.update(|rows| rows.push(row));
                     }
                 }
             }
@@ -183,14 +210,20 @@ impl RequestDraft {
     /// In raw mode, keeps one path field per `{placeholder}` of the typed path (values kept).
     pub fn sync_path_fields(&self) {
         let names = path_placeholders(&self.path.get_untracked());
-        self.fields.update(|fields| {
-            fields.retain(|f| f.param.with_value(|p| p.location != ParamLocation::Path || names.contains(&p.name)));
-            for name in names {
-                if !fields.iter().any(|f| f.param.with_value(|p| p.location == ParamLocation::Path && p.name == name)) {
-                    fields.push(field_for(path_param(name), ""));
-                }
+        let mut fields = self.fields.get_untracked();
+        let before = fields.len();
+        fields.retain(|f| f.param.with_value(|p| p.location != ParamLocation::Path || names.contains(&p.name)));
+        let mut changed = fields.len() != before;
+        for name in names {
+            if !fields.iter().any(|f| f.param.with_value(|p| p.location == ParamLocation::Path && p.name == name)) {
+                fields.push(self.field(path_param(name), ""));
+                changed = true;
             }
-        });
+        }
+        // Re-rendering the form on every keystroke in the path would be wasted work.
+        if changed {
+            self.fields.set(fields);
+        }
     }
 
     fn idempotency_slot(&self) -> Option<RwSignal<String>> {
@@ -214,7 +247,10 @@ impl RequestDraft {
         match self.idempotency_slot() {
             Some(value) if !value.get_untracked().trim().is_empty() => {}
             Some(value) => value.set(new_idempotency_key()),
-            None => self.extra_headers.update(|rows| rows.push(Pair::new(IDEMPOTENCY_KEY, &new_idempotency_key()))),
+            None => {
+                let row = self.pair(IDEMPOTENCY_KEY, &new_idempotency_key());
+                self.extra_headers.update(|rows| rows.push(row));
+            }
         }
     }
 
@@ -222,7 +258,10 @@ impl RequestDraft {
     pub fn renew_idempotency_key(&self) {
         match self.idempotency_slot() {
             Some(value) => value.set(new_idempotency_key()),
-            None => self.extra_headers.update(|rows| rows.push(Pair::new(IDEMPOTENCY_KEY, &new_idempotency_key()))),
+            None => {
+                let row = self.pair(IDEMPOTENCY_KEY, &new_idempotency_key());
+                self.extra_headers.update(|rows| rows.push(row));
+            }
         }
     }
 
@@ -577,7 +616,7 @@ fn PairRows(
                     </div>
                 }
             }).collect_view()}
-            <button class="small add" data-testid=format!("add-{kind}") on:click=move |_| rows.update(|all| all.push(Pair::new("", "")))>
+            <button class="small add" data-testid=format!("add-{kind}") on:click=move |_| draft.add_row(rows)>
                 {format!("+ {add_label}")}
             </button>
         </div>
