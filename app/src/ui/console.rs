@@ -268,12 +268,16 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
                 </button>
             }).collect_view()}
         </div>
-        {move || match tool.get() {
+        // The panels load their data in the browser (local resources); rendering them on the server
+        // would hold the page's suspense open forever.
+        {move || if !hydrated.get() {
+            view! { <p class="hint">"Loading…"</p> }.into_any()
+        } else { match tool.get() {
             Tool::Snippets => view! { <SnippetsPanel request=current_request /> }.into_any(),
             Tool::History => view! { <HistoryPanel version=history_version.into() on_open=on_history_open on_rerun=on_history_rerun /> }.into_any(),
             Tool::Saved => view! { <SavedPanel current=current_request on_open=on_saved_open /> }.into_any(),
             Tool::Curl => view! { <CurlImportPanel on_import /> }.into_any(),
-        }}
+        }}}
     </section>
     }
     .into_any();

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a failed set-up step is a failed test")]
 //! Integration tests of the request builder: catalog sources and live specs, curl import, snippets,
 //! history, saved requests and remembered choices, through the real server functions over HTTP.
 
