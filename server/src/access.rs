@@ -104,6 +104,7 @@ mod tests {
             timeouts: Timeouts { connect: Duration::ZERO, request: Duration::ZERO, token: Duration::ZERO },
             max_response_bytes: 0,
             guard,
+            live_spec: None,
         }
     }
 

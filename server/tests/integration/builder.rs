@@ -16,34 +16,34 @@ use crate::support::*;
 const SECRET: &str = "BUILDER-CANARY-SECRET-9f8e7d";
 
 impl TestConsole {
-    async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    async fn builder_call(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.http.post(format!("{}/api/{endpoint}", self.base)).form(form).send().await.unwrap()
     }
 
-    async fn call_json(&self, endpoint: &str, body: Value) -> reqwest::Response {
+    async fn builder_json(&self, endpoint: &str, body: Value) -> reqwest::Response {
         self.http.post(format!("{}/api/{endpoint}", self.base)).json(&body).send().await.unwrap()
     }
 
-    async fn ok<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> T {
+    async fn builder_ok<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> T {
         let status = response.status();
         let text = response.text().await.unwrap();
         assert!(status.is_success(), "{status}: {text}");
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
     }
 
-    async fn catalog(&self) -> Catalog {
-        Self::ok(self.call("catalog", &[]).await).await
+    async fn builder_catalog(&self) -> Catalog {
+        Self::builder_ok(self.builder_call("catalog", &[]).await).await
     }
 
-    async fn history(&self) -> Vec<HistoryEntry> {
-        Self::ok(self.call("history", &[("limit", "50")]).await).await
+    async fn builder_history(&self) -> Vec<HistoryEntry> {
+        Self::builder_ok(self.builder_call("history", &[("limit", "50")]).await).await
     }
 }
 
 /// Waits until the live spec of `environment` has been fetched (it loads in the background).
 async fn live_source(console: &TestConsole, environment: &str) -> app::wire::CatalogSource {
     for _ in 0..100 {
-        let catalog = console.catalog().await;
+        let catalog = console.builder_catalog().await;
         if let Some(source) = catalog.sources.iter().find(|s| s.environment.as_deref() == Some(environment)) {
             if source.detail != "not fetched yet" {
                 return source.clone();
@@ -75,7 +75,7 @@ async fn the_simulator_live_spec_is_fetched_merged_with_the_bundled_catalog_and_
     assert!(source.detail.starts_with("3 operations from http://127.0.0.1:"), "{}", source.detail);
     assert!(source.detail.ends_with("/api/v1/swagger.json"), "{}", source.detail);
 
-    let catalog = console.catalog().await;
+    let catalog = console.builder_catalog().await;
     let live_only =
         catalog.endpoints.iter().find(|e| e.id == "simLargeChargeList").expect("the simulator-only operation");
     assert_eq!(live_only.origin, "simulator (live spec)");
@@ -94,9 +94,9 @@ async fn the_simulator_live_spec_is_fetched_merged_with_the_bundled_catalog_and_
     assert_eq!(console.execute(&large).await.status, 200);
 
     let refreshed: Catalog =
-        TestConsole::ok(console.call("catalog/refresh", &[("environment", "simulator")]).await).await;
+        TestConsole::builder_ok(console.builder_call("catalog/refresh", &[("environment", "simulator")]).await).await;
     assert!(refreshed.sources.iter().any(|s| s.environment.as_deref() == Some("simulator") && s.loaded));
-    let response = console.call("catalog/refresh", &[("environment", "nowhere")]).await;
+    let response = console.builder_call("catalog/refresh", &[("environment", "nowhere")]).await;
     assert_eq!(response.status(), 404);
     console.console.shutdown().await;
 }
@@ -174,7 +174,7 @@ async fn broken_specs_and_documents_are_reported_by_name_and_place_and_never_sto
     let partner = live_source(&console, "partner").await;
     assert_eq!(partner.detail, format!("unavailable: http://{missing}/api/v1/docs/openapi.json answered HTTP 404"));
 
-    let catalog = console.catalog().await;
+    let catalog = console.builder_catalog().await;
     let file =
         |path: &std::path::Path| catalog.sources.iter().find(|s| s.name == path.display().to_string()).unwrap().clone();
     let broken = file(&broken_file);
@@ -204,7 +204,8 @@ async fn a_pasted_curl_command_fills_a_request_for_the_matching_environment_that
     let command = format!(
         "curl -sS '{base}bank/wallet/charges/?wallet_uuid={WALLET}&limit=2' \\\n  -H 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.partner.sig' \\\n  -H 'Accept: application/json'"
     );
-    let import: CurlImport = TestConsole::ok(console.call_json("curl", json!({ "command": command })).await).await;
+    let import: CurlImport =
+        TestConsole::builder_ok(console.builder_json("curl", json!({ "command": command })).await).await;
     assert_eq!(import.request.environment, "simulator");
     assert_eq!(import.request.endpoint_id.as_deref(), Some("listCharges"));
     assert_eq!(import.request.query, vec![("wallet_uuid".into(), WALLET.into()), ("limit".into(), "2".into())]);
@@ -215,7 +216,8 @@ async fn a_pasted_curl_command_fills_a_request_for_the_matching_environment_that
     let body: Value = serde_json::from_str(&response.body).unwrap();
     assert_eq!(body["data"].as_array().unwrap().len(), 2);
 
-    let refused = console.call_json("curl", json!({ "command": "curl https://evil.example.com/api/v1/wallets" })).await;
+    let refused =
+        console.builder_json("curl", json!({ "command": "curl https://evil.example.com/api/v1/wallets" })).await;
     assert_eq!(refused.status(), 400);
     let text = refused.text().await.unwrap();
     assert!(text.contains("evil.example.com is not the host of a configured environment"), "{text}");
@@ -232,7 +234,7 @@ async fn snippets_read_credentials_from_env_vars_and_never_contain_the_token_or_
     // A token is cached now: the snippets must still not carry it.
     let run = console.execute(&list_charges("sandbox", 1)).await;
     assert_eq!(run.status, 200);
-    let response = console.call_json("snippets", json!({ "request": list_charges("sandbox", 1) })).await;
+    let response = console.builder_json("snippets", json!({ "request": list_charges("sandbox", 1) })).await;
     let text = response.text().await.unwrap();
     let snippets: Vec<Snippet> = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
     assert_eq!(snippets.len(), 4);
@@ -248,7 +250,7 @@ async fn snippets_read_credentials_from_env_vars_and_never_contain_the_token_or_
         );
     }
     let bad = console
-        .call_json(
+        .builder_json(
             "snippets",
             json!({ "request": { "environment": "sandbox", "method": "GET", "path": "/../x",
         "path_params": [], "query": [], "headers": [], "body": null, "endpoint_id": null } }),
@@ -276,7 +278,7 @@ async fn runs_are_kept_in_history_without_credentials_and_can_be_opened_and_reme
     let (status, _, _) = console.execute_error(&sneaky).await;
     assert_eq!(status, 400);
 
-    let entries = console.history().await;
+    let entries = console.builder_history().await;
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[2].path, "/bank/wallet/charges/");
     assert_eq!(entries[2].status, Some(200));
@@ -284,7 +286,8 @@ async fn runs_are_kept_in_history_without_credentials_and_can_be_opened_and_reme
     assert!(entries[1].error.as_deref().is_some_and(|e| e.contains("dot segment")), "{:?}", entries[1].error);
 
     let id = entries[2].id.to_string();
-    let detail: HistoryDetail = TestConsole::ok(console.call("history/entry", &[("id", &id)]).await).await;
+    let detail: HistoryDetail =
+        TestConsole::builder_ok(console.builder_call("history/entry", &[("id", &id)]).await).await;
     assert_eq!(detail.request.query, first.query);
     assert_eq!(detail.request.headers, vec![("X-Partner-Trace".to_owned(), "t-1".to_owned())]);
     let response = detail.response.unwrap();
@@ -301,10 +304,10 @@ async fn runs_are_kept_in_history_without_credentials_and_can_be_opened_and_reme
         assert!(!text.contains("eyJ"), "{text}");
     }
 
-    let prefs: Preferences = TestConsole::ok(console.call("preferences", &[]).await).await;
+    let prefs: Preferences = TestConsole::builder_ok(console.builder_call("preferences", &[]).await).await;
     assert_eq!(prefs.last_environment.as_deref(), Some("simulator"));
     assert_eq!(prefs.last_endpoint.as_deref(), Some("listCharges"));
-    let missing = console.call("history/entry", &[("id", "999999")]).await;
+    let missing = console.builder_call("history/entry", &[("id", "999999")]).await;
     assert_eq!(missing.status(), 400);
     console.console.shutdown().await;
 }
@@ -314,24 +317,26 @@ async fn saved_requests_are_stored_listed_edited_and_deleted_for_all_staff() {
     let console = TestConsole::simulator_only().await;
     let save = |id: Option<i64>, name: &str, collection: &str| json!({ "request": { "id": id, "name": name, "collection": collection, "request": list_charges("simulator", 3) } });
     let created: SavedRequest =
-        TestConsole::ok(console.call_json("saved/save", save(None, "Three charges", "Partner X")).await).await;
-    assert_eq!(created.created_by, "local");
-    let duplicate = console.call_json("saved/save", save(None, "Three charges", "Partner X")).await;
-    assert_eq!(duplicate.status(), 400);
-    let edited: SavedRequest =
-        TestConsole::ok(console.call_json("saved/save", save(Some(created.id), "Three charges v2", "Partner X")).await)
+        TestConsole::builder_ok(console.builder_json("saved/save", save(None, "Three charges", "Partner X")).await)
             .await;
+    assert_eq!(created.created_by, "local");
+    let duplicate = console.builder_json("saved/save", save(None, "Three charges", "Partner X")).await;
+    assert_eq!(duplicate.status(), 400);
+    let edited: SavedRequest = TestConsole::builder_ok(
+        console.builder_json("saved/save", save(Some(created.id), "Three charges v2", "Partner X")).await,
+    )
+    .await;
     assert_eq!(edited.id, created.id);
-    let all: Vec<SavedRequest> = TestConsole::ok(console.call("saved", &[]).await).await;
+    let all: Vec<SavedRequest> = TestConsole::builder_ok(console.builder_call("saved", &[]).await).await;
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].name, "Three charges v2");
     assert_eq!(all[0].request, list_charges("simulator", 3));
     let unknown_env =
         json!({ "request": { "id": null, "name": "x", "collection": "", "request": list_charges("nowhere", 1) } });
-    assert_eq!(console.call_json("saved/save", unknown_env).await.status(), 404);
+    assert_eq!(console.builder_json("saved/save", unknown_env).await.status(), 404);
     let id = created.id.to_string();
-    assert!(console.call("saved/delete", &[("id", &id)]).await.status().is_success());
-    let all: Vec<SavedRequest> = TestConsole::ok(console.call("saved", &[]).await).await;
+    assert!(console.builder_call("saved/delete", &[("id", &id)]).await.status().is_success());
+    let all: Vec<SavedRequest> = TestConsole::builder_ok(console.builder_call("saved", &[]).await).await;
     assert!(all.is_empty());
     console.console.shutdown().await;
 }
