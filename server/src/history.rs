@@ -236,6 +236,8 @@ mod tests {
             token_fingerprint: Some("abcd1234".into()),
             upstream_request_id: Some("req_1".into()),
             token: None,
+            hint: None,
+            retried: false,
         }
     }
 
