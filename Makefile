@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run dev test test-rust test-browser check fmt bench tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
+.PHONY: help run dev test test-rust test-browser check fmt bench bench-inspector tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,8 +46,13 @@ check: wasm-target ## cargo fmt --check and clippy -D warnings (server, app, and
 	cargo clippy -p app -p server --all-targets --features app/ssr -- -D warnings
 	cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-bench: ## Benchmarks (optimised build); results go into BENCHMARKS.md
+bench: bench-inspector ## Benchmarks (optimised builds); results go into BENCHMARKS.md
 	cargo bench -p server --bench token_broker
+
+# A release build: the inspector's figures are meaningless on a debug WASM.
+bench-inspector: tools ## Response inspector on 1, 5 and 20 MB in chromium (BENCH_SIZES=1,5,20)
+	cargo leptos build --release
+	cd end2end && A55_CONSOLE_BIN=../target/release/a55-console npx playwright test --config bench.config.ts
 
 fmt: ## Format the code
 	cargo fmt --all

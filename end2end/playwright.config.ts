@@ -73,6 +73,12 @@ live_spec = true
 kind = "simulator"
 label = "Simulator (token badge test)"
 
+# A small response cap, for the inspector's truncation notice.
+[environments.simulator-small-cap]
+kind = "simulator"
+label = "Simulator (64 KB cap)"
+max_response_bytes = 65536
+
 [environments.sandbox]
 kind = "sandbox"
 label = "Sandbox (test)"

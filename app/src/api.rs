@@ -8,7 +8,7 @@ use leptos::server_fn::codec::Json;
 use crate::csrf::CsrfClient;
 use crate::wire::{
     AuditFilter, AuditRecord, Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse,
-    HistoryDetail, HistoryEntry, Preferences, SaveRequest, SavedRequest, Snippet, StaffView, TokenDetails, TokenView,
+    HistoryDetail, HistoryEntry, JsonPathAnswer, Preferences, SaveRequest, SavedRequest, Snippet, StaffView, TokenDetails, TokenView,
 };
 
 /// Sets the HTTP status of a failed server-function call from the error itself.
@@ -181,6 +181,16 @@ pub async fn delete_saved_request(id: i64) -> Result<(), ConsoleError> {
     let result = async {
         let caller = crate::backend::caller()?;
         crate::backend::backend()?.delete_saved_request(&caller, id).await
+    };
+    answer(result.await)
+}
+
+/// Filters a stored response body with a JSONPath expression (evaluated on the server, see ARCHITECTURE.md).
+#[server(prefix = "/api", endpoint = "jsonpath", client = CsrfClient)]
+pub async fn jsonpath(body_id: String, expression: String) -> Result<JsonPathAnswer, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.jsonpath(&caller, &body_id, &expression).await
     };
     answer(result.await)
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::wire::{
     AuditFilter, AuditRecord, Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse,
-    HistoryDetail, HistoryEntry, Preferences, Role, SaveRequest, SavedRequest, Snippet, StaffView, TokenDetails,
+    HistoryDetail, HistoryEntry, JsonPathAnswer, Preferences, Role, SaveRequest, SavedRequest, Snippet, StaffView, TokenDetails,
     TokenView,
 };
 
@@ -73,6 +73,8 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn saved_requests(&self, caller: &Caller) -> Result<Vec<SavedRequest>, ConsoleError>;
     async fn save_request(&self, caller: &Caller, request: SaveRequest) -> Result<SavedRequest, ConsoleError>;
     async fn delete_saved_request(&self, caller: &Caller, id: i64) -> Result<(), ConsoleError>;
+    /// Runs an RFC 9535 JSONPath query over a stored response body.
+    async fn jsonpath(&self, caller: &Caller, body_id: &str, expression: &str) -> Result<JsonPathAnswer, ConsoleError>;
 }
 
 /// Logins, logouts and the audit trail.

@@ -2,6 +2,8 @@
 //!
 //! Built twice: with `ssr` it is linked into the server and renders HTML; with `hydrate` it is the
 //! browser's WASM. Server-only code sits behind `cfg(feature = "ssr")`.
+// The page's nested view types exceed the default query depth in release WASM builds.
+#![recursion_limit = "256"]
 
 /// Name of the generated site files: `/pkg/a55-console.js`, `.wasm`, `.css`.
 pub const OUTPUT_NAME: &str = "a55-console";
@@ -12,6 +14,7 @@ pub mod backend;
 pub mod csrf;
 pub mod format;
 pub mod schema;
+pub mod inspect;
 pub mod ui;
 pub mod wire;
 

@@ -9,6 +9,7 @@ pub mod curl_import;
 pub mod history;
 pub mod link;
 pub mod login;
+pub mod inspector;
 pub mod request;
 pub mod response;
 pub mod saved;

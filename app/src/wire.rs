@@ -192,6 +192,7 @@ pub struct ExecuteResponse {
     pub size_bytes: u64,
     pub content_type: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// The body as text when `body_inline` (small UTF-8 bodies); otherwise empty: fetch it by `body_id`.
     pub body: String,
     /// True when the body was cut at the environment's response cap.
     pub truncated: bool,
@@ -206,6 +207,64 @@ pub struct ExecuteResponse {
     /// True when the API answered 401, the console got a new token and re-sent this (replayable) request once.
     #[serde(default)]
     pub retried: bool,
+    /// Id of the stored body, fetched raw from `/api/bodies/{id}` (None for an empty body).
+    #[serde(default)]
+    pub body_id: Option<String>,
+    /// True when `body` holds the whole (kept) body, so the browser needs no second request.
+    #[serde(default)]
+    pub body_inline: bool,
+    /// Body bytes kept (decoded, after redaction), at most the environment's cap.
+    #[serde(default)]
+    pub kept_bytes: u64,
+    /// Bytes read off the connection: compressed size when the upstream compressed.
+    #[serde(default)]
+    pub wire_bytes: u64,
+    /// The content encoding the server decoded (`gzip`), if any.
+    #[serde(default)]
+    pub content_encoding: Option<String>,
+    /// The environment's response cap in bytes.
+    #[serde(default)]
+    pub max_response_bytes: u64,
+    /// Every header sent upstream, Authorization shown as `Bearer <fingerprint>…`.
+    #[serde(default)]
+    pub sent_headers: Vec<(String, String)>,
+    /// The request body that was sent, if any.
+    #[serde(default)]
+    pub sent_body: Option<String>,
+}
+
+/// Bodies up to this size travel inline in the execute answer (one round trip); larger ones are
+/// fetched raw by id, never re-encoded inside a JSON string.
+pub const INLINE_BODY_LIMIT: usize = 64 * 1024;
+
+/// One step of a normalized JSONPath.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathStep {
+    Name(String),
+    Index(u64),
+}
+
+/// One node a JSONPath query selected.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JsonPathMatch {
+    /// RFC 9535 normalized path, e.g. `$['data'][0]['status']`.
+    pub path: String,
+    pub steps: Vec<PathStep>,
+    /// The value as compact JSON, cut at `JSONPATH_VALUE_PREVIEW` characters.
+    pub value: String,
+    pub value_truncated: bool,
+}
+
+/// Matches listed at most; `total` still counts all of them.
+pub const JSONPATH_MAX_MATCHES: usize = 1_000;
+pub const JSONPATH_VALUE_PREVIEW: usize = 400;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JsonPathAnswer {
+    pub total: usize,
+    pub matches: Vec<JsonPathMatch>,
+    pub elapsed_ms: f64,
 }
 
 /// Why the console asked a token endpoint for a token (or dropped one).
@@ -285,6 +344,8 @@ pub enum ConsoleError {
     #[error("{0}")]
     InvalidRequest(String),
     #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
     TokenUnavailable(String),
     #[error("{0}")]
     UpstreamUnavailable(String),
@@ -312,7 +373,7 @@ impl ConsoleError {
     /// The HTTP status each error is answered with: the one place where this mapping lives.
     pub fn status_code(&self) -> u16 {
         match self {
-            Self::UnknownEnvironment(_) => 404,
+            Self::UnknownEnvironment(_) | Self::NotFound(_) => 404,
             Self::InvalidRequest(_) => 400,
             Self::TokenUnavailable(_) | Self::UpstreamUnavailable(_) => 502,
             Self::UpstreamTimeout(_) => 504,
@@ -419,6 +480,7 @@ mod tests {
         let cases = [
             (ConsoleError::UnknownEnvironment("x".into()), 404),
             (ConsoleError::InvalidRequest("x".into()), 400),
+            (ConsoleError::NotFound("x".into()), 404),
             (ConsoleError::TokenUnavailable("x".into()), 502),
             (ConsoleError::UpstreamUnavailable("x".into()), 502),
             (ConsoleError::UpstreamTimeout("x".into()), 504),

@@ -9,6 +9,7 @@ import {
   openConsole,
   parseCountdown,
   pickEndpoint,
+  rawText,
   responseJson,
   runRequest,
 } from './support/console';
@@ -22,6 +23,7 @@ test('the page hydrates, shows the simulator environment and lists the catalog g
   await expect(envSelect.locator('option')).toHaveText([
     'Simulator (simulator)',
     'Simulator (token badge test) (simulator)',
+    'Simulator (64 KB cap) (simulator)',
     'Sandbox (test) (sandbox)',
     'Sandbox (wrong secret) (sandbox)',
   ]);
@@ -56,7 +58,7 @@ test('listing charges with limit 3 shows 200 OK, a time, a size and exactly thre
   await expect(page.getByTestId('response-status')).toHaveText('200 OK');
   await expect(page.getByTestId('response-time')).toHaveText(/^\d+(\.\d+)? m?s \(first byte \d+(\.\d+)? m?s\)$/);
   await expect(page.getByTestId('response-size')).toHaveText(/^\d+(\.\d)? (B|KB|MB)$/);
-  const text = (await page.getByTestId('response-body').textContent()) ?? '';
+  const text = await rawText(page);
   expect(text).toContain('"charge_uuid"');
   expect(text, 'the body is pretty-printed').toMatch(/^\{\n {2}"/);
   const body = await responseJson(page);
@@ -122,7 +124,7 @@ test('creating a charge with an empty JSON object shows the API validation error
   await runRequest(page);
 
   await expect(page.getByTestId('response-status')).toHaveText('400 Bad Request');
-  const text = (await page.getByTestId('response-body').textContent()) ?? '';
+  const text = await rawText(page);
   expect(text).toContain('VALIDATION_ERROR');
   expect(text).toContain('payer_name');
   const body = await responseJson(page);

@@ -4,6 +4,7 @@
 use app::wire::ConsoleError;
 
 use crate::curl::CurlError;
+use crate::jsonpath::JsonPathError;
 use crate::token::TokenError;
 use crate::upstream::path::PathError;
 use crate::upstream::UpstreamError;
@@ -34,6 +35,12 @@ impl From<UpstreamError> for ConsoleErrorOf {
 
 impl From<CurlError> for ConsoleErrorOf {
     fn from(error: CurlError) -> Self {
+        Self(ConsoleError::InvalidRequest(error.to_string()))
+    }
+}
+
+impl From<JsonPathError> for ConsoleErrorOf {
+    fn from(error: JsonPathError) -> Self {
         Self(ConsoleError::InvalidRequest(error.to_string()))
     }
 }

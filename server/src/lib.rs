@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod bodies;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod history;
 pub mod metrics;
 pub mod saved;
+pub mod jsonpath;
 pub mod service;
 pub mod simulator;
 pub mod snippets;

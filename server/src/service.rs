@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use app::backend::{Caller, ConsoleBackend};
 use app::wire::{
-    Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse, HistoryDetail, HistoryEntry,
-    Preferences, Role, SaveRequest, SavedRequest, Snippet, TokenDetails, TokenView,
+    Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse, HistoryDetail, HistoryEntry, JsonPathAnswer,
+    Preferences, Role, SaveRequest, SavedRequest, Snippet, TokenDetails, TokenView, INLINE_BODY_LIMIT,
 };
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method};
@@ -16,6 +16,7 @@ use url::Url;
 use crate::access;
 use crate::audit::{AuditEvent, AuditLog};
 use crate::catalog::live::CatalogStore;
+use crate::bodies::{replace_bytes, BodyStore, StoredBody};
 use crate::config::Environment;
 use crate::error::to_console;
 use crate::history::HistoryStore;
@@ -55,7 +56,11 @@ pub struct ConsoleService {
     storage: Option<(Arc<HistoryStore>, Arc<SavedStore>)>,
     /// Fingerprint of the last token each environment was seen using, to record refreshes.
     last_token: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    bodies: Arc<BodyStore>,
 }
+
+/// What replaces an access token the upstream echoed back.
+const TOKEN_REMOVED: &str = "[access token removed by the console]";
 
 impl ConsoleService {
     pub fn new(
@@ -63,6 +68,7 @@ impl ConsoleService {
         catalog: Catalog,
         broker: Arc<TokenBroker>,
         audit: AuditLog,
+        bodies: Arc<BodyStore>,
     ) -> Self {
         let catalog = Arc::new(CatalogStore::new(catalog));
         for env in &environments {
@@ -70,7 +76,7 @@ impl ConsoleService {
                 catalog.add_live(&env.config.id, path);
             }
         }
-        Self { environments, catalog, broker, audit, storage: None, last_token: Default::default() }
+        Self { environments, catalog, broker, audit, storage: None, last_token: Default::default(), bodies }
     }
 
     /// Adds history and saved requests (both in the console's database).
@@ -274,12 +280,14 @@ impl ConsoleBackend for ConsoleService {
         let concrete_path = url.path().to_owned();
         let replayable = is_replayable(&method, &headers);
         let mut outbound = Outbound {
+        let sent_body = body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
             environment: env.config.id.clone(),
             method: method.clone(),
             url,
             headers,
             body,
             bearer: token.as_ref().map(|t| t.expose().to_owned()),
+            bearer_fingerprint: token.as_ref().map(|t| t.fingerprint.clone()),
             timeout: env.config.timeouts.request,
             max_response_bytes: env.config.max_response_bytes,
         };
@@ -305,6 +313,7 @@ impl ConsoleBackend for ConsoleService {
                     // Safe to send again: the method is read-only or the request carries an Idempotency-Key.
                     self.note_token(caller, &env.config.id, &renewed.fingerprint);
                     outbound.bearer = Some(renewed.expose().to_owned());
+                    outbound.bearer_fingerprint = Some(renewed.fingerprint.clone());
                     token = Some(renewed);
                     self.broker.metrics().upstream_retry(&env.config.id);
                     inbound = self.send(caller, env, &template, outbound).await.inspect_err(audit_failure)?;
@@ -356,14 +365,40 @@ impl ConsoleBackend for ConsoleService {
             "upstream request"
         );
 
-        let mut text = String::from_utf8_lossy(&inbound.body).into_owned();
         if let Some(token) = &token {
-            // An upstream that echoes request headers must not hand the token to the browser.
-            if text.contains(token.expose()) {
-                text = text.replace(token.expose(), "[access token removed by the console]");
+            // An upstream that echoes the request must not hand the token to the browser: in the
+            // body (every path it takes: inline, stored, downloaded) nor in a header.
+            let secret = token.expose().as_bytes();
+            if let Some(clean) = replace_bytes(&inbound.body, secret, TOKEN_REMOVED.as_bytes()) {
+                inbound.body = clean;
+            }
+            for (_, value) in &mut inbound.headers {
+                if value.contains(token.expose()) {
+                    *value = value.replace(token.expose(), TOKEN_REMOVED);
+                }
             }
         }
         let header = |name: &str| inbound.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let kept_bytes = inbound.body.len() as u64;
+        let inline =
+            (inbound.body.len() <= INLINE_BODY_LIMIT).then(|| std::str::from_utf8(&inbound.body).ok()).flatten();
+        let (text, body_inline) = match inline {
+            Some(text) => (text.to_owned(), true),
+            None => (String::new(), false),
+        };
+        let body_id = if inbound.body.is_empty() {
+            None
+        } else {
+            let stored = StoredBody {
+                bytes: bytes::Bytes::from(std::mem::take(&mut inbound.body)),
+                content_type: header("content-type"),
+            };
+            let id = self.bodies.insert(stored);
+            if id.is_none() && !body_inline {
+                return Err(ConsoleError::Internal("the response body is larger than the body store".into()));
+            }
+            id
+        };
         Ok(ExecuteResponse {
             status: inbound.status,
             status_text: http::StatusCode::from_u16(inbound.status)
@@ -383,10 +418,31 @@ impl ConsoleBackend for ConsoleService {
             truncated: inbound.truncated,
             token_fingerprint: token.as_ref().map(|t| t.fingerprint.clone()),
             token: needs_token.then(|| self.broker.view(&env.token)),
+            body_id,
+            body_inline,
+            kept_bytes,
+            wire_bytes: inbound.wire_bytes,
+            content_encoding: inbound.decoded_from,
+            max_response_bytes: env.config.max_response_bytes as u64,
+            sent_headers: inbound.sent_headers,
+            sent_body,
             hint,
             retried,
         })
     }
+
+    async fn jsonpath(&self, _caller: &Caller, body_id: &str, expression: &str) -> Result<JsonPathAnswer, ConsoleError> {
+        // Expression errors come first and cost nothing; only then is the body needed.
+        crate::jsonpath::parse(expression).map_err(to_console)?;
+        let body = self.bodies.get(body_id).ok_or_else(|| {
+            ConsoleError::NotFound("this response is no longer kept on the server; run the request again".into())
+        })?;
+        let expression = expression.to_owned();
+        // Parsing a 20 MB document takes a while: keep it off the async workers.
+        tokio::task::spawn_blocking(move || crate::jsonpath::evaluate(&body.bytes, &expression))
+            .await
+            .map_err(|_| ConsoleError::Internal("the JSONPath evaluation stopped unexpectedly".into()))?
+            .map_err(to_console)
 
     async fn refresh_live_spec(&self, caller: &Caller, environment: &str) -> Result<Catalog, ConsoleError> {
         let env = self.environment(caller, environment)?;

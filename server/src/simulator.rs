@@ -3,6 +3,7 @@
 mod api;
 mod cognito;
 mod data;
+mod fixtures;
 mod jwt;
 mod large;
 mod spec;

@@ -7,9 +7,12 @@ use std::sync::Arc;
 use app::backend::{SharedBackend, SharedStaff};
 use app::{shell, App};
 use axum::middleware;
+use axum::extract::Path;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use http::header::{self, HeaderValue};
+use http::StatusCode;
 use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -23,13 +26,14 @@ use crate::auth::store::SqliteSessionStore;
 use crate::auth::web::{self, Origins, SESSION_COOKIE};
 use crate::auth::StaffAccess;
 use crate::catalog::load_with_extras;
+use crate::bodies::BodyStore;
 use crate::clock::SharedClock;
 use crate::config::{Config, Target};
 use crate::metrics::Metrics;
 use crate::service::{ConsoleService, LiveEnvironment};
 use crate::simulator::{self, RunningSimulator, SimulatorSettings};
 use crate::token::{SecretProvider, TokenBroker, TokenSource};
-use crate::upstream::http_client;
+use crate::upstream::{api_client, http_client};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -155,6 +159,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let token_http = http_client(std::time::Duration::from_secs(5)).map_err(StartError::Http)?;
     let metrics = Arc::new(Metrics::default());
     let broker = Arc::new(TokenBroker::new(token_http, clock.clone()).with_metrics(metrics.clone()));
+    let bodies = Arc::new(BodyStore::new(clock.clone()));
     let mut environments = Vec::new();
     for env in &config.environments {
         let (api_base, token_url, client_id, secret) = match (&env.target, &simulator) {
@@ -183,7 +188,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
                 timeout: env.timeouts.token,
                 refresh_skew: env.refresh_skew,
             },
-            http: http_client(env.timeouts.connect).map_err(StartError::Http)?,
+            http: api_client(env.timeouts.connect).map_err(StartError::Http)?,
             api_base,
             config: env.clone(),
         });
@@ -192,7 +197,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let history = crate::history::HistoryStore::new(db.clone(), config.history.clone(), clock.clone());
     let saved = crate::saved::SavedStore::new(db.clone(), clock.clone());
     let service =
-        Arc::new(ConsoleService::new(environments, catalog, broker, audit.clone()).with_storage(history, saved));
+        Arc::new(ConsoleService::new(environments, catalog, broker, audit.clone(), bodies.clone()).with_storage(history, saved));
     // Live specs load in the background: a slow or broken spec server never delays start-up.
     let loading = service.clone();
     let live_specs = tokio::spawn(async move { loading.load_live_specs().await });
@@ -204,7 +209,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let store = SqliteSessionStore::new(db.clone());
     let purge = tokio::spawn(purge_expired_sessions(store.clone()));
     let origins = Arc::new(Origins::new(config.public_url.as_ref()));
-    let router = router(leptos_options(addr), backend, access, store, origins, db.clone(), metrics);
+    let router = router(leptos_options(addr), backend, access, store, origins, db.clone(), metrics, bodies);
 
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -249,6 +254,7 @@ pub fn router(
     origins: Arc<Origins>,
     db: sqlx::SqlitePool,
     metrics: Arc<Metrics>,
+    bodies: Arc<BodyStore>,
 ) -> Router {
     let routes = generate_route_list(App);
     let shell_options = options.clone();
@@ -267,6 +273,13 @@ pub fn router(
     let export = Router::new().route("/audit/export", get(web::audit_export)).with_state(db);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/api/bodies/{id}",
+            get(move |Path(id): Path<String>| {
+                let bodies = bodies.clone();
+                async move { serve_body(&bodies, &id) }
+            }),
+        )
         .leptos_routes_with_context(
             &options,
             routes,
@@ -307,4 +320,30 @@ fn metrics_route(metrics: Arc<Metrics>) -> Router {
             }
         }),
     )
+}
+
+/// A stored response body, raw. Served as an opaque download so the browser never sniffs or renders it
+/// (an upstream HTML page with a script stays inert even if someone opens this URL).
+fn serve_body(bodies: &BodyStore, id: &str) -> Response {
+    let Some(body) = bodies.get(id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+            "This response body is no longer kept on the server (it expired or was evicted); run the request again.",
+        )
+            .into_response();
+    };
+    let short = id.get(..8).unwrap_or("body");
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"response-{short}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox")),
+        ],
+        body.bytes,
+    )
+        .into_response()
+}
 }

@@ -8,7 +8,10 @@ pub mod path;
 
 use std::time::{Duration, Instant};
 
+use std::io::Write as _;
+
 use futures::StreamExt as _;
+use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use url::Url;
 
@@ -104,6 +107,8 @@ pub struct Outbound {
     pub body: Option<bytes::Bytes>,
     /// The Bearer token, attached here and nowhere else.
     pub bearer: Option<String>,
+    /// What the request record shows instead of the token: `Bearer <fingerprint>…`.
+    pub bearer_fingerprint: Option<String>,
     pub timeout: Duration,
     pub max_response_bytes: usize,
 }
@@ -113,12 +118,22 @@ pub struct Outbound {
 pub struct Inbound {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The decoded body, at most `max_response_bytes`.
     pub body: Vec<u8>,
+    /// Decoded bytes seen before reading stopped (equals `body.len()` unless truncated).
     pub received_bytes: u64,
+    /// Bytes read off the connection (compressed, when the upstream compressed).
+    pub wire_bytes: u64,
+    /// The `Content-Encoding` that was decoded, if any.
+    pub decoded_from: Option<String>,
     pub truncated: bool,
+    /// Every header that went upstream, in order, with Authorization as `Bearer <fingerprint>…`.
+    pub sent_headers: Vec<(String, String)>,
     pub ttfb: Duration,
     pub total: Duration,
 }
+
+const USER_AGENT_VALUE: &str = concat!("a55-console/", env!("CARGO_PKG_VERSION"));
 
 /// Builds the shared HTTP client: no redirects, no proxies from the environment, connect timeout.
 pub fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
@@ -126,8 +141,101 @@ pub fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, reqwest
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .connect_timeout(connect_timeout)
-        .user_agent(concat!("a55-console/", env!("CARGO_PKG_VERSION")))
+        .user_agent(USER_AGENT_VALUE)
         .build()
+}
+
+/// The client for API calls. Unlike `http_client` it does not decompress by itself: `send` asks for
+/// gzip and decodes it, so it can count the bytes on the wire and stop a gzip bomb at the cap.
+pub fn api_client(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .no_gzip()
+        .connect_timeout(connect_timeout)
+        .build()
+}
+
+/// Collects the decoded body: keeps at most `cap` bytes, counts everything it is offered.
+struct CappedSink {
+    kept: Vec<u8>,
+    cap: usize,
+    seen: u64,
+}
+
+impl std::io::Write for CappedSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.seen += buf.len() as u64;
+        let room = self.cap.saturating_sub(self.kept.len()).min(buf.len());
+        self.kept.extend_from_slice(&buf[..room]);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CappedSink {
+    fn take(&mut self) -> Self {
+        Self { kept: std::mem::take(&mut self.kept), cap: self.cap, seen: self.seen }
+    }
+}
+
+/// Plain or gzip-decoding body reader.
+enum Decoder {
+    Plain(CappedSink),
+    Gzip(Box<flate2::write::GzDecoder<CappedSink>>),
+}
+
+impl Decoder {
+    fn new(content_encoding: Option<&str>, cap: usize) -> Self {
+        let sink = CappedSink { kept: Vec::new(), cap, seen: 0 };
+        match content_encoding {
+            Some("gzip" | "x-gzip") => Self::Gzip(Box::new(flate2::write::GzDecoder::new(sink))),
+            _ => Self::Plain(sink),
+        }
+    }
+    fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        match self {
+            Self::Plain(sink) => sink.write_all(chunk),
+            Self::Gzip(decoder) => decoder.write_all(chunk),
+        }
+    }
+    fn sink(&self) -> &CappedSink {
+        match self {
+            Self::Plain(sink) => sink,
+            Self::Gzip(decoder) => decoder.get_ref(),
+        }
+    }
+    fn finish(self) -> std::io::Result<CappedSink> {
+        match self {
+            Self::Plain(sink) => Ok(sink),
+            Self::Gzip(decoder) => decoder.finish(),
+        }
+    }
+}
+
+/// The headers actually sent, in the order the request record shows them.
+fn sent_headers(outbound: &Outbound, headers: &HeaderMap) -> Vec<(String, String)> {
+    let mut sent = Vec::new();
+    if let Some(host) = outbound.url.host_str() {
+        let host = match outbound.url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        sent.push((HOST.as_str().to_owned(), host));
+    }
+    for (name, value) in headers {
+        sent.push((name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()));
+    }
+    if outbound.bearer.is_some() {
+        let shown = format!("Bearer {}…", outbound.bearer_fingerprint.as_deref().unwrap_or("token"));
+        sent.push(("authorization".to_owned(), shown));
+    }
+    if let Some(body) = &outbound.body {
+        sent.push((CONTENT_LENGTH.as_str().to_owned(), body.len().to_string()));
+    }
+    sent
 }
 
 /// Sends `outbound` and reads the answer within the total timeout.
@@ -135,8 +243,18 @@ pub async fn send(http: &reqwest::Client, outbound: Outbound) -> Result<Inbound,
     let started = Instant::now();
     let environment = outbound.environment.clone();
     let timeout = outbound.timeout;
+    let mut headers = outbound.headers.clone();
+    // Set explicitly (not left to the client's defaults) so the request record is exact.
+    if !headers.contains_key(ACCEPT) {
+        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+    }
+    if !headers.contains_key(USER_AGENT) {
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    }
+    headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+    let sent = sent_headers(&outbound, &headers);
     let work = async {
-        let mut request = http.request(outbound.method, outbound.url).headers(outbound.headers);
+        let mut request = http.request(outbound.method, outbound.url).headers(headers);
         if let Some(token) = &outbound.bearer {
             let mut value =
                 HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| UpstreamError::Unreachable {
@@ -153,23 +271,50 @@ pub async fn send(http: &reqwest::Client, outbound: Outbound) -> Result<Inbound,
         let ttfb = started.elapsed();
         let status = response.status().as_u16();
         let headers = response_headers(response.headers());
-        let mut body = Vec::new();
-        let mut received: u64 = 0;
+        let encoding = response
+            .headers()
+            .get(http::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase());
+        let mut decoder = Decoder::new(encoding.as_deref(), outbound.max_response_bytes);
+        let decoded_from = matches!(decoder, Decoder::Gzip(_)).then(|| encoding.clone().unwrap_or_default());
+        let malformed = || UpstreamError::Unreachable {
+            environment: environment.clone(),
+            reason: "the response was cut off or malformed".into(),
+        };
+        let mut wire: u64 = 0;
         let mut truncated = false;
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|error| transport_error(&environment, &error))?;
-            received += chunk.len() as u64;
-            let room = outbound.max_response_bytes.saturating_sub(body.len());
-            if chunk.len() > room {
-                body.extend_from_slice(&chunk[..room]);
+            wire += chunk.len() as u64;
+            decoder.write(&chunk).map_err(|_| malformed())?;
+            if decoder.sink().seen > outbound.max_response_bytes as u64 {
                 truncated = true;
-                // Stop reading: an endless or enormous body must not hold memory or time.
+                // Stop reading: an endless, enormous or highly compressed body must not hold memory or time.
                 break;
             }
-            body.extend_from_slice(&chunk);
         }
-        Ok(Inbound { status, headers, body, received_bytes: received, truncated, ttfb, total: started.elapsed() })
+        let sink = if truncated {
+            match decoder {
+                Decoder::Plain(sink) => sink,
+                Decoder::Gzip(mut decoder) => decoder.get_mut().take(),
+            }
+        } else {
+            decoder.finish().map_err(|_| malformed())?
+        };
+        Ok(Inbound {
+            status,
+            headers,
+            received_bytes: sink.seen,
+            body: sink.kept,
+            wire_bytes: wire,
+            decoded_from,
+            truncated,
+            sent_headers: sent.clone(),
+            ttfb,
+            total: started.elapsed(),
+        })
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(result) => result,

@@ -38,15 +38,38 @@ export async function runRequest(page: Page, trigger?: () => Promise<void>): Pro
   return response;
 }
 
-/// The response panel's body, parsed (it must be JSON).
+/// The body the inspector shows, fetched the way the inspector fetches it (by its body id), parsed.
 export async function responseJson(page: Page): Promise<any> {
-  const text = await page.getByTestId('response-body').textContent();
-  expect(text, 'response-body has text').toBeTruthy();
+  const id = await page.getByTestId('inspector').getAttribute('data-body-id');
+  expect(id, 'the inspector names a stored body').toMatch(/^[0-9a-f]{32}$/);
+  const response = await page.request.get(`/api/bodies/${id}`);
+  expect(response.status()).toBe(200);
+  const text = await response.text();
   try {
-    return JSON.parse(text!);
+    return JSON.parse(text);
   } catch (error) {
-    throw new Error(`response-body is not JSON: ${String(error)}\n${text!.slice(0, 500)}`);
+    throw new Error(`the body is not JSON: ${String(error)}\n${text.slice(0, 500)}`);
   }
+}
+
+/// The Raw tab's whole text (pretty-printed for JSON), read by scrolling its virtual list.
+export async function rawText(page: Page): Promise<string> {
+  await page.getByTestId('tab-raw').click();
+  await expect(page.getByTestId('raw-line').first()).toBeVisible();
+  return page.getByTestId('raw-view').evaluate(async (view) => {
+    const lines = new Map<number, string>();
+    const frame = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    for (let top = 0; ; top += view.clientHeight) {
+      view.scrollTop = top;
+      await frame();
+      for (const line of view.querySelectorAll<HTMLElement>('[data-testid="raw-line"]')) {
+        lines.set(parseFloat(line.style.top), line.textContent ?? '');
+      }
+      if (top + view.clientHeight >= view.scrollHeight) break;
+    }
+    view.scrollTop = 0;
+    return [...lines.entries()].sort((a, b) => a[0] - b[0]).map(([, text]) => text).join('\n');
+  });
 }
 
 /// `expires in 1:57` → 117 (also `h:mm:ss`).

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::data::{self, Wallet};
 use super::validate::{self, FieldError};
-use super::{jwt, large, lock, now_secs, Simulator};
+use super::{fixtures, jwt, large, lock, now_secs, Simulator};
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -46,6 +46,8 @@ pub(super) fn router(sim: Simulator) -> Router<Simulator> {
         .route("/sim/large", get(large_charge_list))
         .route("/sim/revoked", get(revoked).post(revoked))
         .route("/swagger.json", get(super::spec::swagger))
+        .route("/sim/content/{name}", get(content_fixture))
+        .route("/sim/bigjson/{mb}", get(bigjson_alias))
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(sim, envelope))
 }
@@ -783,6 +785,28 @@ async fn large_charge_list(State(sim): State<Simulator>, RawQuery(query): RawQue
     }
     let bytes = large::cached_page(&sim, (large::target_bytes(mb), batch)).await.map_err(ApiError::internal)?;
     Ok(json_response(StatusCode::OK, bytes))
+}
+
+/// Test aid: `/sim/large?mb={mb}&batch=500` (bigjson.py byte for byte) as a plain path, for clients
+/// that can only send a path.
+async fn bigjson_alias(state: State<Simulator>, Path(mb): Path<String>) -> Result<Response, ApiError> {
+    let query = format!(
+        "mb={}&batch={}",
+        percent_encoding::utf8_percent_encode(&mb, percent_encoding::NON_ALPHANUMERIC),
+        large::MAX_BATCH
+    );
+    large_charge_list(state, RawQuery(Some(query))).await
+}
+
+/// Test aid: fixed bodies of every kind the inspector must cope with (see `fixtures`).
+async fn content_fixture(Path(name): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    fixtures::content(&name, &headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("no fixture {name:?}; try one of: {}", fixtures::NAMES),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -9,3 +9,4 @@ mod auth;
 mod builder;
 mod console;
 mod token;
+mod inspector;
