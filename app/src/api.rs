@@ -8,7 +8,8 @@ use leptos::server_fn::codec::Json;
 use crate::csrf::CsrfClient;
 use crate::wire::{
     AuditFilter, AuditRecord, Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse,
-    HistoryDetail, HistoryEntry, JsonPathAnswer, Preferences, SaveRequest, SavedRequest, Snippet, StaffView, TokenDetails, TokenView,
+    HistoryDetail, HistoryEntry, JsonPathAnswer, Preferences, SaveRequest, SavedRequest, Snippet, StaffView,
+    TokenDetails, TokenView,
 };
 
 /// Sets the HTTP status of a failed server-function call from the error itself.

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use crate::wire::{
     AuditFilter, AuditRecord, Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse,
-    HistoryDetail, HistoryEntry, JsonPathAnswer, Preferences, Role, SaveRequest, SavedRequest, Snippet, StaffView, TokenDetails,
-    TokenView,
+    HistoryDetail, HistoryEntry, JsonPathAnswer, Preferences, Role, SaveRequest, SavedRequest, Snippet, StaffView,
+    TokenDetails, TokenView,
 };
 
 /// The authenticated staff member behind one request.

@@ -13,8 +13,8 @@ pub mod api;
 pub mod backend;
 pub mod csrf;
 pub mod format;
-pub mod schema;
 pub mod inspect;
+pub mod schema;
 pub mod ui;
 pub mod wire;
 

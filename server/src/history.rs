@@ -35,6 +35,8 @@ pub fn storable_request(request: &ExecuteRequest) -> ExecuteRequest {
 fn storable_response(response: &ExecuteResponse) -> ExecuteResponse {
     let mut response = response.clone();
     response.headers.retain(|(name, _)| !NEVER_STORED.contains(&name.to_ascii_lowercase().as_str()));
+    // The request record shows Authorization as a fingerprint only, but history keeps no auth header at all.
+    response.sent_headers.retain(|(name, _)| !NEVER_STORED.contains(&name.to_ascii_lowercase().as_str()));
     // Token metadata describes the moment of the run, not the run: it is not kept.
     response.token = None;
     if response.body.len() > MAX_STORED_BODY {
@@ -238,6 +240,14 @@ mod tests {
             token: None,
             hint: None,
             retried: false,
+            body_id: None,
+            body_inline: true,
+            kept_bytes: body.len() as u64,
+            wire_bytes: body.len() as u64,
+            content_encoding: None,
+            max_response_bytes: 50_000_000,
+            sent_headers: Vec::new(),
+            sent_body: None,
         }
     }
 

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use app::backend::{Caller, ConsoleBackend};
 use app::wire::{
-    Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse, HistoryDetail, HistoryEntry, JsonPathAnswer,
-    Preferences, Role, SaveRequest, SavedRequest, Snippet, TokenDetails, TokenView, INLINE_BODY_LIMIT,
+    Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse, HistoryDetail, HistoryEntry,
+    JsonPathAnswer, Preferences, Role, SaveRequest, SavedRequest, Snippet, TokenDetails, TokenView, INLINE_BODY_LIMIT,
 };
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method};
@@ -15,8 +15,8 @@ use url::Url;
 
 use crate::access;
 use crate::audit::{AuditEvent, AuditLog};
-use crate::catalog::live::CatalogStore;
 use crate::bodies::{replace_bytes, BodyStore, StoredBody};
+use crate::catalog::live::CatalogStore;
 use crate::config::Environment;
 use crate::error::to_console;
 use crate::history::HistoryStore;
@@ -279,8 +279,8 @@ impl ConsoleBackend for ConsoleService {
         let display_url = url.to_string();
         let concrete_path = url.path().to_owned();
         let replayable = is_replayable(&method, &headers);
-        let mut outbound = Outbound {
         let sent_body = body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
+        let mut outbound = Outbound {
             environment: env.config.id.clone(),
             method: method.clone(),
             url,
@@ -431,7 +431,12 @@ impl ConsoleBackend for ConsoleService {
         })
     }
 
-    async fn jsonpath(&self, _caller: &Caller, body_id: &str, expression: &str) -> Result<JsonPathAnswer, ConsoleError> {
+    async fn jsonpath(
+        &self,
+        _caller: &Caller,
+        body_id: &str,
+        expression: &str,
+    ) -> Result<JsonPathAnswer, ConsoleError> {
         // Expression errors come first and cost nothing; only then is the body needed.
         crate::jsonpath::parse(expression).map_err(to_console)?;
         let body = self.bodies.get(body_id).ok_or_else(|| {
@@ -443,6 +448,7 @@ impl ConsoleBackend for ConsoleService {
             .await
             .map_err(|_| ConsoleError::Internal("the JSONPath evaluation stopped unexpectedly".into()))?
             .map_err(to_console)
+    }
 
     async fn refresh_live_spec(&self, caller: &Caller, environment: &str) -> Result<Catalog, ConsoleError> {
         let env = self.environment(caller, environment)?;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use app::backend::{SharedBackend, SharedStaff};
 use app::{shell, App};
-use axum::middleware;
 use axum::extract::Path;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -25,8 +25,8 @@ use crate::audit::AuditLog;
 use crate::auth::store::SqliteSessionStore;
 use crate::auth::web::{self, Origins, SESSION_COOKIE};
 use crate::auth::StaffAccess;
-use crate::catalog::load_with_extras;
 use crate::bodies::BodyStore;
+use crate::catalog::load_with_extras;
 use crate::clock::SharedClock;
 use crate::config::{Config, Target};
 use crate::metrics::Metrics;
@@ -196,8 +196,9 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let catalog = load_with_extras(&config.catalog_documents);
     let history = crate::history::HistoryStore::new(db.clone(), config.history.clone(), clock.clone());
     let saved = crate::saved::SavedStore::new(db.clone(), clock.clone());
-    let service =
-        Arc::new(ConsoleService::new(environments, catalog, broker, audit.clone(), bodies.clone()).with_storage(history, saved));
+    let service = Arc::new(
+        ConsoleService::new(environments, catalog, broker, audit.clone(), bodies.clone()).with_storage(history, saved),
+    );
     // Live specs load in the background: a slow or broken spec server never delays start-up.
     let loading = service.clone();
     let live_specs = tokio::spawn(async move { loading.load_live_specs().await });
@@ -345,5 +346,4 @@ fn serve_body(bodies: &BodyStore, id: &str) -> Response {
         body.bytes,
     )
         .into_response()
-}
 }

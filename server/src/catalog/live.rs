@@ -131,6 +131,7 @@ async fn fetch(env: &LiveEnvironment, path: &str) -> Result<(Vec<Endpoint>, Stri
         headers,
         body: None,
         bearer: None,
+        bearer_fingerprint: None,
         timeout: env.config.timeouts.request,
         max_response_bytes: MAX_SPEC_BYTES.min(env.config.max_response_bytes),
     };

@@ -8,5 +8,5 @@ mod support;
 mod auth;
 mod builder;
 mod console;
-mod token;
 mod inspector;
+mod token;
