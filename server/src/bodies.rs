@@ -25,6 +25,8 @@ pub const MAX_BODIES: usize = 128;
 pub struct StoredBody {
     pub bytes: Bytes,
     pub content_type: Option<String>,
+    /// The staff member whose request produced it: nobody else may read it, even holding the id.
+    pub owner: String,
 }
 
 struct Entry {
@@ -73,12 +75,15 @@ impl BodyStore {
         Some(id)
     }
 
-    /// The body stored under `id`, unless it has expired or been evicted.
-    pub fn get(&self, id: &str) -> Option<StoredBody> {
+    /// The body stored under `id` for `owner`, unless it has expired or been evicted.
+    pub fn get(&self, id: &str, owner: &str) -> Option<StoredBody> {
         let now = self.clock.now();
         let mut entries = self.entries.lock().ok()?;
         self.evict(&mut entries, now);
-        entries.iter().find(|e| constant_time_eq(e.id.as_bytes(), id.as_bytes())).map(|e| e.body.clone())
+        entries
+            .iter()
+            .find(|e| constant_time_eq(e.id.as_bytes(), id.as_bytes()) && e.body.owner == owner)
+            .map(|e| e.body.clone())
     }
 
     fn evict(&self, entries: &mut VecDeque<Entry>, now: Instant) {
@@ -124,7 +129,7 @@ mod tests {
     use crate::clock::ManualClock;
 
     fn body(text: &str) -> StoredBody {
-        StoredBody { bytes: Bytes::from(text.to_owned()), content_type: None }
+        StoredBody { bytes: Bytes::from(text.to_owned()), content_type: None, owner: "ana".into() }
     }
 
     #[test]
@@ -135,10 +140,18 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
-        assert_eq!(store.get(&a).unwrap().bytes, "a");
-        assert_eq!(store.get(&b).unwrap().bytes, "b");
-        assert!(store.get("0123456789abcdef0123456789abcdef").is_none());
-        assert!(store.get("").is_none());
+        assert_eq!(store.get(&a, "ana").unwrap().bytes, "a");
+        assert_eq!(store.get(&b, "ana").unwrap().bytes, "b");
+        assert!(store.get("0123456789abcdef0123456789abcdef", "ana").is_none());
+        assert!(store.get("", "ana").is_none());
+    }
+
+    #[test]
+    fn a_body_is_served_only_to_the_staff_member_who_ran_the_request() {
+        let store = BodyStore::new(ManualClock::new());
+        let id = store.insert(body("private")).unwrap();
+        assert!(store.get(&id, "bruno").is_none());
+        assert_eq!(store.get(&id, "ana").unwrap().bytes, "private");
     }
 
     #[test]
@@ -147,9 +160,9 @@ mod tests {
         let store = BodyStore::with_limits(clock.clone(), Duration::from_secs(60), 1_000, 10);
         let id = store.insert(body("x")).unwrap();
         clock.advance(Duration::from_secs(59));
-        assert!(store.get(&id).is_some());
+        assert!(store.get(&id, "ana").is_some());
         clock.advance(Duration::from_secs(1));
-        assert!(store.get(&id).is_none());
+        assert!(store.get(&id, "ana").is_none());
     }
 
     #[test]
@@ -158,13 +171,13 @@ mod tests {
         let first = store.insert(body("aaaa")).unwrap();
         let second = store.insert(body("bbbb")).unwrap();
         let third = store.insert(body("cccc")).unwrap();
-        assert!(store.get(&first).is_none(), "12 bytes do not fit in 10");
-        assert!(store.get(&second).is_some() && store.get(&third).is_some());
+        assert!(store.get(&first, "ana").is_none(), "12 bytes do not fit in 10");
+        assert!(store.get(&second, "ana").is_some() && store.get(&third, "ana").is_some());
         assert!(store.insert(body("01234567890")).is_none(), "larger than the whole store");
         let store = BodyStore::with_limits(Arc::new(crate::clock::SystemClock), BODY_TTL, 1_000, 2);
         let ids: Vec<_> = (0..3).map(|i| store.insert(body(&i.to_string())).unwrap()).collect();
-        assert!(store.get(&ids[0]).is_none());
-        assert!(store.get(&ids[2]).is_some());
+        assert!(store.get(&ids[0], "ana").is_none());
+        assert!(store.get(&ids[2], "ana").is_some());
     }
 
     #[test]

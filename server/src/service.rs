@@ -392,6 +392,7 @@ impl ConsoleBackend for ConsoleService {
             let stored = StoredBody {
                 bytes: bytes::Bytes::from(std::mem::take(&mut inbound.body)),
                 content_type: header("content-type"),
+                owner: caller.name.clone(),
             };
             let id = self.bodies.insert(stored);
             if id.is_none() && !body_inline {
@@ -431,15 +432,10 @@ impl ConsoleBackend for ConsoleService {
         })
     }
 
-    async fn jsonpath(
-        &self,
-        _caller: &Caller,
-        body_id: &str,
-        expression: &str,
-    ) -> Result<JsonPathAnswer, ConsoleError> {
+    async fn jsonpath(&self, caller: &Caller, body_id: &str, expression: &str) -> Result<JsonPathAnswer, ConsoleError> {
         // Expression errors come first and cost nothing; only then is the body needed.
         crate::jsonpath::parse(expression).map_err(to_console)?;
-        let body = self.bodies.get(body_id).ok_or_else(|| {
+        let body = self.bodies.get(body_id, &caller.name).ok_or_else(|| {
             ConsoleError::NotFound("this response is no longer kept on the server; run the request again".into())
         })?;
         let expression = expression.to_owned();

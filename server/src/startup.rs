@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use app::backend::{SharedBackend, SharedStaff};
+use app::backend::{Caller, SharedBackend, SharedStaff};
 use app::{shell, App};
 use axum::extract::Path;
 use axum::middleware;
@@ -276,9 +276,15 @@ pub fn router(
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/api/bodies/{id}",
-            get(move |Path(id): Path<String>| {
+            get(move |Path(id): Path<String>, caller: Option<axum::Extension<Caller>>| {
                 let bodies = bodies.clone();
-                async move { serve_body(&bodies, &id) }
+                // The staff gate puts the caller on every /api request; without one nothing is served.
+                async move {
+                    match caller {
+                        Some(axum::Extension(caller)) => serve_body(&bodies, &id, &caller.name),
+                        None => StatusCode::UNAUTHORIZED.into_response(),
+                    }
+                }
             }),
         )
         .leptos_routes_with_context(
@@ -325,8 +331,8 @@ fn metrics_route(metrics: Arc<Metrics>) -> Router {
 
 /// A stored response body, raw. Served as an opaque download so the browser never sniffs or renders it
 /// (an upstream HTML page with a script stays inert even if someone opens this URL).
-fn serve_body(bodies: &BodyStore, id: &str) -> Response {
-    let Some(body) = bodies.get(id) else {
+fn serve_body(bodies: &BodyStore, id: &str, owner: &str) -> Response {
+    let Some(body) = bodies.get(id, owner) else {
         return (
             StatusCode::NOT_FOUND,
             [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
