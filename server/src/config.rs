@@ -75,7 +75,7 @@ impl Default for RawAuth {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawUser {
     pub name: String,
@@ -154,7 +154,7 @@ pub struct RawEnvironment {
     pub token_url: Option<String>,
     pub client_id: Option<String>,
     /// Present only so that a secret written into the file gets a precise error instead of being used.
-    pub client_secret: Option<String>,
+    pub client_secret: Option<MisplacedSecret>,
     pub client_secret_env: Option<String>,
     pub client_secret_file: Option<PathBuf>,
     pub scope: Option<String>,
@@ -171,6 +171,28 @@ pub struct RawEnvironment {
     /// Writes need the environment id typed as confirmation. Default: true for production.
     pub confirm_writes: Option<bool>,
     pub live_spec: Option<RawLiveSpec>,
+}
+
+impl fmt::Debug for RawUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawUser")
+            .field("name", &self.name)
+            .field("password_hash", &"[redacted]")
+            .field("role", &self.role)
+            .field("environments", &self.environments)
+            .finish()
+    }
+}
+
+/// A secret someone wrote into the file: refused by validation, and never printed by `Debug`.
+#[derive(Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MisplacedSecret(String);
+
+impl fmt::Debug for MisplacedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 /// How the client authenticates at the token endpoint (both are accepted by Cognito).
@@ -1077,6 +1099,17 @@ kind = "staging"
         assert!(parse_service_url(Some("http://10.0.0.1/api"), "k", &mut problems).is_none());
         assert!(parse_service_url(Some("https://user:pw@a.test/"), "k", &mut problems).is_none());
         assert_eq!(problems.len(), 2);
+    }
+
+    #[test]
+    fn debug_output_of_the_raw_file_hides_a_misplaced_secret_and_password_hashes() {
+        let file = write_toml(
+            "[[auth.users]]\nname = \"ana\"\npassword_hash = \"$argon2id$hash-text\"\nrole = \"admin\"\n[environments.prod]\nkind = \"production\"\nclient_secret = \"oops-secret\"\n",
+        );
+        let raw: RawConfig = Figment::from(Toml::file(&file.0)).extract().unwrap();
+        let text = format!("{raw:?}");
+        assert!(!text.contains("oops-secret") && !text.contains("hash-text"), "{text}");
+        assert!(text.contains("ana"), "{text}");
     }
 
     #[test]
