@@ -28,7 +28,7 @@ run: build-tools ## Build a release and serve it on 127.0.0.1:3000 (simulator on
 	LEPTOS_SITE_ROOT=target/site ./target/release/a55-console
 
 dev: build-tools ## Watch mode: rebuild and reload on change
-	cargo leptos watch
+	CARGO_INCREMENTAL=1 cargo leptos watch
 
 test: tools test-rust test-browser ## Everything the tests need, then unit, integration and browser tests
 
