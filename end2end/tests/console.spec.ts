@@ -51,6 +51,9 @@ test('listing charges with limit 3 shows 200 OK, a time, a size and exactly thre
   await expect(page.getByTestId('method-select')).toHaveValue('GET');
   await expect(page.getByTestId('path-input')).toHaveValue('/bank/wallet/charges/');
   await expect(page.getByTestId('param-wallet_uuid')).not.toHaveValue('');
+  // An optional filter only hints at its example: a prefilled merchant would silently narrow the list.
+  await expect(page.getByTestId('param-merchant_uuid')).toHaveValue('');
+  await expect(page.getByTestId('param-merchant_uuid')).toHaveAttribute('placeholder', /e\.g\. 7a9e4c2d-/);
   await page.getByTestId('param-limit').fill('3');
 
   await runRequest(page);

@@ -118,8 +118,10 @@ impl RequestDraft {
         rows.update(|all| all.push(row));
     }
 
-    /// Fills the editor from a catalog operation, prefilled with its examples; the body is the
-    /// document's example, or a skeleton from the schema; POST gets a fresh Idempotency-Key.
+    /// Fills the editor from a catalog operation: required parameters get their example (an
+    /// optional one only shows it as a hint, since a filled optional filter changes the request
+    /// staff meant to send); the body is the document's example, or a skeleton from the schema;
+    /// POST gets a fresh Idempotency-Key.
     pub fn load(&self, endpoint: &Endpoint) {
         self.method.set(endpoint.method.clone());
         self.path.set(endpoint.path.clone());
@@ -135,7 +137,7 @@ impl RequestDraft {
             params
                 .into_iter()
                 .map(|param| {
-                    let value = param.example.clone().unwrap_or_default();
+                    let value = if param.required { param.example.clone().unwrap_or_default() } else { String::new() };
                     self.field(param, &value)
                 })
                 .collect(),
@@ -515,12 +517,16 @@ fn ParamInput(field: Field, draft: RequestDraft) -> impl IntoView {
             (kind, Some(format)) => format!("{kind} ({format})"),
             (kind, None) => kind.to_owned(),
         };
+        let hint = match &param.example {
+            Some(example) if !required => format!("{kind}, e.g. {example}"),
+            _ => kind,
+        };
         view! {
             <input
                 id=id.clone()
                 data-testid=id.clone()
                 spellcheck="false"
-                placeholder=kind
+                placeholder=hint
                 aria-invalid=move || problem.with(Option::is_some).to_string()
                 prop:value=move || field.value.get()
                 on:input=move |ev| field.value.set(event_target_value(&ev))
@@ -657,6 +663,16 @@ mod tests {
                     example: None,
                     format: None,
                 },
+                Parameter {
+                    name: "limit".into(),
+                    location: ParamLocation::Query,
+                    required: false,
+                    description: String::new(),
+                    schema_type: "integer".into(),
+                    enum_values: vec![],
+                    example: Some("20".into()),
+                    format: None,
+                },
             ],
             body_example: None,
             body_schema: Some(
@@ -672,7 +688,7 @@ mod tests {
     }
 
     #[test]
-    fn loading_a_post_generates_a_skeleton_body_prefills_examples_and_adds_an_idempotency_key() {
+    fn loading_a_post_generates_a_skeleton_body_prefills_only_required_examples_and_adds_an_idempotency_key() {
         let owner = Owner::new();
         owner.set();
         let draft = RequestDraft::new();
