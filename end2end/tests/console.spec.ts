@@ -1,4 +1,6 @@
 // The console in a browser: hydration, catalog, running requests, the token badge, environments.
+import { readFileSync } from 'node:fs';
+
 import { expect, test, type ConsoleMessage, type Response } from '@playwright/test';
 
 import {
@@ -269,4 +271,31 @@ test('the browser finds a favicon', async ({ page }) => {
   expect(icon.headers()['content-type'], `content type of ${href}`).toMatch(/^image\//);
   await page.waitForTimeout(1_000);
   expect(faviconErrors, 'errors the browser logged while fetching /favicon.ico').toEqual([]);
+});
+
+test('the whole stylesheet applies: no rule is swallowed by an unclosed block', async ({ page }) => {
+  await openConsole(page);
+  // A missing `}` makes every later rule a nested rule of the one before it (CSS nesting); the build
+  // flattens those into descendant selectors that never match, so the builder's styles silently
+  // stop applying. The source is parsed by the browser's own CSS parser; it uses no intentional nesting.
+  const source = readFileSync(new URL('../../style/main.css', import.meta.url), 'utf8');
+  const nested = await page.evaluate((text) => {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(text);
+    const found: string[] = [];
+    const walk = (rules: CSSRuleList, inside: string) => {
+      for (const rule of Array.from(rules)) {
+        if (rule instanceof CSSStyleRule) {
+          if (inside) found.push(`${rule.selectorText} inside ${inside}`);
+          if (rule.cssRules.length > 0) walk(rule.cssRules, rule.selectorText);
+        } else if ('cssRules' in rule) {
+          walk((rule as CSSGroupingRule).cssRules, inside);
+        }
+      }
+    };
+    walk(sheet.cssRules, '');
+    return found.slice(0, 5);
+  }, source);
+  expect(nested, 'rules of style/main.css nested by accident').toEqual([]);
+  await expect(page.getByTestId('endpoint-listCharges').locator('.mark').first()).toHaveCSS('border-radius', /^[1-9]/);
 });
