@@ -3,7 +3,7 @@
 #   make test   unit + integration + browser tests
 #   make check  rustfmt and clippy (host and WASM), warnings are errors
 #   make dev    rebuild and reload on every change (cargo leptos watch)
-#   make bench  benchmarks (results in BENCHMARKS.md)
+#   make bench  every benchmark; BENCHMARKS.md is assembled from benchmarks/sections/
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run dev test test-rust test-browser check fmt bench bench-inspector tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
+.PHONY: help run dev test test-rust test-browser test-bundle-size check fmt bench bench-token bench-load bench-overhead bench-inspector bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,12 +30,14 @@ run: build-tools ## Build a release and serve it on 127.0.0.1:3000 (simulator on
 dev: build-tools ## Watch mode: rebuild and reload on change
 	CARGO_INCREMENTAL=1 cargo leptos watch
 
-test: tools test-rust test-browser ## Everything the tests need, then unit, integration and browser tests
+test: tools test-rust test-browser test-bundle-size ## Everything the tests need, then unit, integration and browser tests, the load smoke run and the bundle size budget
 
 # node-deps installs oauth2-mock-server, the independent OAuth2 server of the token integration test;
 # A55_REQUIRE_OAUTH2_MOCK makes that test fail instead of skipping when it is missing.
+# The second command is the load benchmark's smoke run (20 staff sessions for 10 s, same assertions).
 test-rust: wasm-target node-deps
 	A55_REQUIRE_OAUTH2_MOCK=1 cargo test -p app -p server --features app/ssr
+	cargo test -p app -p server --features app/ssr --bench load
 
 test-browser: tools
 	cargo leptos build
@@ -46,13 +48,40 @@ check: wasm-target ## cargo fmt --check and clippy -D warnings (server, app, and
 	cargo clippy -p app -p server --all-targets --features app/ssr -- -D warnings
 	cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-bench: bench-inspector ## Benchmarks (optimised builds); results go into BENCHMARKS.md
+bench: bench-token bench-load bench-overhead bench-inspector bundle-size ## Every benchmark (optimised builds); assembles BENCHMARKS.md
+	benchmarks/assemble.sh
+
+# Each benchmark writes its own benchmarks/sections/*.md; BENCHMARKS.md is assembled from all of them.
+bench-token: ## Token broker: single-flight under 1,000 callers, cache-hit latency
 	cargo bench -p server --bench token_broker
+	benchmarks/assemble.sh
+
+bench-load: ## 200 logged-in staff sessions through the console for 60 s: errors, tokens, latency, RSS
+	cargo bench -p server --bench load
+	benchmarks/assemble.sh
+
+bench-overhead: ## Latency the console adds to a request (direct vs through it, interleaved), requests/s
+	cargo bench -p server --bench overhead
+	benchmarks/assemble.sh
 
 # A release build: the inspector's figures are meaningless on a debug WASM.
 bench-inspector: tools ## Response inspector on 1, 5 and 20 MB in chromium (BENCH_SIZES=1,5,20)
 	cargo leptos build --release
 	cd end2end && A55_CONSOLE_BIN=../target/release/a55-console npx playwright test --config bench.config.ts
+	benchmarks/assemble.sh
+
+# The release front end alone, into a site directory of its own, so the debug site the browser tests
+# use stays as it is.
+BUNDLE_SITE := target/bundle-site
+
+bundle-size: build-tools ## Release WASM + JS + CSS gzip size against benchmarks/bundle-budget.txt; writes its section
+	LEPTOS_SITE_ROOT=$(BUNDLE_SITE) cargo leptos build --release --frontend-only
+	benchmarks/bundle-size.sh section $(BUNDLE_SITE)/pkg
+	benchmarks/assemble.sh
+
+test-bundle-size: build-tools
+	LEPTOS_SITE_ROOT=$(BUNDLE_SITE) cargo leptos build --release --frontend-only
+	benchmarks/bundle-size.sh check $(BUNDLE_SITE)/pkg
 
 fmt: ## Format the code
 	cargo fmt --all

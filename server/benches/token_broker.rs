@@ -1,9 +1,11 @@
 //! Token broker benchmark (`make bench`): single-flight under 1,000 concurrent callers on a cold cache,
 //! at the stale boundary and at expiry, and the broker's added latency on a cache hit.
 //!
-//! A plain timing loop (no harness): it prints a Markdown table to paste into BENCHMARKS.md.
+//! A plain timing loop (no harness): it prints its tables and writes its section of BENCHMARKS.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a benchmark that cannot run should stop")]
+
+mod support;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -130,27 +132,48 @@ async fn main() {
     let file_hits = hit_latencies(&broker, &file_src).await;
     std::fs::remove_file(&path).unwrap();
 
-    println!("| Scenario | Token endpoint | Result |");
-    println!("| --- | --- | --- |");
+    let mut report = String::from("| Scenario | Token endpoint | Result |\n| --- | --- | --- |\n");
     for row in rows {
-        println!("{row}");
+        report.push_str(&row);
+        report.push('\n');
     }
-    println!();
-    println!("| Cache hit ({HITS} sequential calls) | median | p99 | max |");
-    println!("| --- | --- | --- | --- |");
+    report.push_str(&format!(
+        "\n| Cache hit ({HITS} sequential calls) | median | p99 | max |\n| --- | --- | --- | --- |\n"
+    ));
     for (label, samples) in [
         ("`token()`, secret from env var", &hits),
         ("`token()`, secret from a file (one `stat` per call)", &file_hits),
         ("timer overhead alone (`Instant::now` pair)", &overhead),
     ] {
-        println!(
-            "| {label} | {:.2} µs | {:.2} µs | {:.1} µs |",
+        report.push_str(&format!(
+            "| {label} | {:.2} µs | {:.2} µs | {:.1} µs |\n",
             percentile(samples, 0.5) / 1e3,
             percentile(samples, 0.99) / 1e3,
             *samples.last().unwrap() as f64 / 1e3
+        ));
+    }
+    println!("{report}");
+    let median = percentile(&hits, 0.5) / 1e3;
+    let file_median = percentile(&file_hits, 0.5) / 1e3;
+    if support::is_bench_run() {
+        support::write_section(
+            "10-token-broker.md",
+            &format!(
+                "## Token broker (`server/benches/token_broker.rs`)\n\n\
+                 How to rerun: `make bench-token` (or `cargo bench -p server --bench token_broker`). The benchmark\n\
+                 starts the simulator's token endpoint on a loopback port, drives the broker with the manual clock\n\
+                 (so \"stale\" and \"expired\" are reached without waiting), asserts the request counts and fails\n\
+                 if the cache-hit median is over the 5 µs target.\n\n\
+                 Measured {date} ({rustc}), `bench` profile (opt-level 3, no LTO).\n\n{report}\n\
+                 Reading: the broker adds {median:.2} µs to a request whose token is cached (target: under 5 µs). A\n\
+                 secret read from a file costs one `stat` per lookup ({file_median:.2} µs in all) so that a rotated\n\
+                 secret is noticed by the next request. Large maxima are the scheduler of a busy 2-core machine\n\
+                 (the bare timer pair has them too), not the broker.\n",
+                date = support::today(),
+                rustc = support::rustc_version(),
+            ),
         );
     }
-    let median = percentile(&hits, 0.5) / 1e3;
     assert!(median < 5.0, "cache hit median {median:.2} µs is over the 5 µs target");
     sim.shutdown().await;
 }
