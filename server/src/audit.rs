@@ -108,6 +108,7 @@ async fn write_with_retry(pool: &SqlitePool, batch: &[AuditEvent]) {
 }
 
 async fn insert(pool: &SqlitePool, batch: &[AuditEvent]) -> Result<(), sqlx::Error> {
+    let _turn = crate::db::write_turn().await;
     let mut tx = pool.begin().await?;
     for e in batch {
         sqlx::query(

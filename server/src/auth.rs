@@ -26,6 +26,8 @@ use crate::config::{AuthSection, StaffAccount};
 
 /// The session key holding the login id.
 const LOGIN_KEY: &str = "login";
+/// `last_seen_ms` is written at most this often per login.
+const LAST_SEEN_GRANULARITY_MS: i64 = 1_000;
 /// The name of the local-mode admin.
 pub const LOCAL_ADMIN: &str = "local";
 
@@ -123,12 +125,17 @@ impl StaffAccess {
             self.end_login(&login_id, "account_removed").await;
             return Ok(SessionState::None);
         };
-        sqlx::query("UPDATE staff_logins SET last_seen_ms = ? WHERE login_id = ? AND ended_at_ms IS NULL")
-            .bind(now)
-            .bind(&login_id)
-            .execute(&self.db)
-            .await
-            .map_err(|e| ConsoleError::Internal(format!("the session store is unavailable: {e}")))?;
+        // A busy session would otherwise write this row on every request (a SQLite write on the hot
+        // path); idle timeouts are minutes, so "last seen" to the second is exact enough.
+        if now.saturating_sub(last_seen) >= LAST_SEEN_GRANULARITY_MS {
+            let _turn = crate::db::write_turn().await;
+            sqlx::query("UPDATE staff_logins SET last_seen_ms = ? WHERE login_id = ? AND ended_at_ms IS NULL")
+                .bind(now)
+                .bind(&login_id)
+                .execute(&self.db)
+                .await
+                .map_err(|e| ConsoleError::Internal(format!("the session store is unavailable: {e}")))?;
+        }
         Ok(SessionState::Valid(Box::new(Caller {
             name: account.name.clone(),
             role: account.role,

@@ -16,6 +16,18 @@ pub enum DbError {
     Migrate { path: String, source: sqlx::migrate::MigrateError },
 }
 
+/// Waits for this process's turn to write. SQLite lets one connection write at a time; a second
+/// writer gets `SQLITE_BUSY` and SQLite's busy handler sleeps (1 ms, then 2, 5, 10 ms …) before it
+/// tries again, which was most of what a request cost under load (a run's history rows and the audit
+/// batch writer collided on nearly every request). Writers on the hot path (history, audit, last seen)
+/// queue here instead and are woken the moment the previous write ends; readers never wait (WAL). The
+/// busy timeout stays as the backstop for writers that do not take a turn. One turn for the process:
+/// writes are short, and a process serves one database outside tests.
+pub async fn write_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    static WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    WRITES.lock().await
+}
+
 /// Opens (creating if needed) and migrates the database at `path`.
 pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
     let display = path.display().to_string();
@@ -29,6 +41,9 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
+        // A local file cannot drop a connection the way a network database does; the ping sqlx sends
+        // before handing out each connection was one more hop to the connection's thread per query.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|source| DbError::Open { path: display.clone(), source })?;

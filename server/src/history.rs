@@ -77,6 +77,10 @@ impl HistoryStore {
             ),
             Err(error) => (None, None, Some(error.to_string()), None),
         };
+        // The insert, the remembered choice and the pruning are one transaction (one commit instead of
+        // three), in one turn of the process's writers.
+        let _turn = crate::db::write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(to_console)?;
         sqlx::query(
             "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -92,14 +96,15 @@ impl HistoryStore {
         .bind(error)
         .bind(json(&request)?)
         .bind(response)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(to_console)?;
-        self.remember(staff, &request.environment, request.endpoint_id.as_deref()).await?;
-        self.prune(staff, now).await
+        self.remember(&mut tx, staff, &request.environment, request.endpoint_id.as_deref()).await?;
+        self.prune(&mut tx, staff, now).await?;
+        tx.commit().await.map_err(to_console)
     }
 
-    async fn prune(&self, staff: &str, now_ms: i64) -> Result<(), ConsoleError> {
+    async fn prune(&self, tx: &mut sqlx::SqliteConnection, staff: &str, now_ms: i64) -> Result<(), ConsoleError> {
         let oldest = now_ms - i64::try_from(self.retention.max_age.as_millis()).unwrap_or(i64::MAX);
         sqlx::query(
             "DELETE FROM history WHERE staff = ?1 AND (at_ms < ?2 OR id NOT IN
@@ -108,7 +113,7 @@ impl HistoryStore {
         .bind(staff)
         .bind(oldest)
         .bind(i64::from(self.retention.max_entries))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(to_console)?;
         Ok(())
@@ -150,7 +155,13 @@ impl HistoryStore {
         Ok(HistoryDetail { entry: entry(&row)?, request, response })
     }
 
-    async fn remember(&self, staff: &str, environment: &str, endpoint: Option<&str>) -> Result<(), ConsoleError> {
+    async fn remember(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        staff: &str,
+        environment: &str,
+        endpoint: Option<&str>,
+    ) -> Result<(), ConsoleError> {
         sqlx::query(
             "INSERT INTO staff_preferences (staff, last_environment, last_endpoint, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (staff) DO UPDATE SET last_environment = ?2, last_endpoint = ?3, updated_at_ms = ?4",
@@ -159,7 +170,7 @@ impl HistoryStore {
         .bind(environment)
         .bind(endpoint)
         .bind(self.clock.wall_ms())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(to_console)?;
         Ok(())
