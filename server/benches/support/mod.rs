@@ -217,6 +217,19 @@ impl StaffSession {
         Self { http, base: base.to_owned(), cookie: cookie.expect("login sets the session cookie") }
     }
 
+    /// `POST /api/whoami`: the session and login checks and a server function, without the backend's work.
+    pub async fn whoami(&self) {
+        let response = self
+            .http
+            .post(format!("{}/api/whoami", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("whoami request");
+        assert_eq!(response.status(), 200);
+        std::hint::black_box(response.bytes().await.expect("whoami answer"));
+    }
+
     /// `POST /api/execute`: Ok(the upstream status) or Err(what went wrong).
     pub async fn execute(&self, request: &ExecuteRequest) -> Result<ExecuteResponse, String> {
         let response = self
