@@ -298,6 +298,83 @@ mod tests {
         assert_eq!(error.to_string(), "path parameter {charge_uuid} has no value");
     }
 
+    /// Pieces an attacker would combine: separators, dots, escapes (valid, broken, double, overlong),
+    /// query and fragment marks, userinfo and port marks, schemes, hosts, Unicode look-alikes and
+    /// control characters.
+    #[rustfmt::skip]
+    const ALPHABET: &[&str] = &[
+        "/", "//", ".", "..", "%", "%2e", "%2E", "%2f", "%2F", "%5c", "%5C", "%25", "%252e", "%252f", "%00", "%0a",
+        "%0D", "%20", "%3f", "%23", "%40", "%3A", "%E2%88%95", "%EF%BC%8F", "%C0%AF", "%c0%ae", "%zz", "\\", "?",
+        "#", "@", ":", ";", "~", "{", "}", "{id}", "a", "b", "v1", "admin", "evil.example", "127.0.0.2", "http:",
+        "https://", "file:", "javascript:", "／", "∕", "⁄", "．", "é", "\u{202e}", "\t", "\n", "\r", "\0",
+        "\u{b}", " ", "\u{7f}", "\u{85}",
+    ];
+
+    fn adversarial() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(ALPHABET), 0..14).prop_map(|parts| parts.concat())
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_accepted_path_stays_on_the_configured_origin_under_the_base(
+            path in adversarial(),
+            value in adversarial(),
+            base_index in 0usize..3,
+        ) {
+            let bases = [
+                "https://api.partner.example/api/v1/",
+                "http://127.0.0.1:8443/v1/",
+                "https://core-manager.a55.tech/",
+            ];
+            let base = Url::parse(bases[base_index]).unwrap();
+            let params = [("id".to_owned(), value)];
+            if let Ok(url) = build_url(&base, &path, &params, &[]) {
+                prop_assert_eq!(url.scheme(), base.scheme(), "{:?} -> {}", path, url);
+                prop_assert_eq!(url.host_str(), base.host_str(), "{:?} -> {}", path, url);
+                prop_assert_eq!(url.port_or_known_default(), base.port_or_known_default(), "{:?} -> {}", path, url);
+                prop_assert!(url.username().is_empty() && url.password().is_none(), "{:?} -> {}", path, url);
+                prop_assert!(url.fragment().is_none() && url.query().is_none(), "{:?} -> {}", path, url);
+                prop_assert!(url.path().starts_with(base.path()), "{:?} -> {}", path, url);
+                prop_assert!(!url.as_str().chars().any(char::is_control), "{:?} -> {:?}", path, url.as_str());
+                let below = &url.path()[base.path().len()..];
+                let segments: Vec<&str> = below.split('/').collect();
+                for (index, segment) in segments.iter().enumerate() {
+                    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+                    prop_assert!(
+                        !segment.is_empty() || index == segments.len() - 1,
+                        "empty segment: {:?} -> {}", path, url
+                    );
+                    prop_assert!(decoded != "." && decoded != "..", "dot segment: {:?} -> {}", path, url);
+                    prop_assert!(
+                        !decoded.contains('/') && !decoded.contains('\\'),
+                        "separator inside a segment: {:?} -> {}", path, url
+                    );
+                }
+                // Another parser reading the URL text sees the same URL (no parser differential).
+                let reparsed = Url::parse(url.as_str()).unwrap();
+                prop_assert_eq!(reparsed, url);
+            }
+        }
+    }
+
+    #[test]
+    fn the_adversarial_alphabet_builds_enough_accepted_paths_for_the_property_to_bite() {
+        use proptest::strategy::ValueTree as _;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let base = base();
+        let accepted = (0..2_000)
+            .filter(|_| {
+                let path = adversarial().new_tree(&mut runner).unwrap().current();
+                build_url(&base, &path, &[("id".into(), "v".into())], &[]).is_ok()
+            })
+            .count();
+        assert!(accepted >= 100, "only {accepted} of 2000 generated paths were accepted");
+    }
+
     #[test]
     fn huge_paths_are_refused() {
         assert_eq!(build(&"a".repeat(3000)), Err(PathError::TooLong));
