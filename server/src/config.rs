@@ -136,11 +136,21 @@ pub struct RawSimulator {
     /// `expires_in` of simulator tokens; short values make expiry visible in minutes.
     pub token_lifetime_secs: u64,
     pub client_id: String,
+    /// Env var holding the built-in simulator's client secret; a random one is made when left out.
+    /// Test aid: lets a test run plant a known canary secret.
+    pub client_secret_env: Option<String>,
+    /// Test aid: append every access token the built-in simulator issues to this file.
+    pub issued_tokens_file: Option<PathBuf>,
 }
 
 impl Default for RawSimulator {
     fn default() -> Self {
-        Self { token_lifetime_secs: 3600, client_id: "console-simulator".into() }
+        Self {
+            token_lifetime_secs: 3600,
+            client_id: "console-simulator".into(),
+            client_secret_env: None,
+            issued_tokens_file: None,
+        }
     }
 }
 
@@ -310,6 +320,9 @@ impl AuthSection {
 pub struct SimulatorSection {
     pub token_lifetime: Duration,
     pub client_id: String,
+    /// From `simulator.client_secret_env`; `None` means a random secret at start-up.
+    pub client_secret: Option<SecretString>,
+    pub issued_tokens_file: Option<PathBuf>,
 }
 
 /// The validated configuration the server runs on.
@@ -431,6 +444,15 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     if raw.simulator.client_id.trim().is_empty() {
         problems.push("simulator.client_id must not be empty".into());
     }
+    let simulator_secret = raw.simulator.client_secret_env.as_ref().and_then(|var| match env.var(var) {
+        Some(value) if !value.trim().is_empty() => Some(SecretString::from(value.trim().to_owned())),
+        _ => {
+            problems.push(format!(
+                "simulator.client_secret_env names env var {var}, which is not set or empty (leave it out for a random secret)"
+            ));
+            None
+        }
+    });
     for (index, path) in raw.catalog.extra_documents.iter().enumerate() {
         if path.as_os_str().is_empty() {
             problems.push(format!("catalog.extra_documents[{index}] is empty: name an OpenAPI YAML or JSON file"));
@@ -502,6 +524,8 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
             simulator: SimulatorSection {
                 token_lifetime: Duration::from_secs(raw.simulator.token_lifetime_secs),
                 client_id: raw.simulator.client_id,
+                client_secret: simulator_secret,
+                issued_tokens_file: raw.simulator.issued_tokens_file,
             },
             environments,
         }),

@@ -144,8 +144,12 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let addr = listener.local_addr().map_err(StartError::Simulator)?;
     let db = crate::db::open(&config.database_path).await?;
     let simulator = if config.uses_simulator() {
-        let settings =
+        let mut settings =
             SimulatorSettings::with_random_secret(config.simulator.client_id.clone(), config.simulator.token_lifetime);
+        if let Some(secret) = &config.simulator.client_secret {
+            settings.client_secret = secret.clone();
+        }
+        settings.issued_tokens_file.clone_from(&config.simulator.issued_tokens_file);
         let secret = settings.client_secret.clone();
         let running =
             simulator::spawn(settings, SocketAddr::from(([127, 0, 0, 1], 0))).await.map_err(StartError::Simulator)?;

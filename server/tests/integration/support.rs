@@ -16,6 +16,9 @@ use console_server::startup::{self, RunningConsole};
 use secrecy::SecretString;
 use serde_json::json;
 
+pub mod canary;
+pub mod fault;
+
 pub const WALLET: &str = "2f0c1b7e-3d4a-4e59-9c1a-1b2c3d4e5f60";
 
 #[derive(Default)]
@@ -32,19 +35,55 @@ impl EnvSource for Vars {
 
 pub struct TestConsole {
     pub console: RunningConsole,
+    /// `http://{front}`.
     pub base: String,
+    /// Where test clients connect: the console, or in canary mode the recording proxy before it.
+    pub front: SocketAddr,
     pub http: reqwest::Client,
 }
 
+const BUILTIN_SECRET_VAR: &str = "A55_IT_SIMULATOR_SECRET";
+
+/// `CANARY-SECRET-<32 random bytes, base64url> a/b+c:d"e\f&g=h%i`: the random part makes every
+/// 8-character fragment unique, the tail differs in every encoding.
+pub fn canary_secret() -> String {
+    use base64::Engine as _;
+    let random: [u8; 32] = rand::random();
+    format!("CANARY-SECRET-{} a/b+c:d\"e\\f&g=h%i", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random))
+}
+
 impl TestConsole {
-    pub async fn start(mut raw: RawConfig, vars: Vars, clock: SharedClock) -> Self {
-        // Each console gets its own database file, removed with the temp dir's usual cleanup.
-        raw.storage.database_path = std::env::temp_dir().join(format!("a55-console-it-{}.db", uuid::Uuid::new_v4()));
+    pub async fn start(mut raw: RawConfig, mut vars: Vars, clock: SharedClock) -> Self {
+        canary::init();
+        // Each console gets its own database file, removed with the temp dir's usual cleanup (kept
+        // for the leak scan in canary mode).
+        raw.storage.database_path = canary::database_path();
+        // The built-in simulator gets a canary secret with characters that change under every
+        // encoding, and (in canary mode) records the tokens it issues.
+        if raw.simulator.client_secret_env.is_none() {
+            vars.0.insert(BUILTIN_SECRET_VAR.to_owned(), canary_secret());
+            raw.simulator.client_secret_env = Some(BUILTIN_SECRET_VAR.to_owned());
+        }
+        if raw.simulator.issued_tokens_file.is_none() {
+            raw.simulator.issued_tokens_file = canary::tokens_file();
+        }
+        if let Some(var) = &raw.simulator.client_secret_env {
+            if let Some(secret) = vars.var(var) {
+                canary::record_secret(&raw.simulator.client_id, &secret);
+            }
+        }
+        for env in raw.environments.values() {
+            if let (Some(id), Some(secret)) = (&env.client_id, env.client_secret_env.as_ref().and_then(|v| vars.var(v)))
+            {
+                canary::record_secret(id, &secret);
+            }
+        }
         let config = config::validate(raw, &vars).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let console = startup::start(config, listener, clock).await.unwrap();
-        let base = format!("http://{}", console.addr);
-        Self { console, base, http: csrf_client() }
+        let front = canary::front(console.addr).await;
+        let base = format!("http://{front}");
+        Self { console, base, front, http: csrf_client() }
     }
 
     pub async fn simulator_only() -> Self {
@@ -113,8 +152,10 @@ pub async fn standalone(secret: &str, lifetime: Duration) -> RunningSimulator {
         client_secret: SecretString::from(secret.to_owned()),
         token_lifetime: lifetime,
         allowed_scopes: vec![simulator::DEFAULT_SCOPE.into()],
-        issued_tokens_file: None,
+        issued_tokens_file: canary::tokens_file(),
     };
+    canary::init();
+    canary::record_secret("partner-client", secret);
     simulator::spawn(settings, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap()
 }
 
@@ -127,4 +168,65 @@ pub fn remote_env(sim: &RunningSimulator, kind: &str, secret_var: &str) -> RawEn
         client_secret_env: Some(secret_var.into()),
         ..RawEnvironment::default()
     }
+}
+
+/// A sandbox environment on a fault server, with short timeouts (connect 1 s, token 1 s, request
+/// 2 s) and a 1 MiB response cap, so that fault tests finish quickly.
+pub fn fault_env(server: &fault::FaultServer) -> RawEnvironment {
+    RawEnvironment {
+        kind: Some("sandbox".into()),
+        api_base: Some(server.api_base()),
+        token_url: Some(server.token_url()),
+        client_id: Some("fault-client".into()),
+        client_secret_env: Some("FAULT_SECRET".into()),
+        connect_timeout_secs: Some(1),
+        token_timeout_secs: Some(1),
+        request_timeout_secs: Some(2),
+        max_response_bytes: Some(1 << 20),
+        ..RawEnvironment::default()
+    }
+}
+
+/// A console whose only remote environment, `faulty`, is the fault server.
+pub async fn fault_console(server: &fault::FaultServer) -> TestConsole {
+    let mut raw = RawConfig::default();
+    raw.environments.insert("faulty".into(), fault_env(server));
+    let vars = Vars(HashMap::from([("FAULT_SECRET".to_owned(), FAULT_SECRET.to_owned())]));
+    TestConsole::start(raw, vars, Arc::new(SystemClock)).await
+}
+
+/// The client secret of `fault_console`: characters that change under every encoding.
+pub const FAULT_SECRET: &str = "fault-secret a/b+c:d\"e\\f&g=h%i";
+
+/// An opaque access token for a fault server to hand out.
+pub fn fault_token() -> String {
+    use base64::Engine as _;
+    let random: [u8; 32] = rand::random();
+    let token = format!("FAULT-AT-{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random));
+    canary::record_token(&token);
+    token
+}
+
+/// `GET {path}` on the `faulty` environment.
+pub fn get(path: &str) -> ExecuteRequest {
+    ExecuteRequest {
+        environment: "faulty".into(),
+        method: "GET".into(),
+        path: path.into(),
+        ..ExecuteRequest::default()
+    }
+}
+
+/// Sends bytes as they are to `addr` and returns the status code of the answer (0 if none came or
+/// it was not HTTP) and the whole answer as text. For requests no HTTP client would build.
+pub async fn raw_http(addr: SocketAddr, request: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status =
+        text.strip_prefix("HTTP/1.1 ").and_then(|rest| rest.get(..3)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
 }
