@@ -105,14 +105,27 @@ pub fn csrf_problem(origins: &Origins, method: &Method, headers: &HeaderMap, hos
 /// Outermost check: the Host must be ours, and state-changing requests must be same-origin and carry
 /// the custom header. Runs before the session is loaded, so refused requests never touch the store.
 pub async fn request_guard(State(origins): State<Arc<Origins>>, request: Request, next: Next) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| request.uri().authority().map(|a| a.to_string()))
-        .unwrap_or_default();
-    if !origins.host_allowed(&host) {
+    // Only a path names something here: `OPTIONS *` (asterisk form) and CONNECT's `host:port`
+    // (authority form) would otherwise reach the page renderer, which cannot route them.
+    if !request.uri().path().starts_with('/') {
+        tracing::warn!(method = %request.method(), "refused a request whose target is not a path");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ConsoleError::InvalidRequest("the request target must be a path such as /api/execute".into()),
+        );
+    }
+    let header_host = request.headers().get(header::HOST).map(|h| h.to_str().map(str::to_owned));
+    // An absolute-form target (`GET http://host/path`) names the host with authority over the Host
+    // header (RFC 9112 §3.2.2), so both must be ours when both are present.
+    let target_host = request.uri().authority().map(|a| a.to_string());
+    let host = match (&header_host, &target_host) {
+        (Some(Ok(header)), _) => header.clone(),
+        (None, Some(target)) => target.clone(),
+        _ => String::new(),
+    };
+    let foreign_target = target_host.as_deref().is_some_and(|target| !origins.host_allowed(target));
+    if !origins.host_allowed(&host) || foreign_target {
+        let host = target_host.filter(|_| foreign_target).unwrap_or(host);
         tracing::warn!(host = %host.escape_debug(), "refused a request for an unknown host");
         return refuse(
             StatusCode::MISDIRECTED_REQUEST,

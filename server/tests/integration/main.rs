@@ -8,5 +8,6 @@ mod support;
 mod auth;
 mod builder;
 mod console;
+mod destination;
 mod inspector;
 mod token;
