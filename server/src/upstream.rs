@@ -19,14 +19,21 @@ use url::Url;
 /// hop-by-hop headers) is refused: the console decides those.
 const ALLOWED_HEADERS: [&str; 5] = ["accept", "accept-language", "content-type", "idempotency-key", "user-agent"];
 
-/// `x-` headers that are not allowed even though other `x-` headers are.
-const FORBIDDEN_X_HEADERS: [&str; 6] = [
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
+/// `x-` headers that are not allowed even though other `x-` headers are: they claim a client address,
+/// host, URL or method that proxies and frameworks may believe. Compared after `_` → `-`, because
+/// some servers (CGI, WSGI, nginx with `underscores_in_headers`) treat the two alike.
+const FORBIDDEN_X_HEADERS: [&str; 11] = [
     "x-real-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "x-host",
     "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
     "x-original-url",
+    "x-original-host",
+    "x-rewrite-url",
+    "x-original-forwarded-for",
 ];
 
 /// Response headers never passed to the browser: they would act on the console's origin.
@@ -79,10 +86,13 @@ pub fn parse_method(method: &str) -> Result<Method, UpstreamError> {
 pub fn request_headers(pairs: &[(String, String)]) -> Result<HeaderMap, UpstreamError> {
     let mut headers = HeaderMap::new();
     for (name, value) in pairs {
+        // Control characters first: "set by the console" would be the wrong thing to tell someone
+        // whose header name merely has a stray CR/LF in it.
+        if name.chars().any(char::is_control) {
+            return Err(UpstreamError::InvalidHeader(name.clone()));
+        }
         let lower = name.trim().to_ascii_lowercase();
-        let allowed = ALLOWED_HEADERS.contains(&lower.as_str())
-            || (lower.starts_with("x-") && !FORBIDDEN_X_HEADERS.contains(&lower.as_str()));
-        if !allowed {
+        if !browser_may_send(&lower) {
             return Err(UpstreamError::ForbiddenHeader(name.clone()));
         }
         let header_name =
@@ -95,6 +105,18 @@ pub fn request_headers(pairs: &[(String, String)]) -> Result<HeaderMap, Upstream
         headers.append(header_name, header_value);
     }
     Ok(headers)
+}
+
+/// The allowlist: a few standard headers, and `x-` headers that claim nothing about the client,
+/// host or method (forwarding headers in any spelling, `x-forwarded-*` as a whole, are refused).
+fn browser_may_send(lower: &str) -> bool {
+    let normalised = lower.replace('_', "-");
+    if ALLOWED_HEADERS.contains(&lower) {
+        return true;
+    }
+    normalised.starts_with("x-")
+        && !normalised.starts_with("x-forwarded")
+        && !FORBIDDEN_X_HEADERS.contains(&normalised.as_str())
 }
 
 /// What to send. `Clone` so a request can be re-sent once after a 401 (see `service`).
@@ -335,13 +357,25 @@ fn transport_error(environment: &str, error: &reqwest::Error) -> UpstreamError {
     UpstreamError::Unreachable { environment: environment.to_owned(), reason: reason.to_owned() }
 }
 
-/// Keeps headers staff need to see, drops the ones that would act on the console's origin.
+/// Keeps headers staff need to see, drops the ones that would act on the console's origin, and
+/// hop-by-hop headers: the fixed ones, `proxy-*`, and any header the `Connection` header names.
 pub fn response_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    let named_by_connection: Vec<String> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect();
     headers
         .iter()
         .filter(|(name, _)| {
             let name = name.as_str();
-            !DROPPED_RESPONSE_HEADERS.contains(&name) && !name.starts_with("access-control-")
+            !DROPPED_RESPONSE_HEADERS.contains(&name)
+                && !name.starts_with("access-control-")
+                && !name.starts_with("proxy-")
+                && !named_by_connection.iter().any(|n| n == name)
         })
         .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
         .collect()
@@ -371,6 +405,12 @@ mod tests {
             "X-Real-IP",
             "Forwarded",
             "Keep-Alive",
+            "X-Forwarded_For",
+            "x_real_ip",
+            "X-Forwarded-Port",
+            "X-Forwarded-Prefix",
+            "X-Client-IP",
+            "X-HTTP-Method",
         ] {
             assert_eq!(
                 request_headers(&[pair(name, "x")]),
@@ -392,6 +432,17 @@ mod tests {
     }
 
     #[test]
+    fn a_control_character_in_a_name_is_reported_as_such_whatever_the_name() {
+        for name in ["Accept\r\nX-Injected", "Authorization\n", "X-F\0oo"] {
+            assert_eq!(
+                request_headers(&[pair(name, "x")]),
+                Err(UpstreamError::InvalidHeader(name.to_owned())),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
     fn ordinary_headers_pass() {
         let headers = request_headers(&[
             pair("Idempotency-Key", "k-1"),
@@ -410,7 +461,9 @@ mod tests {
             ("set-cookie", "__Host-sid=evil"),
             ("access-control-allow-origin", "*"),
             ("content-security-policy", "default-src *"),
-            ("connection", "close"),
+            ("connection", "close, x-hop"),
+            ("x-hop", "named by Connection"),
+            ("proxy-authenticate", "Basic realm=x"),
             ("x-request-id", "req_1"),
             ("content-type", "application/json"),
         ] {

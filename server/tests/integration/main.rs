@@ -9,5 +9,6 @@ mod auth;
 mod builder;
 mod console;
 mod destination;
+mod headers;
 mod inspector;
 mod token;
