@@ -9,6 +9,7 @@ mod auth;
 mod builder;
 mod console;
 mod destination;
+mod faults;
 mod headers;
 mod inspector;
 mod token;
