@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run dev test test-rust test-browser test-bundle-size check fmt bench bench-token bench-load bench-overhead bench-inspector bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
+.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-overhead bench-inspector bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,18 +30,32 @@ run: build-tools ## Build a release and serve it on 127.0.0.1:3000 (simulator on
 dev: build-tools ## Watch mode: rebuild and reload on change
 	CARGO_INCREMENTAL=1 cargo leptos watch
 
-test: tools test-rust test-browser test-bundle-size ## Everything the tests need, then unit, integration and browser tests, the load smoke run and the bundle size budget
+test: tools test-rust test-browser leak-scan test-bundle-size ## Everything the tests need; unit, integration, browser tests and load smoke run; the leak canary scan; the bundle size budget
+
+# Both suites run in leak-canary mode: canary secrets, every issued token recorded, logs at trace,
+# responses, test output and SQLite files kept. `leak-scan` then fails the run on any trace of them.
+LEAK_DIR := $(CURDIR)/target/leak-canary
 
 # node-deps installs oauth2-mock-server, the independent OAuth2 server of the token integration test;
 # A55_REQUIRE_OAUTH2_MOCK makes that test fail instead of skipping when it is missing.
 # The second command is the load benchmark's smoke run (20 staff sessions for 10 s, same assertions).
 test-rust: wasm-target node-deps
-	A55_REQUIRE_OAUTH2_MOCK=1 cargo test -p app -p server --features app/ssr
+	rm -rf $(LEAK_DIR)/integration && mkdir -p $(LEAK_DIR)/integration
+	set -o pipefail; A55_LEAK_CANARY_DIR=$(LEAK_DIR)/integration A55_REQUIRE_OAUTH2_MOCK=1 RUST_BACKTRACE=1 \
+	  cargo test -p app -p server --features app/ssr -- --nocapture 2>&1 | tee $(LEAK_DIR)/integration/test-output.log
 	cargo test -p app -p server --features app/ssr --bench load
 
 test-browser: tools
 	cargo leptos build
-	cd end2end && npx playwright test
+	mkdir -p $(LEAK_DIR)
+	set -o pipefail; cd end2end && npx playwright test 2>&1 | tee $(LEAK_DIR)/browser-test-output.log
+	cp $(LEAK_DIR)/browser-test-output.log end2end/.run/playwright-output.log
+
+# Needs the output of both suites (test-rust and test-browser).
+# Same packages and features as test-rust, so nothing is rebuilt; the filter runs the one scan test.
+leak-scan: ## Search the last test runs' logs, responses, output and databases for the canaries
+	A55_LEAK_SCAN_DIRS="$(LEAK_DIR)/integration $(CURDIR)/end2end/.run" cargo test -p app -p server --features app/ssr -- \
+	  --ignored --exact leak_canary::no_canary_appears_in_any_log_response_test_output_or_database_of_the_test_runs --nocapture
 
 check: wasm-target ## cargo fmt --check and clippy -D warnings (server, app, and the WASM build)
 	cargo fmt --all -- --check

@@ -5,7 +5,7 @@
 // runner (the first evaluation, which has no E2E_RUN_ID yet) generates the canary secrets and writes
 // the run directory; workers inherit the values through the environment.
 import { defineConfig } from '@playwright/test';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,11 +28,16 @@ const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 if (!process.env.E2E_RUN_ID) {
   process.env.E2E_RUN_ID = randomUUID();
-  // The secret the standalone simulator accepts and the console's sandbox environment uses.
-  process.env.E2E_SANDBOX_SECRET = `CANARY-SECRET-${randomUUID()}`;
+  // Canary secrets (unless given): a random part whose every 8-character fragment is unique, so the
+  // leak scan can look for fragments too. The secret the standalone simulator accepts and the
+  // console's sandbox environment uses:
+  const random = () => randomBytes(32).toString('base64url');
+  process.env.E2E_SANDBOX_SECRET ??= `CANARY-SECRET-${random()}`;
   // A secret the simulator does not accept, for the "credentials rejected" path. It has characters that
   // change under URL-, form- and JSON-encoding so that every encoding the detector searches differs.
-  process.env.E2E_WRONG_SECRET = `CANARY-WRONG-${randomUUID()} a/b+c:d"e\\f&g=h%i`;
+  process.env.E2E_WRONG_SECRET ??= `CANARY-WRONG-${random()} a/b+c:d"e\\f&g=h%i`;
+  // The built-in simulator's secret (otherwise random and unknown to the scan).
+  process.env.E2E_BUILTIN_SECRET ??= `CANARY-SECRET-${random()} builtin`;
 
   for (const [what, file] of [['console binary', consoleBin], ['site root', siteRoot]]) {
     if (!existsSync(file)) {
@@ -41,10 +46,31 @@ if (!process.env.E2E_RUN_ID) {
     }
   }
   mkdirSync(RUN_DIR, { recursive: true });
-  for (const name of ['issued-tokens.txt', 'console.log', 'simulator.log', 'console.db', 'console.db-wal', 'console.db-shm']) {
-    rmSync(runFile(name), { force: true });
+  for (const name of [
+    'issued-tokens.txt',
+    'issued-tokens-builtin.txt',
+    'canary-secrets.jsonl',
+    'console.log',
+    'simulator.log',
+    'console.db',
+    'console.db-wal',
+    'console.db-shm',
+    'received',
+  ]) {
+    rmSync(runFile(name), { force: true, recursive: true });
   }
   writeFileSync(runFile('console.toml'), consoleToml());
+  // What the leak canary scan (`make test`, after the suite) searches for, besides the issued tokens.
+  writeFileSync(
+    runFile('canary-secrets.jsonl'),
+    [
+      { client_id: E2E_CLIENT_ID, secret: process.env.E2E_SANDBOX_SECRET },
+      { client_id: E2E_CLIENT_ID, secret: process.env.E2E_WRONG_SECRET },
+      { client_id: 'console-simulator', secret: process.env.E2E_BUILTIN_SECRET },
+    ]
+      .map((line) => JSON.stringify(line))
+      .join('\n') + '\n',
+  );
 }
 
 /// The console under test: the built-in simulator, the standalone simulator as a sandbox, and two
@@ -60,6 +86,9 @@ database_path = ${JSON.stringify(runFile('console.db'))}
 
 [simulator]
 token_lifetime_secs = ${TOKEN_LIFETIME_SECS}
+# Test aids for the leak canary scan: a known canary secret, and every issued token recorded.
+client_secret_env = "E2E_BUILTIN_SECRET"
+issued_tokens_file = ${JSON.stringify(runFile('issued-tokens-builtin.txt'))}
 
 [environments.simulator]
 kind = "simulator"
@@ -149,6 +178,7 @@ export default defineConfig({
         E2E_CLIENT_ID,
         E2E_TOKEN_LIFETIME: String(TOKEN_LIFETIME_SECS),
         A55_SIMULATOR_CLIENT_SECRET: process.env.E2E_SANDBOX_SECRET ?? '',
+        A55_CONSOLE_LOG: 'trace',
       },
       // The API answers 401 without a token, which Playwright counts as "up".
       url: `http://127.0.0.1:${SANDBOX_PORT}/api/v1/wallets`,
@@ -165,6 +195,7 @@ export default defineConfig({
         E2E_CONSOLE_BIN: consoleBin,
         E2E_SANDBOX_SECRET: process.env.E2E_SANDBOX_SECRET ?? '',
         E2E_WRONG_SECRET: process.env.E2E_WRONG_SECRET ?? '',
+        E2E_BUILTIN_SECRET: process.env.E2E_BUILTIN_SECRET ?? '',
         LEPTOS_SITE_ROOT: siteRoot,
         A55_CONSOLE_LOG: 'trace',
       },

@@ -1,6 +1,7 @@
 // The request builder in a browser: keyboard search, parameter checks, curl import, links,
 // history, saved requests, snippets, live specs and the Idempotency-Key.
-import { expect, test, type Page, type Request } from '@playwright/test';
+import { type Page, type Request } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 
 import { canarySecrets, SANDBOX_PORT } from './support/paths';
 import { chooseEnvironment, openConsole, pickEndpoint, responseJson, runRequest } from './support/console';

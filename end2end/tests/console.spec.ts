@@ -1,7 +1,8 @@
 // The console in a browser: hydration, catalog, running requests, the token badge, environments.
 import { readFileSync } from 'node:fs';
 
-import { expect, test, type ConsoleMessage, type Response } from '@playwright/test';
+import { type ConsoleMessage, type Response } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 
 import {
   chooseEnvironment,

@@ -1,6 +1,7 @@
 // The response inspector in a browser: the virtual tree, search, JSONPath, copy, and bodies that are
 // not JSON at all (invalid, HTML with a script, binary, empty, cut at the cap, deeply nested).
-import { expect, test, type Page } from '@playwright/test';
+import { type Page } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 
 import { chooseEnvironment, openConsole, pickEndpoint, runRequest } from './support/console';
 

@@ -2,7 +2,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { expect, test, type BrowserContext, type Page, type Response } from '@playwright/test';
+import { type BrowserContext, type Page, type Response } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 
 import {
   chooseEnvironment,

@@ -1,6 +1,6 @@
 // The token page in a browser: state, times, countdown, lifetime bar, decoded JWT, history, and the
 // "refresh now" and "forget token" actions; the badge links to it and turns red when tokens fail.
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 
 import { chooseEnvironment, openConsole, pickEndpoint, runRequest } from './support/console';
 import { TOKEN_LIFETIME_SECS } from './support/paths';

@@ -12,4 +12,5 @@ mod destination;
 mod faults;
 mod headers;
 mod inspector;
+mod leak_canary;
 mod token;
