@@ -11,6 +11,7 @@ use crate::wire::{
     HistoryDetail, HistoryEntry, JsonPathAnswer, Preferences, SaveRequest, SavedRequest, Snippet, StaffView,
     TokenDetails, TokenView,
 };
+use crate::wire::{DemoView, RevealedSecret};
 
 /// Sets the HTTP status of a failed server-function call from the error itself.
 #[cfg(feature = "ssr")]
@@ -192,6 +193,31 @@ pub async fn jsonpath(body_id: String, expression: String) -> Result<JsonPathAns
     let result = async {
         let caller = crate::backend::caller()?;
         crate::backend::backend()?.jsonpath(&caller, &body_id, &expression).await
+    };
+    answer(result.await)
+}
+
+/// Demo mode for this session (and whether the instance forces it).
+#[server(prefix = "/api", endpoint = "demo", client = CsrfClient)]
+pub async fn demo_mode() -> Result<DemoView, ConsoleError> {
+    answer(crate::backend::caller().and_then(|caller| Ok(crate::backend::backend()?.demo_mode(&caller))))
+}
+
+#[server(prefix = "/api", endpoint = "demo/set", client = CsrfClient)]
+pub async fn set_demo_mode(enabled: bool) -> Result<DemoView, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.set_demo_mode(&caller, enabled).await
+    };
+    answer(result.await)
+}
+
+/// The original of one masked secret (admins only; audited).
+#[server(prefix = "/api", endpoint = "reveal", client = CsrfClient)]
+pub async fn reveal_secret(reveal_id: String) -> Result<RevealedSecret, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.reveal(&caller, &reveal_id).await
     };
     answer(result.await)
 }

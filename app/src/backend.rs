@@ -12,6 +12,7 @@ use crate::wire::{
     HistoryDetail, HistoryEntry, JsonPathAnswer, Preferences, Role, SaveRequest, SavedRequest, Snippet, StaffView,
     TokenDetails, TokenView,
 };
+use crate::wire::{DemoView, RevealedSecret};
 
 /// The authenticated staff member behind one request.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,6 +76,14 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn delete_saved_request(&self, caller: &Caller, id: i64) -> Result<(), ConsoleError>;
     /// Runs an RFC 9535 JSONPath query over a stored response body.
     async fn jsonpath(&self, caller: &Caller, body_id: &str, expression: &str) -> Result<JsonPathAnswer, ConsoleError>;
+
+    // Masking and demo mode (the masking itself happens in `execute` and wherever data is shown again).
+    /// Demo mode for the caller's session.
+    fn demo_mode(&self, caller: &Caller) -> DemoView;
+    /// Switches demo mode for the caller's session (refused when the instance forces it on).
+    async fn set_demo_mode(&self, caller: &Caller, enabled: bool) -> Result<DemoView, ConsoleError>;
+    /// The original of one masked secret: admins only, never in demo mode, audited.
+    async fn reveal(&self, caller: &Caller, reveal_id: &str) -> Result<RevealedSecret, ConsoleError>;
 }
 
 /// Logins, logouts and the audit trail.

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 pub mod builder;
+pub mod masking;
 pub use builder::*;
+pub use masking::*;
 
 /// What kind of a55 deployment an environment points at. Production gets the loudest UI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,6 +233,9 @@ pub struct ExecuteResponse {
     /// The request body that was sent, if any.
     #[serde(default)]
     pub sent_body: Option<String>,
+    /// What the server masked in this answer before it left the server.
+    #[serde(default)]
+    pub masking: MaskingReport,
 }
 
 /// Bodies up to this size travel inline in the execute answer (one round trip); larger ones are

@@ -2,7 +2,7 @@
 //!
 //! The execute answer carries metadata and a body id; the bytes travel on their own request
 //! (`GET /api/bodies/{id}`) so a 20 MB body is never re-encoded as a JSON string. Bodies are stored
-//! after token redaction, so this path keeps the "token never reaches the browser" promise.
+//! after token redaction and masking, so this path keeps the "token never reaches the browser" promise.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -27,6 +27,9 @@ pub struct StoredBody {
     pub content_type: Option<String>,
     /// The staff member whose request produced it: nobody else may read it, even holding the id.
     pub owner: String,
+    /// Masked for demo mode when stored; a body stored outside demo mode is masked again before a
+    /// session in demo mode sees it.
+    pub demo_masked: bool,
 }
 
 struct Entry {
@@ -129,7 +132,7 @@ mod tests {
     use crate::clock::ManualClock;
 
     fn body(text: &str) -> StoredBody {
-        StoredBody { bytes: Bytes::from(text.to_owned()), content_type: None, owner: "ana".into() }
+        StoredBody { bytes: Bytes::from(text.to_owned()), content_type: None, owner: "ana".into(), demo_masked: false }
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub struct RawConfig {
     pub auth: RawAuth,
     pub catalog: RawCatalog,
     pub history: RawHistory,
+    pub masking: RawMasking,
     /// Keyed by environment id; ordered so the UI lists them as written.
     pub environments: BTreeMap<String, RawEnvironment>,
 }
@@ -120,6 +121,19 @@ impl Default for RawHistory {
     fn default() -> Self {
         Self { max_entries: 500, max_age_days: 30 }
     }
+}
+
+/// Masking of response data: secrets always, personal data in demo mode.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMasking {
+    /// Demo mode for every session of this instance (a console shown to partners); staff cannot turn it off.
+    pub force_demo: bool,
+    /// Field names masked as secrets in every response, on top of the built-in ones (`client_secret`,
+    /// `access_token`, `password`, `credentials`, ...). Matched ignoring case, `_` and `-`.
+    pub secret_fields: Vec<String>,
+    /// RFC 9535 JSONPath expressions whose matches (and everything under them) are masked in demo mode.
+    pub demo_rules: Vec<String>,
 }
 
 /// `live_spec = true` (fetch `{api_base}/swagger.json`), `false`, or a path under the API base.
@@ -336,6 +350,7 @@ pub struct Config {
     /// Extra OpenAPI documents for the catalog, in order.
     pub catalog_documents: Vec<PathBuf>,
     pub history: HistoryRetention,
+    pub masking: crate::masking::MaskingSettings,
     pub simulator: SimulatorSection,
     pub environments: Vec<Environment>,
 }
@@ -465,6 +480,8 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
         problems.push(format!("history.max_age_days = {} must be between 1 and 3650", raw.history.max_age_days));
     }
 
+    let masking = validate_masking(raw.masking, &mut problems);
+
     let mut raw_environments = raw.environments;
     if raw_environments.is_empty() {
         // The embedded default: the console works on a fresh machine with no credentials at all.
@@ -521,6 +538,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
                 max_entries: u32::try_from(raw.history.max_entries).unwrap_or(u32::MAX),
                 max_age: Duration::from_secs(raw.history.max_age_days * 86_400),
             },
+            masking,
             simulator: SimulatorSection {
                 token_lifetime: Duration::from_secs(raw.simulator.token_lifetime_secs),
                 client_id: raw.simulator.client_id,
@@ -531,6 +549,26 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
         }),
         _ => Err(ConfigErrors(problems)),
     }
+}
+
+fn validate_masking(raw: RawMasking, problems: &mut Vec<String>) -> crate::masking::MaskingSettings {
+    let mut secret_fields = Vec::new();
+    for (index, field) in raw.secret_fields.iter().enumerate() {
+        let normalized = crate::masking::secrets::normalize(field);
+        if normalized.is_empty() {
+            problems.push(format!("masking.secret_fields[{index}] is empty: name a response field, e.g. \"merchant_pin\""));
+        } else {
+            secret_fields.push(normalized);
+        }
+    }
+    let mut demo_rules = Vec::new();
+    for (index, expression) in raw.demo_rules.iter().enumerate() {
+        match crate::masking::rules::PathRule::parse(expression) {
+            Ok(rule) => demo_rules.push(rule),
+            Err(error) => problems.push(format!("masking.demo_rules[{index}] = {expression:?}: {error}")),
+        }
+    }
+    crate::masking::MaskingSettings { force_demo: raw.force_demo, secret_fields, demo_rules }
 }
 
 fn validate_environment(
@@ -988,6 +1026,31 @@ mod tests {
                 let _ = std::fs::remove_file(&self.0);
             }
         }
+    }
+
+    #[test]
+    fn masking_rules_are_checked_and_forced_demo_mode_is_read() {
+        let file = write_toml(
+            r#"
+[masking]
+force_demo = true
+secret_fields = ["Merchant-Pin", " "]
+demo_rules = ["$.data[*].description", "$.data[", ""]
+"#,
+        );
+        let errors = load(Some(&file.0), &FakeEnv::default()).unwrap_err().0;
+        let text = errors.join("\n");
+        assert!(text.contains("masking.secret_fields[1] is empty"), "{text}");
+        assert!(text.contains("masking.demo_rules[1] = \"$.data[\": invalid JSONPath at column"), "{text}");
+        assert!(text.contains("masking.demo_rules[2] = \"\": the expression is empty"), "{text}");
+        assert_eq!(errors.len(), 3, "{text}");
+
+        let file = write_toml("[masking]\nforce_demo = true\nsecret_fields = [\"Merchant-Pin\"]\ndemo_rules = [\"$..note\"]\n");
+        let config = load(Some(&file.0), &FakeEnv::default()).unwrap();
+        assert!(config.masking.force_demo);
+        assert_eq!(config.masking.secret_fields, ["merchantpin"]);
+        assert_eq!(config.masking.demo_rules[0].expression, "$..note");
+        assert!(!load(None, &FakeEnv::default()).unwrap().masking.force_demo, "off unless configured");
     }
 
     #[test]

@@ -259,6 +259,7 @@ mod tests {
             max_response_bytes: 50_000_000,
             sent_headers: Vec::new(),
             sent_body: None,
+            masking: Default::default(),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod history;
 pub mod jsonpath;
+pub mod masking;
 pub mod metrics;
 pub mod saved;
 pub mod service;

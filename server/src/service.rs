@@ -9,6 +9,7 @@ use app::wire::{
     Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse, HistoryDetail, HistoryEntry,
     JsonPathAnswer, Preferences, Role, SaveRequest, SavedRequest, Snippet, TokenDetails, TokenView, INLINE_BODY_LIMIT,
 };
+use app::wire::{DemoView, RevealedSecret};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method};
 use url::Url;
@@ -20,6 +21,8 @@ use crate::catalog::live::CatalogStore;
 use crate::config::Environment;
 use crate::error::to_console;
 use crate::history::HistoryStore;
+use crate::masking::state::Masking;
+use crate::masking::{self, Found, Policy};
 use crate::saved::SavedStore;
 use crate::token::{Renewal, TokenBroker, TokenSource};
 use crate::upstream::{self, path::build_url, Inbound, Outbound};
@@ -57,7 +60,11 @@ pub struct ConsoleService {
     /// Fingerprint of the last token each environment was seen using, to record refreshes.
     last_token: std::sync::Mutex<std::collections::HashMap<String, String>>,
     bodies: Arc<BodyStore>,
+    masking: Arc<Masking>,
 }
+
+/// Bodies larger than this are masked on a blocking thread, off the async workers.
+const BLOCKING_MASK_BYTES: usize = 1 << 20;
 
 /// What replaces an access token the upstream echoed back.
 const TOKEN_REMOVED: &str = "[access token removed by the console]";
@@ -76,7 +83,17 @@ impl ConsoleService {
                 catalog.add_live(&env.config.id, path);
             }
         }
-        Self { environments, catalog, broker, audit, storage: None, last_token: Default::default(), bodies }
+        let masking = Arc::new(Masking::in_memory(
+            crate::masking::MaskingSettings::default(),
+            Arc::new(crate::clock::SystemClock),
+        ));
+        Self { environments, catalog, broker, audit, storage: None, last_token: Default::default(), bodies, masking }
+    }
+
+    /// Uses the configured masking (settings, persisted demo mode, reveal vault).
+    pub fn with_masking(mut self, masking: Arc<Masking>) -> Self {
+        self.masking = masking;
+        self
     }
 
     /// Adds history and saved requests (both in the console's database).
@@ -119,11 +136,43 @@ impl ConsoleService {
     }
 
     /// The environment, if `caller` may see it; hidden ones read as unknown, like ids that do not exist.
+    /// Demo mode refuses protected environments with a reason, rather than pretending they do not exist.
     fn environment(&self, caller: &Caller, id: &str) -> Result<&LiveEnvironment, ConsoleError> {
-        self.environments
+        let env = self
+            .environments
             .iter()
             .find(|e| e.config.id == id && access::can_see(caller.role_in(id), e.config.kind))
-            .ok_or_else(|| ConsoleError::UnknownEnvironment(id.to_owned()))
+            .ok_or_else(|| ConsoleError::UnknownEnvironment(id.to_owned()))?;
+        if self.masking.hides(caller, env.config.kind) {
+            return Err(ConsoleError::Forbidden(format!(
+                "{} is hidden in demo mode: production environments cannot be used while demo mode is on",
+                env.config.label
+            )));
+        }
+        Ok(env)
+    }
+
+    /// Masks a response body for `caller`; large bodies on a blocking thread.
+    async fn mask_body(&self, body: Vec<u8>, demo: bool) -> (Vec<u8>, Found) {
+        if body.len() <= BLOCKING_MASK_BYTES {
+            let policy = Policy { personal: demo, settings: &self.masking.settings };
+            return masking::mask_body(&body, policy).unwrap_or((body, Found::default()));
+        }
+        let state = self.masking.clone();
+        let work = move || {
+            let policy = Policy { personal: demo, settings: &state.settings };
+            masking::mask_body(&body, policy).unwrap_or((body, Found::default()))
+        };
+        // If the blocking task cannot run, nothing unmasked may go on: answer an empty body.
+        tokio::task::spawn_blocking(work).await.unwrap_or_default()
+    }
+
+    /// Token metadata for a shared screen in demo mode.
+    fn token_view_for(&self, caller: &Caller, mut view: TokenView) -> TokenView {
+        if self.masking.demo.is_on(caller) {
+            view.claims = view.claims.as_ref().map(masking::mask_claims);
+        }
+        view
     }
 
     fn record(&self, caller: &Caller, event: AuditEvent) {
@@ -161,6 +210,7 @@ impl ConsoleBackend for ConsoleService {
         self.environments
             .iter()
             .filter(|e| access::can_see(caller.role_in(&e.config.id), e.config.kind))
+            .filter(|e| !self.masking.hides(caller, e.config.kind))
             .map(|e| e.view(caller))
             .collect()
     }
@@ -170,11 +220,16 @@ impl ConsoleBackend for ConsoleService {
     }
 
     async fn token_status(&self, caller: &Caller, environment: &str) -> Result<TokenView, ConsoleError> {
-        Ok(self.broker.view(&self.environment(caller, environment)?.token))
+        Ok(self.token_view_for(caller, self.broker.view(&self.environment(caller, environment)?.token)))
     }
 
     async fn token_details(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
-        Ok(self.broker.details(&self.environment(caller, environment)?.token))
+        let mut details = self.broker.details(&self.environment(caller, environment)?.token);
+        details.token = self.token_view_for(caller, details.token);
+        if self.masking.demo.is_on(caller) {
+            details.client_id = masking::pii::keep_last_characters(&details.client_id, 4);
+        }
+        Ok(details)
     }
 
     async fn refresh_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
@@ -378,6 +433,39 @@ impl ConsoleBackend for ConsoleService {
                 }
             }
         }
+        // Masking, before the body is stored, recorded in history or sent: secrets always, personal
+        // data in demo mode (see ARCHITECTURE.md, Masking).
+        let policy = self.masking.policy(caller);
+        let demo = policy.personal;
+        let (masked_body, mut found) = self.mask_body(std::mem::take(&mut inbound.body), demo).await;
+        inbound.body = masked_body;
+        for (name, value) in &mut inbound.headers {
+            if let Some((masked, more)) = masking::mask_header(name, value, policy) {
+                *value = masked;
+                found.merge(more);
+            }
+        }
+        let mut display_url = display_url;
+        let mut sent_body = sent_body;
+        if demo {
+            if let Some(url) = masking::mask_url(&display_url, policy) {
+                display_url = url;
+            }
+            if let Some(sent) = &sent_body {
+                if let Some((bytes, _)) = masking::mask_body(sent.as_bytes(), policy) {
+                    sent_body = Some(String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+            // The Authorization record is a fingerprint already; every other header is scanned.
+            for (name, value) in &mut inbound.sent_headers {
+                if !name.eq_ignore_ascii_case("authorization") {
+                    if let Some((masked, _)) = masking::mask_header(name, value, policy) {
+                        *value = masked;
+                    }
+                }
+            }
+        }
+        let masking_report = self.masking.report(caller, &env.config.id, found, demo);
         let header = |name: &str| inbound.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         let kept_bytes = inbound.body.len() as u64;
         let inline =
@@ -393,6 +481,7 @@ impl ConsoleBackend for ConsoleService {
                 bytes: bytes::Bytes::from(std::mem::take(&mut inbound.body)),
                 content_type: header("content-type"),
                 owner: caller.name.clone(),
+                demo_masked: demo,
             };
             let id = self.bodies.insert(stored);
             if id.is_none() && !body_inline {
@@ -418,7 +507,7 @@ impl ConsoleBackend for ConsoleService {
             body: text,
             truncated: inbound.truncated,
             token_fingerprint: token.as_ref().map(|t| t.fingerprint.clone()),
-            token: needs_token.then(|| self.broker.view(&env.token)),
+            token: needs_token.then(|| self.token_view_for(caller, self.broker.view(&env.token))),
             body_id,
             body_inline,
             kept_bytes,
@@ -429,6 +518,7 @@ impl ConsoleBackend for ConsoleService {
             sent_body,
             hint,
             retried,
+            masking: masking_report,
         })
     }
 
@@ -439,6 +529,7 @@ impl ConsoleBackend for ConsoleService {
             ConsoleError::NotFound("this response is no longer kept on the server; run the request again".into())
         })?;
         let expression = expression.to_owned();
+        let body = self.body_for_display(caller, body).await;
         // Parsing a 20 MB document takes a while: keep it off the async workers.
         tokio::task::spawn_blocking(move || crate::jsonpath::evaluate(&body.bytes, &expression))
             .await
@@ -463,6 +554,7 @@ impl ConsoleBackend for ConsoleService {
             .environments
             .iter()
             .filter(|e| access::can_see(caller.role_in(&e.config.id), e.config.kind))
+            .filter(|e| !self.masking.hides(caller, e.config.kind))
             .map(|e| crate::curl::KnownEnvironment { id: e.config.id.clone(), api_base: e.api_base.clone() })
             .collect();
         crate::curl::import(command, &known, &self.catalog.snapshot().endpoints).map_err(to_console)
@@ -479,6 +571,11 @@ impl ConsoleBackend for ConsoleService {
             scope: env.token.scope.as_deref(),
             needs_token: self.matching_endpoint(request).is_none_or(|e| e.needs_token),
         };
+        let policy = self.masking.policy(caller);
+        if policy.personal {
+            // Snippets are for sharing: in demo mode they carry the masked values.
+            return crate::snippets::snippets(&target, &masking::mask_request(request, policy)).map_err(to_console);
+        }
         crate::snippets::snippets(&target, request).map_err(to_console)
     }
 
@@ -495,19 +592,42 @@ impl ConsoleBackend for ConsoleService {
     }
 
     async fn history(&self, caller: &Caller, limit: u32) -> Result<Vec<HistoryEntry>, ConsoleError> {
-        self.history_store()?.list(&caller.name, limit).await
+        let mut entries = self.history_store()?.list(&caller.name, limit).await?;
+        if self.masking.demo.is_on(caller) {
+            entries.retain(|entry| !self.hidden_in_demo(caller, &entry.environment));
+        }
+        Ok(entries)
     }
 
     async fn history_entry(&self, caller: &Caller, id: i64) -> Result<HistoryDetail, ConsoleError> {
-        self.history_store()?.get(&caller.name, id).await
+        let mut detail = self.history_store()?.get(&caller.name, id).await?;
+        let policy = self.masking.policy(caller);
+        if policy.personal {
+            if self.hidden_in_demo(caller, &detail.entry.environment) {
+                return Err(ConsoleError::Forbidden(
+                    "this run went to a production environment, which demo mode hides".into(),
+                ));
+            }
+            detail.request = masking::mask_request(&detail.request, policy);
+            detail.response = detail.response.map(|response| self.masking.for_display(caller, response));
+        }
+        Ok(detail)
     }
 
     async fn preferences(&self, caller: &Caller) -> Result<Preferences, ConsoleError> {
         self.history_store()?.preferences(&caller.name).await
     }
 
-    async fn saved_requests(&self, _caller: &Caller) -> Result<Vec<SavedRequest>, ConsoleError> {
-        self.saved_store()?.list().await
+    async fn saved_requests(&self, caller: &Caller) -> Result<Vec<SavedRequest>, ConsoleError> {
+        let mut saved = self.saved_store()?.list().await?;
+        let policy = self.masking.policy(caller);
+        if policy.personal {
+            saved.retain(|s| !self.hidden_in_demo(caller, &s.request.environment));
+            for s in &mut saved {
+                s.request = masking::mask_request(&s.request, policy);
+            }
+        }
+        Ok(saved)
     }
 
     async fn save_request(&self, caller: &Caller, request: SaveRequest) -> Result<SavedRequest, ConsoleError> {
@@ -517,6 +637,52 @@ impl ConsoleBackend for ConsoleService {
 
     async fn delete_saved_request(&self, _caller: &Caller, id: i64) -> Result<(), ConsoleError> {
         self.saved_store()?.delete(id).await
+    }
+
+    fn demo_mode(&self, caller: &Caller) -> DemoView {
+        self.masking.demo.view(caller)
+    }
+
+    async fn set_demo_mode(&self, caller: &Caller, enabled: bool) -> Result<DemoView, ConsoleError> {
+        let result = self.masking.demo.set(caller, enabled).await;
+        self.record(
+            caller,
+            AuditEvent {
+                event: "demo_mode",
+                outcome: if result.is_ok() { "ok" } else { "refused" },
+                detail: Some(match &result {
+                    Ok(_) => format!("demo mode switched {}", if enabled { "on" } else { "off" }),
+                    Err(error) => error.to_string(),
+                }),
+                ..AuditEvent::default()
+            },
+        );
+        result
+    }
+
+    async fn reveal(&self, caller: &Caller, reveal_id: &str) -> Result<RevealedSecret, ConsoleError> {
+        let result = self.masking.reveal(caller, reveal_id);
+        self.record(
+            caller,
+            AuditEvent {
+                event: "reveal",
+                outcome: match &result {
+                    Ok(_) => "ok",
+                    Err(ConsoleError::Forbidden(_)) => "refused",
+                    Err(_) => "error",
+                },
+                // Where the value was, never the value.
+                detail: Some(match &result {
+                    Ok(kept) => format!("revealed the masked value at {}", kept.location),
+                    Err(error) => error.to_string(),
+                }),
+                ..AuditEvent::default()
+            },
+        );
+        if let Ok(kept) = &result {
+            tracing::info!(staff = %caller.name, location = %kept.location, "masked secret revealed");
+        }
+        result.map(|kept| RevealedSecret { location: kept.location, value: kept.value })
     }
 }
 
@@ -531,6 +697,30 @@ fn is_replayable(method: &Method, headers: &http::HeaderMap) -> bool {
 }
 
 impl ConsoleService {
+    /// Whether demo mode hides environment `id` from `caller` (unknown ids are not hidden: they are gone).
+    fn hidden_in_demo(&self, caller: &Caller, id: &str) -> bool {
+        self.environments
+            .iter()
+            .find(|e| e.config.id == id)
+            .is_some_and(|e| self.masking.hides(caller, e.config.kind))
+    }
+
+    /// A stored body as `caller` may see it now: masked for demo mode if it was stored outside it.
+    pub async fn body_for_display(&self, caller: &Caller, mut body: StoredBody) -> StoredBody {
+        if self.masking.demo.is_on(caller) && !body.demo_masked {
+            let (bytes, _) = self.mask_body(body.bytes.to_vec(), true).await;
+            body.bytes = bytes::Bytes::from(bytes);
+            body.demo_masked = true;
+        }
+        body
+    }
+
+    /// The stored body behind `GET /api/bodies/{id}`, for its owner only.
+    pub async fn stored_body(&self, caller: &Caller, id: &str) -> Option<StoredBody> {
+        let body = self.bodies.get(id, &caller.name)?;
+        Some(self.body_for_display(caller, body).await)
+    }
+
     /// The environment, if `caller` may refresh or forget its shared token: every staff member's
     /// requests use that token, so viewers may look but not act.
     fn token_manager(&self, caller: &Caller, id: &str, action: &str) -> Result<&LiveEnvironment, ConsoleError> {

@@ -200,13 +200,24 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let catalog = load_with_extras(&config.catalog_documents);
     let history = crate::history::HistoryStore::new(db.clone(), config.history.clone(), clock.clone());
     let saved = crate::saved::SavedStore::new(db.clone(), clock.clone());
+    let demo = crate::masking::demo::DemoModes::load(config.masking.force_demo, db.clone(), clock.clone())
+        .await
+        .map_err(|source| {
+            StartError::Database(crate::db::DbError::Open { path: config.database_path.display().to_string(), source })
+        })?;
+    let masking = Arc::new(crate::masking::state::Masking::new(config.masking.clone(), demo, clock.clone()));
+    if config.masking.force_demo {
+        tracing::info!("demo mode is forced for every session (masking.force_demo)");
+    }
     let service = Arc::new(
-        ConsoleService::new(environments, catalog, broker, audit.clone(), bodies.clone()).with_storage(history, saved),
+        ConsoleService::new(environments, catalog, broker, audit.clone(), bodies)
+            .with_storage(history, saved)
+            .with_masking(masking),
     );
     // Live specs load in the background: a slow or broken spec server never delays start-up.
     let loading = service.clone();
     let live_specs = tokio::spawn(async move { loading.load_live_specs().await });
-    let backend: SharedBackend = service;
+    let backend: SharedBackend = service.clone();
     if config.auth.local_mode() {
         tracing::warn!("no staff accounts configured: local mode, everyone reaching {addr} is the local admin");
     }
@@ -214,7 +225,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let store = SqliteSessionStore::new(db.clone());
     let purge = tokio::spawn(purge_expired_sessions(store.clone()));
     let origins = Arc::new(Origins::new(config.public_url.as_ref()));
-    let router = router(leptos_options(addr), backend, access, store, origins, db.clone(), metrics, bodies);
+    let router = router(leptos_options(addr), backend, access, store, origins, db.clone(), metrics, service);
 
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -259,7 +270,7 @@ pub fn router(
     origins: Arc<Origins>,
     db: sqlx::SqlitePool,
     metrics: Arc<Metrics>,
-    bodies: Arc<BodyStore>,
+    service: Arc<ConsoleService>,
 ) -> Router {
     let routes = generate_route_list(App);
     let shell_options = options.clone();
@@ -281,11 +292,11 @@ pub fn router(
         .route(
             "/api/bodies/{id}",
             get(move |Path(id): Path<String>, caller: Option<axum::Extension<Caller>>| {
-                let bodies = bodies.clone();
+                let service = service.clone();
                 // The staff gate puts the caller on every /api request; without one nothing is served.
                 async move {
                     match caller {
-                        Some(axum::Extension(caller)) => serve_body(&bodies, &id, &caller.name),
+                        Some(axum::Extension(caller)) => serve_body(service.stored_body(&caller, &id).await, &id),
                         None => StatusCode::UNAUTHORIZED.into_response(),
                     }
                 }
@@ -335,8 +346,8 @@ fn metrics_route(metrics: Arc<Metrics>) -> Router {
 
 /// A stored response body, raw. Served as an opaque download so the browser never sniffs or renders it
 /// (an upstream HTML page with a script stays inert even if someone opens this URL).
-fn serve_body(bodies: &BodyStore, id: &str, owner: &str) -> Response {
-    let Some(body) = bodies.get(id, owner) else {
+fn serve_body(body: Option<crate::bodies::StoredBody>, id: &str) -> Response {
+    let Some(body) = body else {
         return (
             StatusCode::NOT_FOUND,
             [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],

@@ -1,0 +1,167 @@
+//! Secret rules (always on): which field names carry credentials, and `key=value` pairs in text bodies.
+
+/// What replaces a secret value; a value already equal to it is not masked (or kept) again.
+pub const SECRET_MARK: &str = "[secret masked by the console]";
+
+/// Field names (lower case, without `_`, `-` or spaces) whose values are credentials.
+const SECRET_KEYS: [&str; 22] = [
+    "clientsecret",
+    "accesstoken",
+    "refreshtoken",
+    "idtoken",
+    "sessiontoken",
+    "bearertoken",
+    "authtoken",
+    "authorization",
+    "password",
+    "passwd",
+    "senha",
+    "secret",
+    "apikey",
+    "xapikey",
+    "privatekey",
+    "credentials",
+    "credential",
+    "cvv",
+    "cvc",
+    "cardcvv",
+    "securitycode",
+    "pin",
+];
+
+/// `client_secret`, `Client-Secret` and `clientSecret` all read `clientsecret`.
+pub fn normalize(key: &str) -> String {
+    key.chars().filter(|c| !matches!(c, '_' | '-' | ' ' | '.')).flat_map(char::to_lowercase).collect()
+}
+
+/// Whether a field (normalized name) carries a credential. `extra` are configured names, normalized.
+pub fn is_secret_key(normalized: &str, extra: &[String]) -> bool {
+    SECRET_KEYS.contains(&normalized)
+        || normalized.ends_with("secret")
+        || normalized.ends_with("password")
+        || normalized.ends_with("apikey")
+        || normalized.ends_with("privatekey")
+        || extra.iter().any(|e| e == normalized)
+}
+
+/// Finds `key=value`, `key: value` and `"key": "value"` pairs in text that is not JSON (form-encoded
+/// answers, logs, JSON cut at the response cap) and lets `mask` replace each value (`None` keeps it).
+/// Returns the rewritten text, or `None` when nothing was replaced.
+pub fn rewrite_pairs(text: &str, mask: &mut dyn FnMut(&str, &str) -> Option<String>) -> Option<String> {
+    let bytes = text.as_bytes();
+    let is_key_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_key_char(bytes[i]) || (i > 0 && is_key_char(bytes[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let key_start = i;
+        while i < bytes.len() && is_key_char(bytes[i]) {
+            i += 1;
+        }
+        let key = &text[key_start..i];
+        let mut j = i;
+        if bytes.get(j) == Some(&b'"') {
+            j += 1;
+        }
+        while bytes.get(j) == Some(&b' ') {
+            j += 1;
+        }
+        if !matches!(bytes.get(j), Some(b'=' | b':')) {
+            continue;
+        }
+        j += 1;
+        while bytes.get(j) == Some(&b' ') {
+            j += 1;
+        }
+        let (value_start, value_end) = if bytes.get(j) == Some(&b'"') {
+            let start = j + 1;
+            let mut end = start;
+            while end < bytes.len() && bytes[end] != b'"' {
+                end += if bytes[end] == b'\\' { 2 } else { 1 };
+            }
+            (start, end.min(bytes.len()))
+        } else {
+            let start = j;
+            let mut end = start;
+            while end < bytes.len() && !b"&;, \t\r\n\"'}<".contains(&bytes[end]) {
+                end += 1;
+            }
+            (start, end)
+        };
+        let value = &text[value_start..value_end];
+        if value.is_empty() || value.starts_with('{') || value.starts_with('[') {
+            continue;
+        }
+        if let Some(masked) = mask(key, value) {
+            out.push_str(&text[copied..value_start]);
+            out.push_str(&masked);
+            copied = value_end;
+            changed = true;
+        }
+        i = value_end.max(i);
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_field_names_are_recognised_in_any_spelling() {
+        for key in [
+            "client_secret",
+            "clientSecret",
+            "Client-Secret",
+            "access_token",
+            "refresh_token",
+            "id_token",
+            "password",
+            "new_password",
+            "secret",
+            "webhook_secret",
+            "api_key",
+            "X-Api-Key",
+            "credentials",
+            "card_cvv",
+        ] {
+            assert!(is_secret_key(&normalize(key), &[]), "{key}");
+        }
+        for key in ["client_id", "token_type", "expires_in", "charge_uuid", "payer_name", "status", "description"] {
+            assert!(!is_secret_key(&normalize(key), &[]), "{key}");
+        }
+        assert!(is_secret_key(&normalize("merchant_pin_code"), &["merchantpincode".into()]));
+    }
+
+    fn mask_secrets(text: &str) -> Option<(String, Vec<String>)> {
+        let mut found = Vec::new();
+        let masked = rewrite_pairs(text, &mut |key, value| {
+            (is_secret_key(&normalize(key), &[]) && value != SECRET_MARK).then(|| {
+                found.push(value.to_owned());
+                SECRET_MARK.to_owned()
+            })
+        })?;
+        Some((masked, found))
+    }
+
+    #[test]
+    fn secret_pairs_in_text_bodies_are_masked_and_others_stay() {
+        let (masked, found) =
+            mask_secrets("grant=ok&client_secret=s3cr3t&scope=api access_token: eyJabc.def").unwrap();
+        assert_eq!(masked, format!("grant=ok&client_secret={SECRET_MARK}&scope=api access_token: {SECRET_MARK}"));
+        assert_eq!(found, ["s3cr3t", "eyJabc.def"]);
+        let (masked, _) = mask_secrets(r#"{"password": "hunter2", "client_secret":"abc"#).unwrap();
+        assert_eq!(masked, format!(r#"{{"password": "{SECRET_MARK}", "client_secret":"{SECRET_MARK}"#));
+        assert!(mask_secrets(&masked).is_none(), "masked text is left as it is");
+        assert!(mask_secrets("token_type=Bearer&expires_in=3600").is_none());
+    }
+}

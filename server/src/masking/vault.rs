@@ -1,0 +1,123 @@
+//! Originals of masked secrets, kept only for an admin's reveal: per owner, bounded, expiring like the body store.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rand::RngCore as _;
+
+use crate::clock::SharedClock;
+
+/// How long an original stays revealable (the same as a stored body).
+pub const VAULT_TTL: Duration = crate::bodies::BODY_TTL;
+/// Originals kept at most; the oldest go first.
+pub const VAULT_ENTRIES: usize = 2_048;
+/// Longer originals are not kept (nobody reads a 64 KiB secret off a screen).
+pub const VAULT_MAX_VALUE: usize = 64 * 1024;
+
+struct Entry {
+    id: String,
+    owner: String,
+    location: String,
+    value: String,
+    stored_at: Instant,
+}
+
+/// What a reveal hands back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kept {
+    pub location: String,
+    pub value: String,
+}
+
+pub struct RevealVault {
+    clock: SharedClock,
+    ttl: Duration,
+    max_entries: usize,
+    entries: Mutex<VecDeque<Entry>>,
+}
+
+impl RevealVault {
+    pub fn new(clock: SharedClock) -> Self {
+        Self::with_limits(clock, VAULT_TTL, VAULT_ENTRIES)
+    }
+
+    pub fn with_limits(clock: SharedClock, ttl: Duration, max_entries: usize) -> Self {
+        Self { clock, ttl, max_entries, entries: Mutex::new(VecDeque::new()) }
+    }
+
+    /// Keeps `value` for `owner`; the id is 128 random bits in hex. Too long a value is not kept.
+    pub fn keep(&self, owner: &str, location: &str, value: &str) -> Option<String> {
+        if value.len() > VAULT_MAX_VALUE {
+            return None;
+        }
+        let mut raw = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let id = hex::encode(raw);
+        let now = self.clock.now();
+        let mut entries = self.entries.lock().ok()?;
+        entries.retain(|e| now.saturating_duration_since(e.stored_at) < self.ttl);
+        while entries.len() >= self.max_entries {
+            entries.pop_front();
+        }
+        entries.push_back(Entry {
+            id: id.clone(),
+            owner: owner.to_owned(),
+            location: location.to_owned(),
+            value: value.to_owned(),
+            stored_at: now,
+        });
+        Some(id)
+    }
+
+    /// The original kept under `id` for `owner`, unless it expired or was evicted.
+    pub fn get(&self, id: &str, owner: &str) -> Option<Kept> {
+        let now = self.clock.now();
+        let mut entries = self.entries.lock().ok()?;
+        entries.retain(|e| now.saturating_duration_since(e.stored_at) < self.ttl);
+        entries
+            .iter()
+            .find(|e| e.owner == owner && constant_time_eq(e.id.as_bytes(), id.as_bytes()))
+            .map(|e| Kept { location: e.location.clone(), value: e.value.clone() })
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().map(|e| e.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn an_original_is_revealed_only_to_its_owner_and_only_until_it_expires() {
+        let clock = ManualClock::new();
+        let vault = RevealVault::with_limits(clock.clone(), Duration::from_secs(60), 10);
+        let id = vault.keep("ana", "$['client_secret']", "s3cr3t").unwrap();
+        assert_eq!(id.len(), 32);
+        assert!(vault.get(&id, "bruno").is_none(), "someone else holding the id gets nothing");
+        assert_eq!(vault.get(&id, "ana").unwrap().value, "s3cr3t");
+        clock.advance(Duration::from_secs(60));
+        assert!(vault.get(&id, "ana").is_none());
+    }
+
+    #[test]
+    fn the_vault_is_bounded_and_drops_the_oldest_first() {
+        let vault = RevealVault::with_limits(ManualClock::new(), VAULT_TTL, 2);
+        let ids: Vec<_> = (0..3).map(|i| vault.keep("ana", "$", &i.to_string()).unwrap()).collect();
+        assert_eq!(vault.len(), 2);
+        assert!(vault.get(&ids[0], "ana").is_none());
+        assert_eq!(vault.get(&ids[2], "ana").unwrap().value, "2");
+        assert!(vault.keep("ana", "$", &"x".repeat(VAULT_MAX_VALUE + 1)).is_none());
+    }
+}
