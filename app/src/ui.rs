@@ -6,6 +6,7 @@ pub mod clock;
 pub mod confirm;
 pub mod console;
 pub mod curl_import;
+pub mod demo;
 pub mod history;
 pub mod inspector;
 pub mod link;

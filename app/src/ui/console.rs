@@ -12,6 +12,7 @@ use crate::ui::catalog::{CatalogSources, EndpointList};
 use crate::ui::clock::provide_browser_clock;
 use crate::ui::confirm::ConfirmWrite;
 use crate::ui::curl_import::CurlImportPanel;
+use crate::ui::demo::{demo_resource, DemoBanner, DemoToggle};
 use crate::ui::history::HistoryPanel;
 use crate::ui::link;
 use crate::ui::request::{RequestDraft, RequestEditor};
@@ -236,6 +237,7 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
         });
     });
 
+    let demo = demo_resource();
     let tool = RwSignal::new(Tool::History);
     let current_request = Signal::derive(move || draft.tracked_request(environment.get()));
     let on_import = Callback::new(move |import: CurlImport| open_request(&import.request));
@@ -305,8 +307,10 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
                 <span class="env-base" title="API base">{env.api_base}</span>
             })}
             <TokenBadge token />
+            <DemoToggle demo />
             <StaffMenu />
         </header>
+        <DemoBanner demo />
         {move || is_production().then(|| view! {
             <div class="production-banner" role="note" data-testid="production-banner">
                 "PRODUCTION: requests act on real accounts. Writes need the environment id typed to confirm."

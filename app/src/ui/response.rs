@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::ui::demo::MaskingNotice;
 use crate::ui::inspector::Inspector;
 use crate::wire::{ConsoleError, ExecuteResponse};
 
@@ -20,7 +21,10 @@ pub fn ResponsePanel(result: Signal<Option<Result<ExecuteResponse, ConsoleError>
                     }
                         .into_any()
                 }
-                Some(Ok(response)) => view! { <Inspector response /> }.into_any(),
+                Some(Ok(response)) => {
+                    let report = response.masking.clone();
+                    view! { <MaskingNotice report /> <Inspector response /> }.into_any()
+                }
             }}
         </section>
     }

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::api::{get_token_details, list_environments, ForgetToken, RefreshToken};
 use crate::format;
 use crate::ui::clock::{provide_browser_clock, BrowserClock};
+use crate::ui::demo::{demo_resource, DemoBanner};
 use crate::ui::token_badge::SyncedToken;
 use crate::wire::{EnvironmentView, TokenDetails, TokenEvent, TokenEventOutcome, TokenEventReason, TokenState};
 
@@ -32,12 +33,14 @@ fn TokenPanels(environments: Vec<EnvironmentView>) -> impl IntoView {
     provide_browser_clock();
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    let demo = demo_resource();
     view! {
         <header class="topbar">
             <a class="brand" href="/">"a55 console"</a>
             <h2 class="page-title">"Access tokens"</h2>
             <a class="nav-link" href="/" data-testid="back-to-console">"Back to the console"</a>
         </header>
+        <DemoBanner demo />
         <main class="token-page" data-hydrated=move || hydrated.get().to_string()>
             <p class="hint">
                 "One token per environment is shared by all staff. It is fetched when a request first needs it, \
