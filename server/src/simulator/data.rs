@@ -6,6 +6,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::Serialize;
+use sha2::Digest as _;
 use serde_json::Value;
 
 pub(crate) const ENTITY_UUID: &str = "6a1d0c3e-0f2b-4c5d-8e7f-a0b1c2d3e4f5";
@@ -307,6 +308,8 @@ pub(crate) struct Charge {
     pub(crate) due_date: String,
     pub(crate) payer: Payer,
     pub(crate) payer_address: Address,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) card: Option<Card>,
     pub(crate) items: Vec<Value>,
     pub(crate) installments: Vec<Installment>,
     pub(crate) message: Option<Vec<ChargeMessage>>,
@@ -359,25 +362,125 @@ fn boleto_fields(charge_uuid: &str, cents: i64) -> (String, String) {
     (format!("https://boleto.simulator.invalid/{charge_uuid}.pdf"), format!("23790{digits}{cents:010}"))
 }
 
+// Personal data of every kind demo mode masks, deterministic and valid (check digits, Luhn), so the
+// simulator can demonstrate masking end to end. Every value is fictitious.
+const FIRST_NAMES: [&str; 12] =
+    ["Ana", "Bruno", "Carla", "Diego", "Eduarda", "Felipe", "Gabriela", "Heitor", "Isabela", "João", "Larissa", "Marcos"];
+const LAST_NAMES: [&str; 10] =
+    ["Silva", "Souza", "Oliveira", "Santos", "Pereira", "Lima", "Carvalho", "Ribeiro", "Almeida", "Costa"];
+const STREETS: [&str; 6] =
+    ["Rua das Flores", "Avenida Paulista", "Rua Augusta", "Alameda Santos", "Rua Oscar Freire", "Avenida Brasil"];
+const NEIGHBORHOODS: [&str; 4] = ["Jardins", "Bela Vista", "Pinheiros", "Moema"];
+/// Test card numbers (Luhn-valid, from the card networks' and a55's sandbox lists).
+const TEST_CARDS: [(&str, &str); 3] =
+    [("visa", "4111 1111 1111 1111"), ("mastercard", "5555 5555 5555 4444"), ("visa", "4000 0000 0000 0002")];
+
+/// Appends the two check digits of a CPF (or CNPJ, with `weights` of the second digit) to `base`.
+fn with_check_digits(base: &[u32], first_weights: &[u32], second_weights: &[u32], cnpj: bool) -> Vec<u32> {
+    let digit = |d: &[u32], weights: &[u32]| {
+        let sum: u32 = d.iter().zip(weights).map(|(x, w)| x * w).sum();
+        if cnpj {
+            let rest = sum % 11;
+            if rest < 2 {
+                0
+            } else {
+                11 - rest
+            }
+        } else {
+            (sum * 10 % 11) % 10
+        }
+    };
+    let mut d = base.to_vec();
+    d.push(digit(&d, first_weights));
+    d.push(digit(&d, second_weights));
+    d
+}
+
+fn digits_of(mut n: u64, len: usize) -> Vec<u32> {
+    let mut d = vec![0; len];
+    for slot in d.iter_mut().rev() {
+        *slot = (n % 10) as u32;
+        n /= 10;
+    }
+    d
+}
+
+/// A valid, formatted CPF derived from `k`: `123.456.789-09`.
+pub(crate) fn seeded_cpf(k: usize) -> String {
+    let base = digits_of(100_000_000 + (k as u64 * 7_919) % 800_000_000, 9);
+    let d = with_check_digits(&base, &[10, 9, 8, 7, 6, 5, 4, 3, 2], &[11, 10, 9, 8, 7, 6, 5, 4, 3, 2], false);
+    let t: String = d.iter().map(|x| char::from(b'0' + *x as u8)).collect();
+    format!("{}.{}.{}-{}", &t[..3], &t[3..6], &t[6..9], &t[9..])
+}
+
+/// A valid, formatted CNPJ derived from `k`: `11.222.333/0001-81`.
+pub(crate) fn seeded_cnpj(k: usize) -> String {
+    let mut base = digits_of(10_000_000 + (k as u64 * 104_729) % 89_000_000, 8);
+    base.extend([0, 0, 0, 1]);
+    let d = with_check_digits(
+        &base,
+        &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2],
+        &[6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2],
+        true,
+    );
+    let t: String = d.iter().map(|x| char::from(b'0' + *x as u8)).collect();
+    format!("{}.{}.{}/{}-{}", &t[..2], &t[2..5], &t[5..8], &t[8..12], &t[12..])
+}
+
+/// A person's name derived from `k`.
+pub(crate) fn seeded_person(k: usize) -> String {
+    format!("{} {}", FIRST_NAMES[k % FIRST_NAMES.len()], LAST_NAMES[(k / FIRST_NAMES.len()) % LAST_NAMES.len()])
+}
+
+/// A Brazilian mobile number derived from `k`: `+55 11 9XXXX-XXXX`.
+pub(crate) fn seeded_phone(k: usize) -> String {
+    let n = 10_000_000 + (k * 7_351) % 90_000_000;
+    format!("+55 11 9{:04}-{:04}", n / 10_000, n % 10_000)
+}
+
 fn seeded_payer(k: usize) -> Payer {
+    let name = seeded_person(k);
+    let first = name.split(' ').next().unwrap_or("cliente").to_lowercase().replace('ã', "a");
     Payer {
-        name: format!("Cliente {k}"),
-        email: format!("cliente{k}@example.com.br"),
-        tax_id: format!("{k:011}"),
-        cell_phone: format!("+55119{k:08}"),
+        email: format!("{first}.{k}@example.com.br"),
+        name,
+        tax_id: seeded_cpf(k).replace(['.', '-'], ""),
+        cell_phone: seeded_phone(k).replace([' ', '-'], ""),
     }
 }
 
 fn seeded_address(k: usize) -> Address {
     Address {
-        street: "Rua Exemplo".to_owned(),
+        street: STREETS[k % STREETS.len()].to_owned(),
         address_number: format!("{}", 10 + k % 990),
-        complement: None,
-        neighborhood: "Centro".to_owned(),
+        complement: (k % 3 == 0).then(|| format!("Apto {}", 11 + k % 180)),
+        neighborhood: NEIGHBORHOODS[k % NEIGHBORHOODS.len()].to_owned(),
         city: "Sao Paulo".to_owned(),
         state: "SP".to_owned(),
-        postal_code: format!("01{:03}-000", k % 1_000),
+        postal_code: format!("01{:03}-{:03}", k % 1_000, (k * 37) % 1_000),
         country: "BR".to_owned(),
+    }
+}
+
+/// The card a seeded card charge was paid with. The simulator returns the whole test number so
+/// demo-mode masking (Luhn) can be shown; a real API returns at most the last digits.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Card {
+    pub(crate) holder_name: String,
+    pub(crate) brand: String,
+    pub(crate) number: String,
+    pub(crate) expiry_month: String,
+    pub(crate) expiry_year: String,
+}
+
+fn seeded_card(k: usize, holder: &str) -> Card {
+    let (brand, number) = TEST_CARDS[k % TEST_CARDS.len()];
+    Card {
+        holder_name: holder.to_uppercase(),
+        brand: brand.to_owned(),
+        number: number.to_owned(),
+        expiry_month: format!("{:02}", 1 + k % 12),
+        expiry_year: "2030".to_owned(),
     }
 }
 
@@ -440,6 +543,7 @@ pub(crate) fn seeded_charge(w: usize, i: usize) -> Charge {
         description: format!("Pedido {}", i + 1),
         installments: installments(due, count, installment_cents, status),
         due_date,
+        card: card.then(|| seeded_card(k, &seeded_person(k))),
         payer: seeded_payer(k),
         payer_address: seeded_address(k),
         items: vec![serde_json::json!({
@@ -542,6 +646,7 @@ pub(crate) fn created_charge(new: NewCharge, digest: &[u8; 32]) -> Charge {
         due_date,
         payer: new.payer,
         payer_address: new.payer_address,
+        card: None,
         items,
         message,
         type_charge: new.type_charge,
@@ -643,17 +748,26 @@ pub(crate) fn seeded_payout(w: usize, i: usize) -> Payout {
     let created = november_timestamp(seeded_payout_minutes(w, i));
     let confirmed = november_timestamp(seeded_payout_minutes(w, i) + 45);
     let settled = status == "realized";
+    let beneficiary = seeded_person(k + 7);
     let destination = match type_payout {
-        "pix" => serde_json::json!({
-            "pix_key_type": "email",
-            "pix_key": format!("fornecedor{k}@example.com.br"),
-        }),
+        "pix" => {
+            // Every pix key type a55 accepts, in turn.
+            let (key_type, key) = match (i / PAYOUT_TYPES.len()) % 5 {
+                0 => ("email", format!("fornecedor{k}@example.com.br")),
+                1 => ("phone", seeded_phone(k + 7).replace([' ', '-'], "")),
+                2 => ("cpf", seeded_cpf(k + 7).replace(['.', '-'], "")),
+                3 => ("cnpj", seeded_cnpj(k).replace(['.', '/', '-'], "")),
+                _ => ("random_key", uuid_from_digest(&sha2::Sha256::digest(format!("pix-{k}").as_bytes()).into())),
+            };
+            serde_json::json!({ "pix_key_type": key_type, "pix_key": key, "name": beneficiary })
+        }
         _ => serde_json::json!({
             "bank_code": "001",
             "branch": "0001",
             "account": format!("{k:08}-0"),
             "account_type": "checking",
-            "holder_tax_id": format!("{:011}", 90_000 + k),
+            "holder_name": beneficiary,
+            "holder_tax_id": seeded_cnpj(k),
         }),
     };
     let message = match status {
@@ -674,7 +788,7 @@ pub(crate) fn seeded_payout(w: usize, i: usize) -> Payout {
         fee: money(150 + cents / 200),
         currency: wallet.currency,
         description: format!("Repasse {}", i + 1),
-        beneficiary_name: format!("Fornecedor {k}"),
+        beneficiary_name: beneficiary,
         transaction_reference: format!("payout-ref-{k:06}"),
         submitted_date: created.clone(),
         confirmed_date: settled.then(|| confirmed.clone()),
@@ -810,6 +924,22 @@ mod tests {
         assert_eq!(add_months((2026, 1, 31), 1), "2026-02-28");
         assert_eq!(add_months((2026, 11, 30), 3), "2027-02-28");
         assert_eq!(add_months((2026, 11, 15), 0), "2026-11-15");
+    }
+
+    #[test]
+    fn seeded_personal_data_is_valid_for_its_kind() {
+        let digits = |t: &str| t.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect::<Vec<_>>();
+        for k in 0..2_000 {
+            let cpf = seeded_cpf(k);
+            assert!(crate::masking::pii::is_valid_cpf(&digits(&cpf)), "{cpf}");
+            let cnpj = seeded_cnpj(k);
+            assert!(crate::masking::pii::is_valid_cnpj(&digits(&cnpj)), "{cnpj}");
+            assert_eq!(seeded_phone(k).len(), "+55 11 91234-5678".len());
+        }
+        assert_eq!(seeded_cpf(3), seeded_cpf(3), "deterministic");
+        for (_, number) in TEST_CARDS {
+            assert!(crate::masking::pii::is_luhn_card(&digits(number)), "{number}");
+        }
     }
 
     #[test]
