@@ -13,4 +13,5 @@ mod faults;
 mod headers;
 mod inspector;
 mod leak_canary;
+mod masking;
 mod token;
