@@ -556,7 +556,8 @@ fn validate_masking(raw: RawMasking, problems: &mut Vec<String>) -> crate::maski
     for (index, field) in raw.secret_fields.iter().enumerate() {
         let normalized = crate::masking::secrets::normalize(field);
         if normalized.is_empty() {
-            problems.push(format!("masking.secret_fields[{index}] is empty: name a response field, e.g. \"merchant_pin\""));
+            problems
+                .push(format!("masking.secret_fields[{index}] is empty: name a response field, e.g. \"merchant_pin\""));
         } else {
             secret_fields.push(normalized);
         }
@@ -1045,7 +1046,9 @@ demo_rules = ["$.data[*].description", "$.data[", ""]
         assert!(text.contains("masking.demo_rules[2] = \"\": the expression is empty"), "{text}");
         assert_eq!(errors.len(), 3, "{text}");
 
-        let file = write_toml("[masking]\nforce_demo = true\nsecret_fields = [\"Merchant-Pin\"]\ndemo_rules = [\"$..note\"]\n");
+        let file = write_toml(
+            "[masking]\nforce_demo = true\nsecret_fields = [\"Merchant-Pin\"]\ndemo_rules = [\"$..note\"]\n",
+        );
         let config = load(Some(&file.0), &FakeEnv::default()).unwrap();
         assert!(config.masking.force_demo);
         assert_eq!(config.masking.secret_fields, ["merchantpin"]);

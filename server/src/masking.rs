@@ -123,8 +123,10 @@ fn mask_json(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Option<(
         };
         let key = key.as_deref();
         let inherited = parent.map_or(Inherit::Nothing, |p| inherit[p as usize]);
-        let secret = inherited == Inherit::Secret || key.is_some_and(|k| secrets::is_secret_key(k, &settings.secret_fields));
-        let rule = policy.personal && (inherited == Inherit::Rule || rule_roots.get(id as usize).copied().unwrap_or(false));
+        let secret =
+            inherited == Inherit::Secret || key.is_some_and(|k| secrets::is_secret_key(k, &settings.secret_fields));
+        let rule =
+            policy.personal && (inherited == Inherit::Rule || rule_roots.get(id as usize).copied().unwrap_or(false));
         if node.kind.is_container() {
             inherit[id as usize] = if secret {
                 Inherit::Secret
@@ -157,12 +159,10 @@ fn mask_json(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Option<(
                 } else if !policy.personal {
                     None
                 } else if rule {
-                    Some((pii::hide_all(&text), Personal::Rule))
-                        .filter(|(m, _)| *m != text)
-                        .map(|(m, kind)| {
-                            found.personal(kind);
-                            m
-                        })
+                    Some((pii::hide_all(&text), Personal::Rule)).filter(|(m, _)| *m != text).map(|(m, kind)| {
+                        found.personal(kind);
+                        m
+                    })
                 } else {
                     mask_personal_string(&text, key, parent_label, &mut found)
                 };
@@ -174,7 +174,9 @@ fn mask_json(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Option<(
                 let Ok(raw) = std::str::from_utf8(raw) else { continue };
                 if secret {
                     if raw != "0" {
-                        found.secrets.push(FoundSecret { location: jsonpath_of(index, bytes, id), original: raw.into() });
+                        found
+                            .secrets
+                            .push(FoundSecret { location: jsonpath_of(index, bytes, id), original: raw.into() });
                         replacements.push((start, end, "0".into()));
                     }
                     continue;
@@ -307,7 +309,9 @@ pub fn mask_header(name: &str, value: &str, policy: Policy<'_>) -> Option<(Strin
         if value.is_empty() || value == SECRET_MARK {
             return None;
         }
-        found.secrets.push(FoundSecret { location: format!("header:{}", name.to_ascii_lowercase()), original: value.into() });
+        found
+            .secrets
+            .push(FoundSecret { location: format!("header:{}", name.to_ascii_lowercase()), original: value.into() });
         return Some((SECRET_MARK.to_owned(), found));
     }
     if !policy.personal {
@@ -370,7 +374,8 @@ pub fn mask_request(request: &ExecuteRequest, policy: Policy<'_>) -> ExecuteRequ
 }
 
 /// Claims of the current token that say nothing about who the client is; demo mode keeps only these.
-const PUBLIC_CLAIMS: [&str; 9] = ["token_use", "scope", "exp", "iat", "nbf", "auth_time", "version", "token_type", "typ"];
+const PUBLIC_CLAIMS: [&str; 9] =
+    ["token_use", "scope", "exp", "iat", "nbf", "auth_time", "version", "token_type", "typ"];
 
 /// Token claims for a shared screen: identifiers (`client_id`, `sub`, `iss`, `jti`, …) keep only
 /// their last four characters; times, scope and token use stay.
@@ -382,7 +387,9 @@ pub fn mask_claims(claims: &serde_json::Value) -> serde_json::Value {
                 serde_json::Value::String(text) if !PUBLIC_CLAIMS.contains(&key.as_str()) => {
                     serde_json::Value::String(pii::keep_last_characters(text, 4))
                 }
-                serde_json::Value::Object(_) | serde_json::Value::Array(_) if !PUBLIC_CLAIMS.contains(&key.as_str()) => {
+                serde_json::Value::Object(_) | serde_json::Value::Array(_)
+                    if !PUBLIC_CLAIMS.contains(&key.as_str()) =>
+                {
                     serde_json::Value::String(pii::HIDDEN.to_string().repeat(8))
                 }
                 other => other.clone(),
@@ -395,10 +402,7 @@ pub fn mask_claims(claims: &serde_json::Value) -> serde_json::Value {
 
 /// The report's per-kind counts, in the fixed order of `Personal::ALL`.
 pub fn personal_counts(found: &Found) -> Vec<(String, u64)> {
-    Personal::ALL
-        .iter()
-        .filter_map(|kind| found.personal.get(kind).map(|n| (kind.as_str().to_owned(), *n)))
-        .collect()
+    Personal::ALL.iter().filter_map(|kind| found.personal.get(kind).map(|n| (kind.as_str().to_owned(), *n))).collect()
 }
 
 #[cfg(test)]

@@ -699,10 +699,7 @@ fn is_replayable(method: &Method, headers: &http::HeaderMap) -> bool {
 impl ConsoleService {
     /// Whether demo mode hides environment `id` from `caller` (unknown ids are not hidden: they are gone).
     fn hidden_in_demo(&self, caller: &Caller, id: &str) -> bool {
-        self.environments
-            .iter()
-            .find(|e| e.config.id == id)
-            .is_some_and(|e| self.masking.hides(caller, e.config.kind))
+        self.environments.iter().find(|e| e.config.id == id).is_some_and(|e| self.masking.hides(caller, e.config.kind))
     }
 
     /// A stored body as `caller` may see it now: masked for demo mode if it was stored outside it.

@@ -85,7 +85,8 @@ pub fn MaskingNotice(report: MaskingReport) -> impl IntoView {
     if report.secret_count == 0 && report.personal.is_empty() && !report.demo {
         return ().into_any();
     }
-    let personal = report.personal.iter().map(|(kind, n)| format!("{n} {}", kind.replace('_', " "))).collect::<Vec<_>>();
+    let personal =
+        report.personal.iter().map(|(kind, n)| format!("{n} {}", kind.replace('_', " "))).collect::<Vec<_>>();
     let unlisted = report.secret_count.saturating_sub(report.secrets.len() as u64);
     view! {
         <div class="masking-notice" data-testid="masking-notice">

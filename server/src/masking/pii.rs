@@ -86,11 +86,8 @@ pub fn is_valid_cnpj(d: &[u8]) -> bool {
         return false;
     }
     let check = |len: usize| {
-        let weights: &[u32] = if len == 12 {
-            &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-        } else {
-            &[6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-        };
+        let weights: &[u32] =
+            if len == 12 { &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2] } else { &[6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2] };
         let sum: u32 = d[..len].iter().zip(weights).map(|(&x, w)| u32::from(x) * w).sum();
         let rest = sum % 11;
         if rest < 2 {
@@ -355,7 +352,8 @@ fn find_numbers(bytes: &[u8], finds: &mut Vec<(usize, usize, Personal)>) {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let starts = b.is_ascii_digit() || ((b == b'+' || b == b'(') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+        let starts =
+            b.is_ascii_digit() || ((b == b'+' || b == b'(') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
         if !starts || (i > 0 && glued(bytes[i - 1])) {
             i += 1;
             continue;
@@ -366,7 +364,9 @@ fn find_numbers(bytes: &[u8], finds: &mut Vec<(usize, usize, Personal)>) {
             let c = bytes[end];
             if c.is_ascii_digit() {
                 end += 1;
-            } else if b".-/ )(".contains(&c) && bytes.get(end + 1).is_some_and(|n| n.is_ascii_digit() || *n == b' ' || *n == b'(') {
+            } else if b".-/ )(".contains(&c)
+                && bytes.get(end + 1).is_some_and(|n| n.is_ascii_digit() || *n == b' ' || *n == b'(')
+            {
                 // At most one separator (plus a space after a parenthesis) between digits.
                 if c == b' ' && bytes.get(end + 1) == Some(&b' ') {
                     break;
@@ -416,7 +416,8 @@ fn classify_number(run: &[u8]) -> Option<Personal> {
 
 /// `d` in the pattern stands for a digit; everything else must match exactly.
 fn looks_like(run: &[u8], pattern: &[u8]) -> bool {
-    run.len() == pattern.len() && run.iter().zip(pattern).all(|(r, p)| if *p == b'd' { r.is_ascii_digit() } else { r == p })
+    run.len() == pattern.len()
+        && run.iter().zip(pattern).all(|(r, p)| if *p == b'd' { r.is_ascii_digit() } else { r == p })
 }
 
 /// Brazilian phone numbers written as phone numbers: `+55 11 91234-5678`, `+5511912345678`,
@@ -424,7 +425,8 @@ fn looks_like(run: &[u8], pattern: &[u8]) -> bool {
 /// (too many ids look like them); fields named as phones are masked whatever their format.
 fn is_phone_format(run: &[u8], d: &[u8]) -> bool {
     let national = |d: &[u8]| {
-        (d.len() == 11 && d[0] != 0 && d[1] != 0 && d[2] == 9) || (d.len() == 10 && d[0] != 0 && d[1] != 0 && (2..=5).contains(&d[2]))
+        (d.len() == 11 && d[0] != 0 && d[1] != 0 && d[2] == 9)
+            || (d.len() == 10 && d[0] != 0 && d[1] != 0 && (2..=5).contains(&d[2]))
     };
     if run.starts_with(b"+55") {
         return national(&d[2..]);

@@ -155,8 +155,7 @@ mod tests {
 
     #[test]
     fn secret_pairs_in_text_bodies_are_masked_and_others_stay() {
-        let (masked, found) =
-            mask_secrets("grant=ok&client_secret=s3cr3t&scope=api access_token: eyJabc.def").unwrap();
+        let (masked, found) = mask_secrets("grant=ok&client_secret=s3cr3t&scope=api access_token: eyJabc.def").unwrap();
         assert_eq!(masked, format!("grant=ok&client_secret={SECRET_MARK}&scope=api access_token: {SECRET_MARK}"));
         assert_eq!(found, ["s3cr3t", "eyJabc.def"]);
         let (masked, _) = mask_secrets(r#"{"password": "hunter2", "client_secret":"abc"#).unwrap();

@@ -135,17 +135,8 @@ fn golden_demo_masks_of_a_charge() {
     );
     assert_eq!(
         personal_counts(&found),
-        [
-            ("email", 2),
-            ("cpf", 2),
-            ("cnpj", 1),
-            ("phone", 1),
-            ("card", 1),
-            ("name", 3),
-            ("address", 5),
-            ("pix_key", 1)
-        ]
-        .map(|(k, n)| (k.to_owned(), n))
+        [("email", 2), ("cpf", 2), ("cnpj", 1), ("phone", 1), ("card", 1), ("name", 3), ("address", 5), ("pix_key", 1)]
+            .map(|(k, n)| (k.to_owned(), n))
     );
 }
 
@@ -178,7 +169,8 @@ fn text_bodies_and_json_cut_at_the_cap_are_masked_by_pattern() {
     let (text, found) = mask_text("client_secret=abc&scope=x", always(&s)).unwrap();
     assert_eq!(text, format!("client_secret={SECRET_MARK}&scope=x"));
     assert_eq!(found.secrets[0].location, "text:client_secret");
-    let cut = r#"[{"payer_name": "Maria da Silva", "payer_email": "maria@example.com", "note": "CPF 52998224725", "val"#;
+    let cut =
+        r#"[{"payer_name": "Maria da Silva", "payer_email": "maria@example.com", "note": "CPF 52998224725", "val"#;
     let (out, _) = mask_body(cut.as_bytes(), demo(&s)).unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
@@ -250,9 +242,26 @@ fn random_string(rng: &mut StdRng) -> String {
 
 fn random_key(rng: &mut StdRng) -> String {
     const KEYS: [&str; 20] = [
-        "payer", "payer_name", "name", "email", "tax_id", "cell_phone", "client_secret", "credentials", "access_token",
-        "payer_address", "street", "postal_code", "city", "pix_key", "card", "number", "description", "status",
-        "items", "data",
+        "payer",
+        "payer_name",
+        "name",
+        "email",
+        "tax_id",
+        "cell_phone",
+        "client_secret",
+        "credentials",
+        "access_token",
+        "payer_address",
+        "street",
+        "postal_code",
+        "city",
+        "pix_key",
+        "card",
+        "number",
+        "description",
+        "status",
+        "items",
+        "data",
     ];
     KEYS[rng.gen_range(0..KEYS.len())].to_owned()
 }
@@ -292,8 +301,9 @@ fn masking_never_changes_json_types_or_structure_and_is_idempotent() {
         let bytes = if case % 2 == 0 { serde_json::to_vec(&value) } else { serde_json::to_vec_pretty(&value) }.unwrap();
         for policy in [always(&s), demo(&s)] {
             let once = mask_body(&bytes, policy).map_or_else(|| bytes.clone(), |(b, _)| b);
-            let parsed: Value = serde_json::from_slice(&once)
-                .unwrap_or_else(|e| panic!("case {case}: masked output is not JSON ({e}): {}", String::from_utf8_lossy(&once)));
+            let parsed: Value = serde_json::from_slice(&once).unwrap_or_else(|e| {
+                panic!("case {case}: masked output is not JSON ({e}): {}", String::from_utf8_lossy(&once))
+            });
             assert!(same_shape(&value, &parsed), "case {case}: shape changed\n{value}\n{parsed}");
             let twice = mask_body(&once, policy).map_or_else(|| once.clone(), |(b, _)| b);
             assert_eq!(

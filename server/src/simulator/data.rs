@@ -6,8 +6,8 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::Serialize;
-use sha2::Digest as _;
 use serde_json::Value;
+use sha2::Digest as _;
 
 pub(crate) const ENTITY_UUID: &str = "6a1d0c3e-0f2b-4c5d-8e7f-a0b1c2d3e4f5";
 pub(crate) const MERCHANT_UUID: &str = "7b2e1d4f-1a3c-4d6e-9f80-b1c2d3e4f5a6";
@@ -364,8 +364,9 @@ fn boleto_fields(charge_uuid: &str, cents: i64) -> (String, String) {
 
 // Personal data of every kind demo mode masks, deterministic and valid (check digits, Luhn), so the
 // simulator can demonstrate masking end to end. Every value is fictitious.
-const FIRST_NAMES: [&str; 12] =
-    ["Ana", "Bruno", "Carla", "Diego", "Eduarda", "Felipe", "Gabriela", "Heitor", "Isabela", "João", "Larissa", "Marcos"];
+const FIRST_NAMES: [&str; 12] = [
+    "Ana", "Bruno", "Carla", "Diego", "Eduarda", "Felipe", "Gabriela", "Heitor", "Isabela", "João", "Larissa", "Marcos",
+];
 const LAST_NAMES: [&str; 10] =
     ["Silva", "Souza", "Oliveira", "Santos", "Pereira", "Lima", "Carvalho", "Ribeiro", "Almeida", "Costa"];
 const STREETS: [&str; 6] =
@@ -417,12 +418,8 @@ pub(crate) fn seeded_cpf(k: usize) -> String {
 pub(crate) fn seeded_cnpj(k: usize) -> String {
     let mut base = digits_of(10_000_000 + (k as u64 * 104_729) % 89_000_000, 8);
     base.extend([0, 0, 0, 1]);
-    let d = with_check_digits(
-        &base,
-        &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2],
-        &[6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2],
-        true,
-    );
+    let d =
+        with_check_digits(&base, &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], &[6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], true);
     let t: String = d.iter().map(|x| char::from(b'0' + *x as u8)).collect();
     format!("{}.{}.{}/{}-{}", &t[..2], &t[2..5], &t[5..8], &t[8..12], &t[12..])
 }

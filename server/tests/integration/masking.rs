@@ -164,7 +164,8 @@ async fn wallet_credentials_are_masked_on_every_path_the_body_takes_and_an_admin
 
     // The local admin may reveal one value; the audit says where, never what.
     let secret = &response.masking.secrets[1];
-    let (status, text) = call(&console, None, "/api/reveal", &[("reveal_id", secret.reveal_id.as_deref().unwrap())]).await;
+    let (status, text) =
+        call(&console, None, "/api/reveal", &[("reveal_id", secret.reveal_id.as_deref().unwrap())]).await;
     assert_eq!(status, 200, "{text}");
     let revealed: RevealedSecret = serde_json::from_str(&text).unwrap();
     assert!(revealed.value.starts_with("FAKE-simulator-secret-"), "{}", revealed.value);
@@ -259,13 +260,9 @@ async fn demo_mode_is_per_session_masks_personal_data_everywhere_and_hides_produ
     let (_, environments) = call(&console, Some(&presenter), "/api/environments", &[]).await;
     let environments: Vec<EnvironmentView> = serde_json::from_str(&environments).unwrap();
     assert_eq!(environments.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["simulator"]);
-    let (status, text) = call_json(
-        &console,
-        Some(&presenter),
-        "/api/execute",
-        json!({ "request": list_charges("production", 1) }),
-    )
-    .await;
+    let (status, text) =
+        call_json(&console, Some(&presenter), "/api/execute", json!({ "request": list_charges("production", 1) }))
+            .await;
     assert_eq!(status, 403, "{text}");
     assert!(text.contains("hidden in demo mode"), "{text}");
     assert_eq!(call(&console, Some(&presenter), "/api/token", &[("environment", "production")]).await.0, 403);
@@ -284,15 +281,19 @@ async fn demo_mode_is_per_session_masks_personal_data_everywhere_and_hides_produ
     let entries: Vec<HistoryEntry> = serde_json::from_str(&history).unwrap();
     // The run recorded before demo mode was switched on is masked when opened now.
     let first_run = entries.iter().map(|e| e.id).min().unwrap();
-    let (_, old_detail) = call(&console, Some(&presenter), "/api/history/entry", &[("id", &first_run.to_string())]).await;
+    let (_, old_detail) =
+        call(&console, Some(&presenter), "/api/history/entry", &[("id", &first_run.to_string())]).await;
     let old: HistoryDetail = serde_json::from_str(&old_detail).unwrap();
     assert!(old.response.unwrap().masking.demo);
     // A body stored before demo mode was switched on is masked when fetched now.
     let old_stored = body_of(&console, Some(&presenter), &before).await;
     for value in &fixtures {
-        for (what, text) in
-            [("inline body", &after.body), ("stored body", &stored), ("history", &old_detail), ("old body", &old_stored)]
-        {
+        for (what, text) in [
+            ("inline body", &after.body),
+            ("stored body", &stored),
+            ("history", &old_detail),
+            ("old body", &old_stored),
+        ] {
             assert!(!text.contains(value.as_str()), "{what} leaks {value:?}");
         }
     }
@@ -310,7 +311,8 @@ async fn demo_mode_is_per_session_masks_personal_data_everywhere_and_hides_produ
         query: vec![("email".into(), "ana.lima@example.com.br".into())],
         ..ExecuteRequest::default()
     };
-    let (_, snippets) = call_json(&console, Some(&presenter), "/api/snippets", json!({ "request": query_by_email })).await;
+    let (_, snippets) =
+        call_json(&console, Some(&presenter), "/api/snippets", json!({ "request": query_by_email })).await;
     let snippets: Vec<Snippet> = serde_json::from_str(&snippets).unwrap();
     assert!(!snippets.is_empty());
     assert!(snippets.iter().all(|s| !s.code.contains("ana.lima")), "{snippets:?}");
