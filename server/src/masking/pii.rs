@@ -122,7 +122,7 @@ pub fn is_luhn_card(d: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Hides every letter and digit except the last `keep` digits; separators stay, so the shape does.
@@ -502,9 +502,11 @@ mod tests {
         }
     }
 
+    type FieldMask<'a> = &'a dyn Fn(&str) -> String;
+
     #[test]
     fn field_masks_keep_the_shape_and_are_idempotent() {
-        let cases: [(&dyn Fn(&str) -> String, &str, &str); 9] = [
+        let cases: [(FieldMask<'_>, &str, &str); 9] = [
             (&initials, "Maria da Silva", "M**** d* S****"),
             (&initials, "José Ávila", "J*** Á****"),
             (&mask_phone, "+5511912345678", "+55*******5678"),

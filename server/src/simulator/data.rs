@@ -450,7 +450,7 @@ fn seeded_address(k: usize) -> Address {
     Address {
         street: STREETS[k % STREETS.len()].to_owned(),
         address_number: format!("{}", 10 + k % 990),
-        complement: (k % 3 == 0).then(|| format!("Apto {}", 11 + k % 180)),
+        complement: k.is_multiple_of(3).then(|| format!("Apto {}", 11 + k % 180)),
         neighborhood: NEIGHBORHOODS[k % NEIGHBORHOODS.len()].to_owned(),
         city: "Sao Paulo".to_owned(),
         state: "SP".to_owned(),
