@@ -1,6 +1,7 @@
 // Demo mode in the browser: the switch, the banner and larger type, masked responses, and a leak test
 // proving that no unmasked personal value reaches the browser while demo mode is on.
-import { expect, test, type BrowserContext, type Locator, type Page, type Response } from '@playwright/test';
+import { type BrowserContext, type Locator, type Page, type Response } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 
 import { openConsole, pickEndpoint, rawText, runRequest } from './support/console';
 import { describeHits, findLeaks, type Artifact, type Canary } from './support/leak-detector';
