@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-overhead bench-inspector bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
+.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-overhead bench-compare bench-inspector bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,7 +63,7 @@ check: wasm-target ## cargo fmt --check and clippy -D warnings (server, app, and
 	cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 # bench-overhead goes last: it fails while its target (under 1 ms added) is missed, after writing its section.
-bench: bench-token bench-load bench-inspector bundle-size bench-overhead ## Every benchmark (optimised builds); assembles BENCHMARKS.md
+bench: bench-token bench-load bench-inspector bundle-size bench-overhead bench-compare ## Every benchmark (optimised builds); assembles BENCHMARKS.md
 
 # Each benchmark writes its own benchmarks/sections/*.md; BENCHMARKS.md is assembled from all of them.
 bench-token: ## Token broker: single-flight under 1,000 callers, cache-hit latency
@@ -76,6 +76,10 @@ bench-load: ## 200 logged-in staff sessions through the console for 60 s: errors
 
 bench-overhead: ## Latency the console adds to a request (direct vs through it, interleaved), requests/s
 	cargo bench -p server --bench overhead; status=$$?; benchmarks/assemble.sh; exit $$status
+
+bench-compare: ## Compare diff engine on 5 MB of JSON per side, every mode
+	cargo bench -p server --bench compare_diff
+	benchmarks/assemble.sh
 
 # A release build: the inspector's figures are meaningless on a debug WASM.
 bench-inspector: tools ## Response inspector on 1, 5 and 20 MB in chromium (BENCH_SIZES=1,5,20)

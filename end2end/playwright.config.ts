@@ -117,6 +117,13 @@ client_id = "${E2E_CLIENT_ID}"
 client_secret_env = "E2E_SANDBOX_SECRET"
 client_auth = "client_secret_basic"
 
+# The built-in simulator's production-like data set, protected like production: the compare tests
+# diff it against the simulator.
+[environments.simulator-production]
+kind = "production"
+label = "Simulator (production data)"
+simulator = "production"
+
 # Same server, wrong secret (sent in the form body): the token endpoint refuses it.
 [environments.sandbox-wrong-secret]
 kind = "sandbox"

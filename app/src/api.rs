@@ -11,6 +11,7 @@ use crate::wire::{
     HistoryDetail, HistoryEntry, JsonPathAnswer, Preferences, SaveRequest, SavedRequest, Snippet, StaffView,
     TokenDetails, TokenView,
 };
+use crate::wire::{CompareRequest, CompareResult, CompareSettings, RediffRequest};
 use crate::wire::{DemoView, RevealedSecret};
 
 /// Sets the HTTP status of a failed server-function call from the error itself.
@@ -218,6 +219,35 @@ pub async fn reveal_secret(reveal_id: String) -> Result<RevealedSecret, ConsoleE
     let result = async {
         let caller = crate::backend::caller()?;
         crate::backend::backend()?.reveal(&caller, &reveal_id).await
+    };
+    answer(result.await)
+}
+
+/// Sends one request to two environments and diffs the answers (see ARCHITECTURE.md, Compare).
+#[server(prefix = "/api", endpoint = "compare", input = Json, client = CsrfClient)]
+pub async fn compare(request: CompareRequest) -> Result<CompareResult, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.compare(&caller, request).await
+    };
+    answer(result.await)
+}
+
+/// Diffs an earlier compare's stored answers again with other options; nothing is sent upstream.
+#[server(prefix = "/api", endpoint = "compare/diff", input = Json, client = CsrfClient)]
+pub async fn rediff(request: RediffRequest) -> Result<CompareResult, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.rediff(&caller, request).await
+    };
+    answer(result.await)
+}
+
+#[server(prefix = "/api", endpoint = "compare/settings", client = CsrfClient)]
+pub async fn load_compare_settings(endpoint: String) -> Result<CompareSettings, ConsoleError> {
+    let result = async {
+        let caller = crate::backend::caller()?;
+        crate::backend::backend()?.compare_settings(&caller, &endpoint).await
     };
     answer(result.await)
 }

@@ -12,6 +12,7 @@ use crate::wire::{
     HistoryDetail, HistoryEntry, JsonPathAnswer, Preferences, Role, SaveRequest, SavedRequest, Snippet, StaffView,
     TokenDetails, TokenView,
 };
+use crate::wire::{CompareRequest, CompareResult, CompareSettings, RediffRequest};
 use crate::wire::{DemoView, RevealedSecret};
 
 /// The authenticated staff member behind one request.
@@ -84,6 +85,15 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn set_demo_mode(&self, caller: &Caller, enabled: bool) -> Result<DemoView, ConsoleError>;
     /// The original of one masked secret: admins only, never in demo mode, audited.
     async fn reveal(&self, caller: &Caller, reveal_id: &str) -> Result<RevealedSecret, ConsoleError>;
+
+    // Compare.
+    /// Sends one request to two environments concurrently (each through `execute`), diffs the
+    /// answers and records the compare in the caller's history.
+    async fn compare(&self, caller: &Caller, request: CompareRequest) -> Result<CompareResult, ConsoleError>;
+    /// Diffs the stored answers of an earlier compare again with other options; sends nothing.
+    async fn rediff(&self, caller: &Caller, request: RediffRequest) -> Result<CompareResult, ConsoleError>;
+    /// The options the caller last compared `endpoint` with, or the defaults.
+    async fn compare_settings(&self, caller: &Caller, endpoint: &str) -> Result<CompareSettings, ConsoleError>;
 }
 
 /// Logins, logouts and the audit trail.

@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=ui::login::LoginPage />
                 <Route path=path!("/audit") view=ui::audit::AuditPage />
                 <Route path=path!("/token") view=ui::token_panel::TokenPage />
+                <Route path=path!("/compare") view=ui::compare::ComparePage />
             </Routes>
         </Router>
     }

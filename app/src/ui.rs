@@ -3,6 +3,9 @@
 pub mod audit;
 pub mod catalog;
 pub mod clock;
+pub mod compare;
+pub mod compare_link;
+pub mod compare_view;
 pub mod confirm;
 pub mod console;
 pub mod curl_import;

@@ -8,6 +8,8 @@ pub mod builder;
 pub mod masking;
 pub use builder::*;
 pub use masking::*;
+pub mod compare;
+pub use compare::*;
 
 /// What kind of a55 deployment an environment points at. Production gets the loudest UI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,6 +29,7 @@ test('the page hydrates, shows the simulator environment and lists the catalog g
     'Simulator (64 KB cap) (simulator)',
     'Sandbox (test) (sandbox)',
     'Sandbox (wrong secret) (sandbox)',
+    'Simulator (production data) (production)',
   ]);
   await expect(page.getByTestId('env-kind')).toHaveText('SIMULATOR');
   await expect(page.getByTestId('token-badge')).toBeVisible();

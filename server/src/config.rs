@@ -195,6 +195,9 @@ pub struct RawEnvironment {
     /// Writes need the environment id typed as confirmation. Default: true for production.
     pub confirm_writes: Option<bool>,
     pub live_spec: Option<RawLiveSpec>,
+    /// Serve this environment from the built-in simulator: `"sandbox"` (its usual data, the default
+    /// for kind "simulator") or `"production"` (the same API with production-like data, for compares).
+    pub simulator: Option<String>,
 }
 
 impl fmt::Debug for RawUser {
@@ -255,6 +258,8 @@ impl fmt::Debug for RemoteTarget {
 pub enum Target {
     /// The built-in simulator, started in-process; its credentials are generated at start-up.
     Simulator,
+    /// The built-in simulator's production-like data set (`/production/api/v1`), same credentials.
+    SimulatorProduction,
     Remote(Box<RemoteTarget>),
 }
 
@@ -357,7 +362,7 @@ pub struct Config {
 
 impl Config {
     pub fn uses_simulator(&self) -> bool {
-        self.environments.iter().any(|e| matches!(e.target, Target::Simulator))
+        self.environments.iter().any(|e| matches!(e.target, Target::Simulator | Target::SimulatorProduction))
     }
 }
 
@@ -490,6 +495,17 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
             RawEnvironment {
                 kind: Some("simulator".into()),
                 label: Some("Simulator".into()),
+                ..RawEnvironment::default()
+            },
+        );
+        // A protected production twin whose data drifts from the simulator's, so Compare has two
+        // environments to put side by side out of the box.
+        raw_environments.insert(
+            "simulator-production".into(),
+            RawEnvironment {
+                kind: Some("production".into()),
+                label: Some("Simulator (production data)".into()),
+                simulator: Some("production".into()),
                 ..RawEnvironment::default()
             },
         );
@@ -691,8 +707,20 @@ fn validate_environment(
             }
         }
     };
-    let target = match kind {
-        Some(EnvironmentKind::Simulator) => {
+    let simulated = match raw.simulator.as_deref() {
+        None => (kind == Some(EnvironmentKind::Simulator)).then_some(Target::Simulator),
+        Some("sandbox") => Some(Target::Simulator),
+        Some("production") => Some(Target::SimulatorProduction),
+        Some(other) => {
+            problems.push(format!(
+                "{} = {other:?}: use \"sandbox\" or \"production\" (the built-in simulator's data sets), or remove it to use api_base",
+                key("simulator")
+            ));
+            None
+        }
+    };
+    let target = match (kind, simulated) {
+        (Some(_), Some(target)) => {
             for (field, set) in [
                 ("api_base", raw.api_base.is_some()),
                 ("token_url", raw.token_url.is_some()),
@@ -706,10 +734,11 @@ fn validate_environment(
                     ));
                 }
             }
-            Some(Target::Simulator)
+            Some(target)
         }
-        Some(_) => remote_target(id, &raw, env, problems).map(|r| Target::Remote(Box::new(r))),
-        None => None,
+        (Some(_), None) if raw.simulator.is_some() || kind == Some(EnvironmentKind::Simulator) => None,
+        (Some(_), None) => remote_target(id, &raw, env, problems).map(|r| Target::Remote(Box::new(r))),
+        (None, _) => None,
     };
 
     if problems.len() > before {
@@ -952,6 +981,10 @@ pub fn summary(config: &Config) -> String {
                 "  built-in simulator, token lifetime {} s\n",
                 config.simulator.token_lifetime.as_secs()
             )),
+            Target::SimulatorProduction => out.push_str(&format!(
+                "  built-in simulator, production-like data, token lifetime {} s\n",
+                config.simulator.token_lifetime.as_secs()
+            )),
             Target::Remote(remote) => {
                 out.push_str(&format!("  api_base:  {}\n  token_url: {}\n", remote.api_base, remote.token_url));
                 // Never the secret, nor its length: only that one was found.
@@ -1073,12 +1106,16 @@ demo_rules = ["$.data[*].description", "$.data[", ""]
     }
 
     #[test]
-    fn no_file_and_no_env_gives_the_simulator_only() {
+    fn no_file_and_no_env_gives_the_simulator_and_its_protected_production_twin() {
         let config = load(None, &FakeEnv::default()).unwrap();
         assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
-        assert_eq!(config.environments.len(), 1);
+        assert_eq!(config.environments.len(), 2);
         assert_eq!(config.environments[0].id, "simulator");
         assert!(matches!(config.environments[0].target, Target::Simulator));
+        let production = &config.environments[1];
+        assert_eq!((production.id.as_str(), production.kind), ("simulator-production", EnvironmentKind::Production));
+        assert!(matches!(production.target, Target::SimulatorProduction));
+        assert!(production.guard.confirm_writes, "production confirms writes by default");
         assert_eq!(config.environments[0].refresh_skew, Duration::from_secs(300));
     }
 

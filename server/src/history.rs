@@ -6,7 +6,10 @@
 
 use std::sync::Arc;
 
-use app::wire::{ConsoleError, ExecuteRequest, ExecuteResponse, HistoryDetail, HistoryEntry, Preferences};
+use app::wire::{
+    CompareMark, CompareResult, CompareSettings, ConsoleError, DiffCounts, DiffOptions, ExecuteRequest,
+    ExecuteResponse, HistoryDetail, HistoryEntry, Preferences,
+};
 use sqlx::{Row, SqlitePool};
 
 use crate::clock::SharedClock;
@@ -122,7 +125,8 @@ impl HistoryStore {
     /// The newest runs of `staff`, newest first.
     pub async fn list(&self, staff: &str, limit: u32) -> Result<Vec<HistoryEntry>, ConsoleError> {
         let rows = sqlx::query(
-            "SELECT id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error
+            "SELECT id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error,
+                    compare_environment, compare_status, compare_counts
              FROM history WHERE staff = ? ORDER BY id DESC LIMIT ?",
         )
         .bind(staff)
@@ -136,7 +140,8 @@ impl HistoryStore {
     /// One run of `staff` (another member's run is "not found", not "forbidden").
     pub async fn get(&self, staff: &str, id: i64) -> Result<HistoryDetail, ConsoleError> {
         let row = sqlx::query(
-            "SELECT id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json
+            "SELECT id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json,
+                    compare_environment, compare_status, compare_counts, compare_json
              FROM history WHERE staff = ? AND id = ?",
         )
         .bind(staff)
@@ -152,7 +157,11 @@ impl HistoryStore {
             Some(text) => Some(serde_json::from_str(text).map_err(decode)?),
             None => None,
         };
-        Ok(HistoryDetail { entry: entry(&row)?, request, response })
+        let compare = match row.try_get::<Option<&str>, _>("compare_json").map_err(to_console)? {
+            Some(text) => Some(serde_json::from_str(text).map_err(decode)?),
+            None => None,
+        };
+        Ok(HistoryDetail { entry: entry(&row)?, request, response, compare })
     }
 
     async fn remember(
@@ -171,6 +180,88 @@ impl HistoryStore {
         .bind(endpoint)
         .bind(self.clock.wall_ms())
         .execute(&mut *tx)
+        .await
+        .map_err(to_console)?;
+        Ok(())
+    }
+
+    /// Records a compare as one history entry (the left side in the usual columns), applies the
+    /// retention bounds, and answers the entry's id.
+    pub async fn record_compare(
+        &self,
+        staff: &str,
+        left: &ExecuteRequest,
+        right: &ExecuteRequest,
+        result: &CompareResult,
+    ) -> Result<i64, ConsoleError> {
+        let now = self.clock.wall_ms();
+        let request = storable_request(left);
+        let left_response = result.left.response.as_ref();
+        let compare_json = json(&storable_compare(result))?;
+        let _turn = crate::db::write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(to_console)?;
+        let id = sqlx::query(
+            "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error,
+                                  request_json, response_json, compare_environment, compare_status, compare_counts, compare_json)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(staff)
+        .bind(now)
+        .bind(&request.environment)
+        .bind(request.method.to_ascii_uppercase())
+        .bind(&request.path)
+        .bind(&request.endpoint_id)
+        .bind(left_response.map(|r| i64::from(r.status)))
+        .bind(left_response.map(|r| r.duration_ms))
+        .bind(result.left.error.as_ref().map(ToString::to_string))
+        .bind(json(&request)?)
+        .bind(left_response.map(|r| json(&storable_response(r))).transpose()?)
+        .bind(&right.environment)
+        .bind(result.right.response.as_ref().map(|r| i64::from(r.status)))
+        .bind(json(&result.body.counts)?)
+        .bind(compare_json)
+        .execute(&mut *tx)
+        .await
+        .map_err(to_console)?
+        .last_insert_rowid();
+        self.prune(&mut tx, staff, now).await?;
+        tx.commit().await.map_err(to_console)?;
+        Ok(id)
+    }
+
+    /// The diff options `staff` last compared `endpoint` with, or the defaults.
+    pub async fn compare_settings(&self, staff: &str, endpoint: &str) -> Result<CompareSettings, ConsoleError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT options_json FROM compare_settings WHERE staff = ? AND endpoint = ?")
+                .bind(staff)
+                .bind(endpoint)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(to_console)?;
+        let remembered = row.and_then(|(text,)| serde_json::from_str::<DiffOptions>(&text).ok());
+        Ok(CompareSettings {
+            endpoint: endpoint.to_owned(),
+            remembered: remembered.is_some(),
+            options: remembered.unwrap_or_else(DiffOptions::defaults),
+        })
+    }
+
+    pub async fn remember_compare_settings(
+        &self,
+        staff: &str,
+        endpoint: &str,
+        options: &DiffOptions,
+    ) -> Result<(), ConsoleError> {
+        let _turn = crate::db::write_turn().await;
+        sqlx::query(
+            "INSERT INTO compare_settings (staff, endpoint, options_json, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (staff, endpoint) DO UPDATE SET options_json = ?3, updated_at_ms = ?4",
+        )
+        .bind(staff)
+        .bind(endpoint)
+        .bind(json(options)?)
+        .bind(self.clock.wall_ms())
+        .execute(&self.pool)
         .await
         .map_err(to_console)?;
         Ok(())
@@ -204,7 +295,44 @@ fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryEntry, ConsoleError> {
         status: row.try_get::<Option<i64>, _>("status").map_err(to_console)?.and_then(|s| u16::try_from(s).ok()),
         duration_ms: row.try_get("duration_ms").map_err(to_console)?,
         error: row.try_get("error").map_err(to_console)?,
+        compare: compare_mark(row)?,
     })
+}
+
+fn compare_mark(row: &sqlx::sqlite::SqliteRow) -> Result<Option<CompareMark>, ConsoleError> {
+    let Some(right_environment) = row.try_get::<Option<String>, _>("compare_environment").map_err(to_console)? else {
+        return Ok(None);
+    };
+    let counts = row
+        .try_get::<Option<&str>, _>("compare_counts")
+        .map_err(to_console)?
+        .and_then(|text| serde_json::from_str::<DiffCounts>(text).ok())
+        .unwrap_or_default();
+    let right_status =
+        row.try_get::<Option<i64>, _>("compare_status").map_err(to_console)?.and_then(|s| u16::try_from(s).ok());
+    Ok(Some(CompareMark { right_environment, right_status, counts }))
+}
+
+/// A compare as it may be kept: both responses as `storable_response` keeps them, and the view cut
+/// so one row stays around a megabyte.
+fn storable_compare(result: &CompareResult) -> CompareResult {
+    let mut result = result.clone();
+    for side in [&mut result.left, &mut result.right] {
+        if let Some(response) = &mut side.response {
+            *response = storable_response(response);
+            // The body store forgets bodies after a while; history keeps the answer text it shows.
+            response.body_id = None;
+        }
+    }
+    result.exports = None;
+    const KEPT_CHANGES: usize = 500;
+    const KEPT_ROWS: usize = 1_500;
+    result.body.changes.truncate(KEPT_CHANGES);
+    if result.body.rows.len() > KEPT_ROWS {
+        result.body.rows.truncate(KEPT_ROWS);
+        result.body.rows_truncated = true;
+    }
+    result
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod curl;
 pub mod db;
+pub mod diff;
 pub mod error;
 pub mod history;
 pub mod jsonpath;

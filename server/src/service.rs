@@ -9,6 +9,7 @@ use app::wire::{
     Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse, HistoryDetail, HistoryEntry,
     JsonPathAnswer, Preferences, Role, SaveRequest, SavedRequest, Snippet, TokenDetails, TokenView, INLINE_BODY_LIMIT,
 };
+use app::wire::{CompareRequest, CompareResult, CompareSettings, RediffRequest};
 use app::wire::{DemoView, RevealedSecret};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method};
@@ -26,6 +27,8 @@ use crate::masking::{self, Found, Policy};
 use crate::saved::SavedStore;
 use crate::token::{Renewal, TokenBroker, TokenSource};
 use crate::upstream::{self, path::build_url, Inbound, Outbound};
+
+mod compare;
 
 /// Largest request body staff may send (a55 requests are small; this bounds memory).
 const MAX_REQUEST_BODY: usize = 5_000_000;
@@ -683,6 +686,18 @@ impl ConsoleBackend for ConsoleService {
             tracing::info!(staff = %caller.name, location = %kept.location, "masked secret revealed");
         }
         result.map(|kept| RevealedSecret { location: kept.location, value: kept.value })
+    }
+
+    async fn compare(&self, caller: &Caller, request: CompareRequest) -> Result<CompareResult, ConsoleError> {
+        self.run_compare(caller, request).await
+    }
+
+    async fn rediff(&self, caller: &Caller, request: RediffRequest) -> Result<CompareResult, ConsoleError> {
+        self.run_rediff(caller, request).await
+    }
+
+    async fn compare_settings(&self, caller: &Caller, endpoint: &str) -> Result<CompareSettings, ConsoleError> {
+        self.load_compare_settings(caller, endpoint).await
     }
 }
 

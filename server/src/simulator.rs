@@ -6,6 +6,7 @@ mod data;
 mod fixtures;
 mod jwt;
 mod large;
+mod production;
 mod spec;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -35,6 +36,20 @@ pub const DEFAULT_SCOPE: &str = "a55/api";
 
 /// Generous by default so that test suites never trip it; tests of the 429 path lower it.
 const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 100_000;
+
+/// The large charge list the simulator serves at `/sim/large` (at least `target_bytes` of JSON), for
+/// benchmarks that need realistic a55-like bodies without a server.
+pub fn large_charge_list(target_bytes: usize) -> Vec<u8> {
+    large::charges_page(target_bytes, 1).unwrap_or_default()
+}
+
+/// The production data set's drift applied to a body (see `production.rs`), for the same benchmarks.
+pub fn production_drift(value: &mut serde_json::Value) {
+    production::drift(value);
+}
+
+/// Where the production-like data set is served (with the same token endpoint and API).
+pub const PRODUCTION_PREFIX: &str = "/production/api/v1";
 
 /// Configuration of one simulator instance.
 #[derive(Debug, Clone)]
@@ -123,12 +138,17 @@ impl Simulator {
         }
     }
 
-    /// Routes: POST /oauth2/token and everything under /api/v1. Needs to know its own base URL for `iss`;
+    /// Routes: POST /oauth2/token, everything under /api/v1, and the same API with production-like
+    /// data under /production/api/v1 (see `production.rs`). Needs to know its own base URL for `iss`;
     /// it takes it from the Host header unless `set_issuer` was called.
     pub fn router(&self) -> Router {
         Router::new()
             .route("/oauth2/token", any(cognito::token))
             .nest("/api/v1", api::router(self.clone()))
+            .nest(
+                PRODUCTION_PREFIX,
+                api::router(self.clone()).layer(axum::middleware::map_response(production::reshape)),
+            )
             .with_state(self.clone())
     }
 
@@ -235,6 +255,13 @@ impl RunningSimulator {
     /// `http://{addr}/api/v1/` (with the trailing slash, so that relative joins stay under it).
     pub fn api_base(&self) -> url::Url {
         self.api_base.clone()
+    }
+
+    /// `http://{addr}/production/api/v1/`: the same API with production-like data.
+    pub fn production_api_base(&self) -> url::Url {
+        let mut base = self.api_base.clone();
+        base.set_path(&format!("{PRODUCTION_PREFIX}/"));
+        base
     }
 
     /// Stops accepting connections and waits (at most 5 s) for the server task to finish.

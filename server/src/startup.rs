@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use app::backend::{Caller, SharedBackend, SharedStaff};
 use app::{shell, App};
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -179,7 +179,10 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
             (Target::Simulator, Some((sim, client_id, secret))) => {
                 (sim.api_base(), sim.token_url(), client_id.clone(), SecretProvider::fixed(secret.clone()))
             }
-            (Target::Simulator, None) => continue,
+            (Target::SimulatorProduction, Some((sim, client_id, secret))) => {
+                (sim.production_api_base(), sim.token_url(), client_id.clone(), SecretProvider::fixed(secret.clone()))
+            }
+            (Target::Simulator | Target::SimulatorProduction, None) => continue,
         };
         environments.push(LiveEnvironment {
             token: TokenSource {
@@ -291,16 +294,22 @@ pub fn router(
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/api/bodies/{id}",
-            get(move |Path(id): Path<String>, caller: Option<axum::Extension<Caller>>| {
-                let service = service.clone();
-                // The staff gate puts the caller on every /api request; without one nothing is served.
-                async move {
-                    match caller {
-                        Some(axum::Extension(caller)) => serve_body(service.stored_body(&caller, &id).await, &id),
-                        None => StatusCode::UNAUTHORIZED.into_response(),
+            get(
+                move |Path(id): Path<String>,
+                      Query(download): Query<DownloadName>,
+                      caller: Option<axum::Extension<Caller>>| {
+                    let service = service.clone();
+                    // The staff gate puts the caller on every /api request; without one nothing is served.
+                    async move {
+                        match caller {
+                            Some(axum::Extension(caller)) => {
+                                serve_body(service.stored_body(&caller, &id).await, &id, download.name.as_deref())
+                            }
+                            None => StatusCode::UNAUTHORIZED.into_response(),
+                        }
                     }
-                }
-            }),
+                },
+            ),
         )
         .leptos_routes_with_context(
             &options,
@@ -344,9 +353,25 @@ fn metrics_route(metrics: Arc<Metrics>) -> Router {
     )
 }
 
+/// `?name=` of a body download (compare exports name their files).
+#[derive(serde::Deserialize)]
+struct DownloadName {
+    name: Option<String>,
+}
+
+/// A download name the browser may use as is: letters, digits, `.`, `-`, `_`, at most 100 characters,
+/// not starting with a dot.
+fn safe_filename(name: &str) -> Option<String> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    ok.then(|| name.to_owned())
+}
+
 /// A stored response body, raw. Served as an opaque download so the browser never sniffs or renders it
 /// (an upstream HTML page with a script stays inert even if someone opens this URL).
-fn serve_body(body: Option<crate::bodies::StoredBody>, id: &str) -> Response {
+fn serve_body(body: Option<crate::bodies::StoredBody>, id: &str, name: Option<&str>) -> Response {
     let Some(body) = body else {
         return (
             StatusCode::NOT_FOUND,
@@ -356,7 +381,8 @@ fn serve_body(body: Option<crate::bodies::StoredBody>, id: &str) -> Response {
             .into_response();
     };
     let short = id.get(..8).unwrap_or("body");
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"response-{short}\""))
+    let filename = name.and_then(safe_filename).unwrap_or_else(|| format!("response-{short}"));
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     (
         [

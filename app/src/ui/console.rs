@@ -288,6 +288,9 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
         <Title text=move || if is_production() { "PRODUCTION · a55 console".to_owned() } else { "a55 console".to_owned() } />
         <header class="topbar" class:production=is_production>
             <h1 class="brand">"a55 console"</h1>
+            <nav class="nav-links">
+                <a href="/compare" data-testid="nav-compare" title="Send one request to two environments and diff the answers">"Compare"</a>
+            </nav>
             <label class="env-switcher">
                 <span>"Environment"</span>
                 <select

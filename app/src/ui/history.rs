@@ -61,6 +61,22 @@ pub fn HistoryPanel(
                                     Some(_) => "status server-error",
                                     None => "status server-error",
                                 };
+                                if let Some(mark) = entry.compare.clone() {
+                                    // A compare opens on its own page, with its stored diff.
+                                    let c = mark.counts;
+                                    return view! {
+                                        <tr class="history-compare" data-testid=format!("history-row-{index}") title=entry.error.clone().unwrap_or_default()>
+                                            <td>{clock_time(entry.at_ms)}</td>
+                                            <td><span class="compare-badge" data-testid=format!("history-compare-{index}")>"compare"</span>" "{format!("{} ⇄ {}", entry.environment, mark.right_environment)}</td>
+                                            <td><code>{format!("{} {}", entry.method, entry.path)}</code></td>
+                                            <td><span class=status_class>{outcome(&entry)}</span>" / "{mark.right_status.map(|s| s.to_string()).unwrap_or_else(|| "error".into())}</td>
+                                            <td title="type changed / removed / added / changed">{format!("{}·{}·{}·{}", c.type_changed, c.removed, c.added, c.changed)}</td>
+                                            <td class="actions">
+                                                <a class="small button" data-testid=format!("history-open-{index}") href=format!("/compare?history={id}")>"Open"</a>
+                                            </td>
+                                        </tr>
+                                    }.into_any();
+                                }
                                 view! {
                                     <tr data-testid=format!("history-row-{index}") title=entry.error.clone().unwrap_or_default()>
                                         <td>{clock_time(entry.at_ms)}</td>
@@ -73,7 +89,7 @@ pub fn HistoryPanel(
                                             <button class="small" data-testid=format!("history-rerun-{index}") on:click=move |_| fetch(id, on_rerun)>"Run again"</button>
                                         </td>
                                     </tr>
-                                }
+                                }.into_any()
                             }).collect_view()}
                         </tbody>
                     </table>

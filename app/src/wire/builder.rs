@@ -70,6 +70,9 @@ pub struct HistoryEntry {
     pub duration_ms: Option<f64>,
     /// The console's error, when there was one.
     pub error: Option<String>,
+    /// Set when this entry is a compare of two environments.
+    #[serde(default)]
+    pub compare: Option<super::CompareMark>,
 }
 
 /// One run with everything needed to look at it again or run it again.
@@ -78,6 +81,9 @@ pub struct HistoryDetail {
     pub entry: HistoryEntry,
     pub request: ExecuteRequest,
     pub response: Option<ExecuteResponse>,
+    /// A compare's whole result (its change list and rows as stored), when the entry is one.
+    #[serde(default)]
+    pub compare: Option<super::CompareResult>,
 }
 
 /// A named request shared with all staff, grouped in a collection.

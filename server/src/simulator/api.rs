@@ -174,7 +174,7 @@ fn consume_quota(sim: &Simulator, key: &str) -> Quota {
 }
 
 fn is_public(path: &str) -> bool {
-    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    let path = path.strip_prefix(super::PRODUCTION_PREFIX).or_else(|| path.strip_prefix("/api/v1")).unwrap_or(path);
     // a55 publishes its OpenAPI document without authentication.
     path.starts_with("/bank/public/") || path == "/swagger.json"
 }

@@ -7,6 +7,7 @@ mod support;
 
 mod auth;
 mod builder;
+mod compare;
 mod console;
 mod destination;
 mod faults;
