@@ -11,6 +11,7 @@ use app::wire::{
     ExecuteResponse, HistoryDetail, HistoryEntry, Preferences,
 };
 use sqlx::{Row, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::SharedClock;
 use crate::config::HistoryRetention;
@@ -21,11 +22,35 @@ pub const MAX_STORED_BODY: usize = 1_000_000;
 /// Headers never stored, even though the console already refuses them from the browser.
 const NEVER_STORED: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
 
+/// Runs written per transaction at most: a burst is written in a few commits instead of one each.
+const BATCH: usize = 128;
+
 #[derive(Clone)]
 pub struct HistoryStore {
     pool: SqlitePool,
     retention: HistoryRetention,
     clock: SharedClock,
+    writer: mpsc::UnboundedSender<Message>,
+}
+
+/// One run, encoded on the request path and written by the store's writer task.
+struct Run {
+    staff: String,
+    at_ms: i64,
+    environment: String,
+    method: String,
+    path: String,
+    endpoint_id: Option<String>,
+    status: Option<i64>,
+    duration_ms: Option<f64>,
+    error: Option<String>,
+    request_json: String,
+    response_json: Option<String>,
+}
+
+enum Message {
+    Run(Box<Run>),
+    Flush(oneshot::Sender<()>),
 }
 
 /// The request as it may be kept: without credentials of any kind.
@@ -58,20 +83,39 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, ConsoleError> {
 }
 
 impl HistoryStore {
+    /// The store and its writer task, which ends when the last handle to the store is dropped.
     pub fn new(pool: SqlitePool, retention: HistoryRetention, clock: SharedClock) -> Arc<Self> {
-        Arc::new(Self { pool, retention, clock })
+        let (writer, queue) = mpsc::unbounded_channel();
+        let store = Self { pool, retention, clock, writer };
+        tokio::spawn(write_runs(store.clone_for_writer(), queue));
+        Arc::new(store)
     }
 
-    /// Records one run, remembers its environment and endpoint, and applies the retention bounds.
+    /// What the writer needs; it holds no sender, so it cannot keep its own queue open.
+    fn clone_for_writer(&self) -> WriterState {
+        WriterState { pool: self.pool.clone(), retention: self.retention.clone(), clock: self.clock.clone() }
+    }
+
+    /// Waits until every run recorded before this call is in the database. Reads call it first, so a
+    /// member always sees the run they just made although the request did not wait for its write.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.writer.send(Message::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Records one run: encoded here, written by the writer task together with whatever else is
+    /// queued (one commit for a burst), with the remembered choice and the retention bounds. The
+    /// request does not wait on the disk; a read waits for the writes before it (see [`Self::flush`]).
     pub async fn record(
         &self,
         staff: &str,
         request: &ExecuteRequest,
         outcome: &Result<ExecuteResponse, ConsoleError>,
     ) -> Result<(), ConsoleError> {
-        let now = self.clock.wall_ms();
         let request = storable_request(request);
-        let (status, duration, error, response) = match outcome {
+        let (status, duration_ms, error, response_json) = match outcome {
             Ok(response) => (
                 Some(i64::from(response.status)),
                 Some(response.duration_ms),
@@ -80,50 +124,27 @@ impl HistoryStore {
             ),
             Err(error) => (None, None, Some(error.to_string()), None),
         };
-        // The insert, the remembered choice and the pruning are one transaction (one commit instead of
-        // three), in one turn of the process's writers.
-        let _turn = crate::db::write_turn().await;
-        let mut tx = self.pool.begin().await.map_err(to_console)?;
-        sqlx::query(
-            "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(staff)
-        .bind(now)
-        .bind(&request.environment)
-        .bind(request.method.to_ascii_uppercase())
-        .bind(&request.path)
-        .bind(&request.endpoint_id)
-        .bind(status)
-        .bind(duration)
-        .bind(error)
-        .bind(json(&request)?)
-        .bind(response)
-        .execute(&mut *tx)
-        .await
-        .map_err(to_console)?;
-        self.remember(&mut tx, staff, &request.environment, request.endpoint_id.as_deref()).await?;
-        self.prune(&mut tx, staff, now).await?;
-        tx.commit().await.map_err(to_console)
-    }
-
-    async fn prune(&self, tx: &mut sqlx::SqliteConnection, staff: &str, now_ms: i64) -> Result<(), ConsoleError> {
-        let oldest = now_ms - i64::try_from(self.retention.max_age.as_millis()).unwrap_or(i64::MAX);
-        sqlx::query(
-            "DELETE FROM history WHERE staff = ?1 AND (at_ms < ?2 OR id NOT IN
-               (SELECT id FROM history WHERE staff = ?1 ORDER BY id DESC LIMIT ?3))",
-        )
-        .bind(staff)
-        .bind(oldest)
-        .bind(i64::from(self.retention.max_entries))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_console)?;
-        Ok(())
+        let run = Run {
+            staff: staff.to_owned(),
+            at_ms: self.clock.wall_ms(),
+            method: request.method.to_ascii_uppercase(),
+            request_json: json(&request)?,
+            environment: request.environment,
+            path: request.path,
+            endpoint_id: request.endpoint_id,
+            status,
+            duration_ms,
+            error,
+            response_json,
+        };
+        self.writer
+            .send(Message::Run(Box::new(run)))
+            .map_err(|_| ConsoleError::Internal("the history writer has stopped; the run was not recorded".into()))
     }
 
     /// The newest runs of `staff`, newest first.
     pub async fn list(&self, staff: &str, limit: u32) -> Result<Vec<HistoryEntry>, ConsoleError> {
+        self.flush().await;
         let rows = sqlx::query(
             "SELECT id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error,
                     compare_environment, compare_status, compare_counts
@@ -139,6 +160,7 @@ impl HistoryStore {
 
     /// One run of `staff` (another member's run is "not found", not "forbidden").
     pub async fn get(&self, staff: &str, id: i64) -> Result<HistoryDetail, ConsoleError> {
+        self.flush().await;
         let row = sqlx::query(
             "SELECT id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json,
                     compare_environment, compare_status, compare_counts, compare_json
@@ -164,27 +186,6 @@ impl HistoryStore {
         Ok(HistoryDetail { entry: entry(&row)?, request, response, compare })
     }
 
-    async fn remember(
-        &self,
-        tx: &mut sqlx::SqliteConnection,
-        staff: &str,
-        environment: &str,
-        endpoint: Option<&str>,
-    ) -> Result<(), ConsoleError> {
-        sqlx::query(
-            "INSERT INTO staff_preferences (staff, last_environment, last_endpoint, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (staff) DO UPDATE SET last_environment = ?2, last_endpoint = ?3, updated_at_ms = ?4",
-        )
-        .bind(staff)
-        .bind(environment)
-        .bind(endpoint)
-        .bind(self.clock.wall_ms())
-        .execute(&mut *tx)
-        .await
-        .map_err(to_console)?;
-        Ok(())
-    }
-
     /// Records a compare as one history entry (the left side in the usual columns), applies the
     /// retention bounds, and answers the entry's id.
     pub async fn record_compare(
@@ -194,6 +195,8 @@ impl HistoryStore {
         right: &ExecuteRequest,
         result: &CompareResult,
     ) -> Result<i64, ConsoleError> {
+        // Runs queued before this compare get their ids first, so history stays in order.
+        self.flush().await;
         let now = self.clock.wall_ms();
         let request = storable_request(left);
         let left_response = result.left.response.as_ref();
@@ -224,7 +227,7 @@ impl HistoryStore {
         .await
         .map_err(to_console)?
         .last_insert_rowid();
-        self.prune(&mut tx, staff, now).await?;
+        prune(&mut tx, &self.retention, staff, now).await?;
         tx.commit().await.map_err(to_console)?;
         Ok(id)
     }
@@ -269,6 +272,7 @@ impl HistoryStore {
 
     /// The environment and endpoint `staff` used last.
     pub async fn preferences(&self, staff: &str) -> Result<Preferences, ConsoleError> {
+        self.flush().await;
         let row = sqlx::query("SELECT last_environment, last_endpoint FROM staff_preferences WHERE staff = ?")
             .bind(staff)
             .fetch_optional(&self.pool)
@@ -282,6 +286,118 @@ impl HistoryStore {
             None => Preferences::default(),
         })
     }
+}
+
+/// The writer task's share of the store.
+struct WriterState {
+    pool: SqlitePool,
+    retention: HistoryRetention,
+    clock: SharedClock,
+}
+
+async fn write_runs(state: WriterState, mut queue: mpsc::UnboundedReceiver<Message>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut waiting = Vec::new();
+    while let Some(first) = queue.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Run(run) => batch.push(*run),
+                Message::Flush(done) => waiting.push(done),
+            }
+            if batch.len() < BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            if let Err(error) = state.write(&batch).await {
+                tracing::warn!(%error, runs = batch.len(), "runs not recorded in history");
+            }
+            batch.clear();
+        }
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+impl WriterState {
+    /// The runs, each member's remembered choice and the pruning: one transaction, one commit.
+    async fn write(&self, runs: &[Run]) -> Result<(), ConsoleError> {
+        let _turn = crate::db::write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(to_console)?;
+        for run in runs {
+            sqlx::query(
+                "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&run.staff)
+            .bind(run.at_ms)
+            .bind(&run.environment)
+            .bind(&run.method)
+            .bind(&run.path)
+            .bind(&run.endpoint_id)
+            .bind(run.status)
+            .bind(run.duration_ms)
+            .bind(&run.error)
+            .bind(&run.request_json)
+            .bind(&run.response_json)
+            .execute(&mut *tx)
+            .await
+            .map_err(to_console)?;
+            self.remember(&mut tx, &run.staff, &run.environment, run.endpoint_id.as_deref()).await?;
+        }
+        let mut pruned: Vec<&str> = Vec::new();
+        for run in runs.iter().rev() {
+            if !pruned.contains(&run.staff.as_str()) {
+                prune(&mut tx, &self.retention, &run.staff, run.at_ms).await?;
+                pruned.push(&run.staff);
+            }
+        }
+        tx.commit().await.map_err(to_console)
+    }
+
+    async fn remember(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        staff: &str,
+        environment: &str,
+        endpoint: Option<&str>,
+    ) -> Result<(), ConsoleError> {
+        sqlx::query(
+            "INSERT INTO staff_preferences (staff, last_environment, last_endpoint, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (staff) DO UPDATE SET last_environment = ?2, last_endpoint = ?3, updated_at_ms = ?4",
+        )
+        .bind(staff)
+        .bind(environment)
+        .bind(endpoint)
+        .bind(self.clock.wall_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(to_console)?;
+        Ok(())
+    }
+}
+
+/// Drops `staff`'s runs beyond the retention bounds (count and age).
+async fn prune(
+    tx: &mut sqlx::SqliteConnection,
+    retention: &HistoryRetention,
+    staff: &str,
+    now_ms: i64,
+) -> Result<(), ConsoleError> {
+    let oldest = now_ms - i64::try_from(retention.max_age.as_millis()).unwrap_or(i64::MAX);
+    sqlx::query(
+        "DELETE FROM history WHERE staff = ?1 AND (at_ms < ?2 OR id NOT IN
+           (SELECT id FROM history WHERE staff = ?1 ORDER BY id DESC LIMIT ?3))",
+    )
+    .bind(staff)
+    .bind(oldest)
+    .bind(i64::from(retention.max_entries))
+    .execute(&mut *tx)
+    .await
+    .map_err(to_console)?;
+    Ok(())
 }
 
 fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryEntry, ConsoleError> {
@@ -420,6 +536,7 @@ mod tests {
     async fn no_row_ever_holds_an_authorization_header_or_a_set_cookie() {
         let (store, _clock, dir) = store(100, 30).await;
         store.record("ana", &request("/a"), &Ok(response("{}"))).await.unwrap();
+        store.flush().await;
         let rows: Vec<(String, Option<String>)> =
             sqlx::query_as("SELECT request_json, response_json FROM history").fetch_all(&store.pool).await.unwrap();
         for (request, response) in rows {
@@ -443,6 +560,25 @@ mod tests {
         let paths: Vec<String> = store.list("ana", 50).await.unwrap().into_iter().map(|e| e.path).collect();
         assert_eq!(paths, vec!["/new"], "entries older than max_age are gone");
         assert_eq!(store.list("bruno", 50).await.unwrap().len(), 1, "pruning one member leaves the others alone");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_concurrent_runs_is_written_whole_and_each_member_reads_their_own_at_once() {
+        let (store, _clock, dir) = store(1_000, 30).await;
+        let runs = (0..300).map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let staff = if n % 3 == 0 { "ana" } else { "bruno" };
+                store.record(staff, &request(&format!("/{n}")), &Ok(response("{}"))).await.unwrap();
+            })
+        });
+        for run in runs.collect::<Vec<_>>() {
+            run.await.unwrap();
+        }
+        // No flush here: reading is what waits for the queued writes.
+        assert_eq!(store.list("ana", 1_000).await.unwrap().len(), 100);
+        assert_eq!(store.list("bruno", 1_000).await.unwrap().len(), 200);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -51,6 +51,7 @@ pub struct RunningConsole {
     pub db: sqlx::SqlitePool,
     pub simulator: Option<RunningSimulator>,
     pub audit: AuditLog,
+    history: Arc<crate::history::HistoryStore>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
@@ -62,8 +63,10 @@ impl RunningConsole {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
-        // No request runs any more: write every audit event still queued before closing the database.
+        // No request runs any more: write every audit event and history run still queued before
+        // closing the database.
         self.audit.flush().await;
+        self.history.flush().await;
         for task in &self.background {
             task.abort();
         }
@@ -214,7 +217,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     }
     let service = Arc::new(
         ConsoleService::new(environments, catalog, broker, audit.clone(), bodies)
-            .with_storage(history, saved)
+            .with_storage(history.clone(), saved)
             .with_masking(masking),
     );
     // Live specs load in the background: a slow or broken spec server never delays start-up.
@@ -243,6 +246,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         db,
         simulator: simulator.map(|(sim, _, _)| sim),
         audit,
+        history,
         shutdown: Some(tx),
         task,
         background: vec![purge, audit_task, live_specs],
