@@ -63,7 +63,7 @@ check: wasm-target ## cargo fmt --check and clippy -D warnings (server, app, and
 	cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 # bench-overhead goes last: it fails while its target (under 1 ms added) is missed, after writing its section.
-bench: bench-token bench-load bench-inspector bundle-size bench-overhead bench-compare ## Every benchmark (optimised builds); assembles BENCHMARKS.md
+bench: bench-token bench-load bench-inspector bundle-size bench-compare bench-overhead ## Every benchmark (optimised builds); assembles BENCHMARKS.md
 
 # Each benchmark writes its own benchmarks/sections/*.md; BENCHMARKS.md is assembled from all of them.
 bench-token: ## Token broker: single-flight under 1,000 callers, cache-hit latency
