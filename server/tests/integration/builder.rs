@@ -295,6 +295,8 @@ async fn runs_are_kept_in_history_without_credentials_and_can_be_opened_and_reme
     // Run again: the stored request is sent as it was.
     assert_eq!(console.execute(&detail.request).await.status, 200);
 
+    // Runs are written in the background; reading the list waits for those queued before it.
+    assert_eq!(console.builder_history().await.len(), 4);
     let rows: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT request_json, response_json FROM history").fetch_all(&console.console.db).await.unwrap();
     assert_eq!(rows.len(), 4);
