@@ -162,26 +162,7 @@ fn validate_at(schema: &Value, value: &Value, path: &str, depth: usize, out: &mu
         }
         return;
     }
-    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
-        for part in all {
-            validate_at(part, value, path, depth + 1, out);
-        }
-    }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(options) = schema.get(key).and_then(Value::as_array) {
-            let fits = options.iter().any(|option| {
-                let mut scratch = Vec::new();
-                validate_at(option, value, path, depth + 1, &mut scratch);
-                scratch.is_empty()
-            });
-            if !fits {
-                out.push(SchemaWarning {
-                    path: path.to_owned(),
-                    message: format!("matches none of the {} allowed shapes", options.len()),
-                });
-            }
-        }
-    }
+    validate_combinators(schema, value, path, depth, out);
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
         if !allowed.contains(value) {
             let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
@@ -203,32 +184,10 @@ fn validate_at(schema: &Value, value: &Value, path: &str, depth: usize, out: &mu
         push(out, format!("should be {} {kind}, found {}", article(kind), json_kind(value)));
         return;
     }
-    match value {
+    let problems = match value {
         Value::Object(object) => {
-            let properties = schema.get("properties").and_then(Value::as_object);
-            let closed = schema.get("additionalProperties").is_some_and(|a| a == &Value::Bool(false));
-            for (name, item) in object {
-                match properties.and_then(|p| p.get(name)) {
-                    Some(property) => validate_at(property, item, &format!("{path}.{name}"), depth + 1, out),
-                    None if closed => out.push(SchemaWarning {
-                        path: format!("{path}.{name}"),
-                        message: "is not a property the schema knows".into(),
-                    }),
-                    None => {
-                        if let Some(extra) = schema.get("additionalProperties").filter(|a| a.is_object()) {
-                            validate_at(extra, item, &format!("{path}.{name}"), depth + 1, out);
-                        }
-                    }
-                }
-            }
-            // Missing properties come after the problems in what was written, which matter more.
-            if let Some(required) = schema.get("required").and_then(Value::as_array) {
-                for name in required.iter().filter_map(Value::as_str) {
-                    if !object.contains_key(name) {
-                        push(out, format!("is missing required property {name:?}"));
-                    }
-                }
-            }
+            validate_object(schema, object, path, depth, out);
+            Vec::new()
         }
         Value::Array(items) => {
             if let Some(schema_items) = schema.get("items") {
@@ -236,43 +195,120 @@ fn validate_at(schema: &Value, value: &Value, path: &str, depth: usize, out: &mu
                     validate_at(schema_items, item, &format!("{path}[{index}]"), depth + 1, out);
                 }
             }
-            if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
-                if (items.len() as u64) < min {
-                    push(out, format!("has {} items, at least {min} expected", items.len()));
-                }
-            }
+            array_bounds(schema, items.len())
         }
-        Value::String(text) => {
-            let length = text.chars().count() as u64;
-            if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-                if length < min {
-                    push(out, format!("is {length} characters long, at least {min} expected"));
-                }
-            }
-            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-                if length > max {
-                    push(out, format!("is {length} characters long, at most {max} allowed"));
-                }
-            }
-            if let Some(problem) = schema.get("format").and_then(Value::as_str).and_then(|f| check_format(f, text)) {
-                push(out, problem);
-            }
-        }
-        Value::Number(number) => {
-            let n = number.as_f64().unwrap_or_default();
-            if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-                if n < min {
-                    push(out, format!("is {number}, at least {min} expected"));
-                }
-            }
-            if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-                if n > max {
-                    push(out, format!("is {number}, at most {max} allowed"));
-                }
-            }
-        }
-        _ => {}
+        Value::String(text) => string_bounds(schema, text),
+        Value::Number(number) => number_bounds(schema, number),
+        _ => Vec::new(),
+    };
+    for message in problems {
+        push(out, message);
     }
+}
+
+/// `allOf` (every part applies) and `oneOf`/`anyOf` (at least one option must fit).
+fn validate_combinators(schema: &Value, value: &Value, path: &str, depth: usize, out: &mut Vec<SchemaWarning>) {
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        for part in all {
+            validate_at(part, value, path, depth + 1, out);
+        }
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array) {
+            let fits = options.iter().any(|option| {
+                let mut scratch = Vec::new();
+                validate_at(option, value, path, depth + 1, &mut scratch);
+                scratch.is_empty()
+            });
+            if !fits {
+                out.push(SchemaWarning {
+                    path: path.to_owned(),
+                    message: format!("matches none of the {} allowed shapes", options.len()),
+                });
+            }
+        }
+    }
+}
+
+fn validate_object(
+    schema: &Value,
+    object: &serde_json::Map<String, Value>,
+    path: &str,
+    depth: usize,
+    out: &mut Vec<SchemaWarning>,
+) {
+    let properties = schema.get("properties").and_then(Value::as_object);
+    let closed = schema.get("additionalProperties").is_some_and(|a| a == &Value::Bool(false));
+    for (name, item) in object {
+        match properties.and_then(|p| p.get(name)) {
+            Some(property) => validate_at(property, item, &format!("{path}.{name}"), depth + 1, out),
+            None if closed => out.push(SchemaWarning {
+                path: format!("{path}.{name}"),
+                message: "is not a property the schema knows".into(),
+            }),
+            None => {
+                if let Some(extra) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+                    validate_at(extra, item, &format!("{path}.{name}"), depth + 1, out);
+                }
+            }
+        }
+    }
+    // Missing properties come after the problems in what was written, which matter more.
+    if let Some(required) = schema.get("required").and_then(Value::as_array) {
+        for name in required.iter().filter_map(Value::as_str) {
+            if !object.contains_key(name) {
+                out.push(SchemaWarning {
+                    path: path.to_owned(),
+                    message: format!("is missing required property {name:?}"),
+                });
+            }
+        }
+    }
+}
+
+fn array_bounds(schema: &Value, len: usize) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
+        if (len as u64) < min {
+            problems.push(format!("has {len} items, at least {min} expected"));
+        }
+    }
+    problems
+}
+
+fn string_bounds(schema: &Value, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let length = text.chars().count() as u64;
+    if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
+        if length < min {
+            problems.push(format!("is {length} characters long, at least {min} expected"));
+        }
+    }
+    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
+        if length > max {
+            problems.push(format!("is {length} characters long, at most {max} allowed"));
+        }
+    }
+    if let Some(problem) = schema.get("format").and_then(Value::as_str).and_then(|f| check_format(f, text)) {
+        problems.push(problem);
+    }
+    problems
+}
+
+fn number_bounds(schema: &Value, number: &serde_json::Number) -> Vec<String> {
+    let mut problems = Vec::new();
+    let n = number.as_f64().unwrap_or_default();
+    if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
+        if n < min {
+            problems.push(format!("is {number}, at least {min} expected"));
+        }
+    }
+    if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
+        if n > max {
+            problems.push(format!("is {number}, at most {max} allowed"));
+        }
+    }
+    problems
 }
 
 fn article(kind: &str) -> &'static str {

@@ -186,134 +186,174 @@ pub fn parse(bytes: &[u8]) -> Result<Index, ParseError> {
     if bytes.len() >= NONE as usize {
         return Err(error(bytes, 0, "the body is too large to index (4 GB or more)"));
     }
-    let mut nodes: Vec<Node> = Vec::with_capacity(bytes.len() / 32 + 1);
-    let mut stack: Vec<u32> = Vec::new();
-    let mut key: (u32, u32) = (NONE, NONE);
-    let mut max_depth = 0;
-    let mut i = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let mut scanner = Scanner {
+        bytes,
+        nodes: Vec::with_capacity(bytes.len() / 32 + 1),
+        stack: Vec::new(),
+        key: (NONE, NONE),
+        max_depth: 0,
+        i: if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 },
+    };
     let mut state = State::Value;
-    let len = bytes.len();
     loop {
-        while i < len && is_ws(bytes[i]) {
-            i += 1;
-        }
-        match state {
-            State::Value => {
-                let (kind, end) = match bytes.get(i) {
-                    Some(b'{') => (Kind::Object, NONE as usize),
-                    Some(b'[') => (Kind::Array, NONE as usize),
-                    Some(b'"') => (Kind::String, scan_string(bytes, i)?),
-                    Some(b'-' | b'0'..=b'9') => (Kind::Number, scan_number(bytes, i)?),
-                    Some(b't') if bytes[i..].starts_with(b"true") => (Kind::Bool, i + 4),
-                    Some(b'f') if bytes[i..].starts_with(b"false") => (Kind::Bool, i + 5),
-                    Some(b'n') if bytes[i..].starts_with(b"null") => (Kind::Null, i + 4),
-                    _ => return Err(error(bytes, i, format!("expected a value, found {}", describe(bytes, i)))),
-                };
-                let id = nodes.len() as u32;
-                let parent = stack.last().copied().unwrap_or(NONE);
-                let mut position = 0;
-                if let Some(p) = nodes.get_mut(parent as usize) {
-                    position = p.children;
-                    p.children += 1;
-                }
-                let depth = stack.len() as u32;
-                max_depth = max_depth.max(depth);
-                nodes.push(Node {
-                    kind,
-                    depth,
-                    parent,
-                    key_start: key.0,
-                    key_end: key.1,
-                    start: i as u32,
-                    end: end as u32,
-                    children: 0,
-                    last: id,
-                    position,
-                });
-                key = (NONE, NONE);
-                if kind.is_container() {
-                    stack.push(id);
-                    i += 1;
-                    state = if kind == Kind::Object { State::ObjectFirst } else { State::ArrayFirst };
-                } else {
-                    i = end;
-                    state = State::AfterValue;
-                }
-            }
-            State::ObjectFirst | State::ObjectKey => match bytes.get(i) {
-                Some(b'"') => {
-                    let end = scan_string(bytes, i)?;
-                    key = ((i + 1) as u32, (end - 1) as u32);
-                    i = end;
-                    state = State::Colon;
-                }
-                Some(b'}') if state == State::ObjectFirst => {
-                    close(&mut nodes, &mut stack, i);
-                    i += 1;
-                    state = State::AfterValue;
-                }
-                Some(b'}') => return Err(error(bytes, i, "trailing comma before }")),
-                _ => {
-                    return Err(error(
-                        bytes,
-                        i,
-                        format!("expected a key in double quotes, found {}", describe(bytes, i)),
-                    ))
-                }
+        scanner.skip_whitespace();
+        state = match state {
+            State::Value => scanner.value()?,
+            State::ObjectFirst | State::ObjectKey => scanner.key(state == State::ObjectFirst)?,
+            State::Colon => scanner.colon()?,
+            State::ArrayFirst => scanner.array_first(),
+            State::AfterValue => match scanner.after_value()? {
+                Some(state) => state,
+                None => return Ok(Index { nodes: scanner.nodes, max_depth: scanner.max_depth }),
             },
-            State::Colon => {
-                if bytes.get(i) != Some(&b':') {
-                    return Err(error(bytes, i, format!("expected ':' after the key, found {}", describe(bytes, i))));
-                }
-                i += 1;
-                state = State::Value;
-            }
-            State::ArrayFirst => {
-                if bytes.get(i) == Some(&b']') {
-                    close(&mut nodes, &mut stack, i);
-                    i += 1;
-                    state = State::AfterValue;
-                } else {
-                    state = State::Value;
-                }
-            }
-            State::AfterValue => {
-                let Some(&open) = stack.last() else {
-                    if i == len {
-                        return Ok(Index { nodes, max_depth });
-                    }
-                    return Err(error(
-                        bytes,
-                        i,
-                        format!("unexpected {} after the end of the JSON value", describe(bytes, i)),
-                    ));
-                };
-                let is_object = nodes[open as usize].kind == Kind::Object;
-                match (bytes.get(i), is_object) {
-                    (Some(b','), true) => state = State::ObjectKey,
-                    (Some(b','), false) => state = State::Value,
-                    (Some(b'}'), true) | (Some(b']'), false) => {
-                        close(&mut nodes, &mut stack, i);
-                        state = State::AfterValue;
-                    }
-                    (_, true) => {
-                        return Err(error(
-                            bytes,
-                            i,
-                            format!("expected ',' or '}}' in an object, found {}", describe(bytes, i)),
-                        ))
-                    }
-                    (_, false) => {
-                        return Err(error(
-                            bytes,
-                            i,
-                            format!("expected ',' or ']' in an array, found {}", describe(bytes, i)),
-                        ))
-                    }
-                }
-                i += 1;
-            }
+        };
+    }
+}
+
+/// The scanner's position and what it has built so far; each method handles one `State`.
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    nodes: Vec<Node>,
+    /// Open containers, innermost last.
+    stack: Vec<u32>,
+    /// The key span of the value about to be read (`NONE` outside objects).
+    key: (u32, u32),
+    max_depth: u32,
+    i: usize,
+}
+
+impl Scanner<'_> {
+    fn skip_whitespace(&mut self) {
+        while self.i < self.bytes.len() && is_ws(self.bytes[self.i]) {
+            self.i += 1;
         }
+    }
+
+    fn fail(&self, message: impl Into<String>) -> ParseError {
+        error(self.bytes, self.i, message)
+    }
+
+    /// A value starts here: records its node, and enters it if it is a container.
+    fn value(&mut self) -> Result<State, ParseError> {
+        let (bytes, i) = (self.bytes, self.i);
+        let (kind, end) = match bytes.get(i) {
+            Some(b'{') => (Kind::Object, NONE as usize),
+            Some(b'[') => (Kind::Array, NONE as usize),
+            Some(b'"') => (Kind::String, scan_string(bytes, i)?),
+            Some(b'-' | b'0'..=b'9') => (Kind::Number, scan_number(bytes, i)?),
+            Some(b't') if bytes[i..].starts_with(b"true") => (Kind::Bool, i + 4),
+            Some(b'f') if bytes[i..].starts_with(b"false") => (Kind::Bool, i + 5),
+            Some(b'n') if bytes[i..].starts_with(b"null") => (Kind::Null, i + 4),
+            _ => return Err(self.fail(format!("expected a value, found {}", describe(bytes, i)))),
+        };
+        let id = self.nodes.len() as u32;
+        let parent = self.stack.last().copied().unwrap_or(NONE);
+        let mut position = 0;
+        if let Some(p) = self.nodes.get_mut(parent as usize) {
+            position = p.children;
+            p.children += 1;
+        }
+        let depth = self.stack.len() as u32;
+        self.max_depth = self.max_depth.max(depth);
+        let (key_start, key_end) = std::mem::replace(&mut self.key, (NONE, NONE));
+        self.nodes.push(Node {
+            kind,
+            depth,
+            parent,
+            key_start,
+            key_end,
+            start: i as u32,
+            end: end as u32,
+            children: 0,
+            last: id,
+            position,
+        });
+        Ok(match kind {
+            Kind::Object | Kind::Array => {
+                self.stack.push(id);
+                self.i += 1;
+                if kind == Kind::Object {
+                    State::ObjectFirst
+                } else {
+                    State::ArrayFirst
+                }
+            }
+            _ => {
+                self.i = end;
+                State::AfterValue
+            }
+        })
+    }
+
+    /// Inside an object, where a key (or, right after `{`, the closing brace) must come.
+    fn key(&mut self, first: bool) -> Result<State, ParseError> {
+        match self.bytes.get(self.i) {
+            Some(b'"') => {
+                let end = scan_string(self.bytes, self.i)?;
+                self.key = ((self.i + 1) as u32, (end - 1) as u32);
+                self.i = end;
+                Ok(State::Colon)
+            }
+            Some(b'}') if first => {
+                close(&mut self.nodes, &mut self.stack, self.i);
+                self.i += 1;
+                Ok(State::AfterValue)
+            }
+            Some(b'}') => Err(self.fail("trailing comma before }")),
+            _ => Err(self.fail(format!("expected a key in double quotes, found {}", describe(self.bytes, self.i)))),
+        }
+    }
+
+    fn colon(&mut self) -> Result<State, ParseError> {
+        if self.bytes.get(self.i) != Some(&b':') {
+            return Err(self.fail(format!("expected ':' after the key, found {}", describe(self.bytes, self.i))));
+        }
+        self.i += 1;
+        Ok(State::Value)
+    }
+
+    /// Right after `[`: an empty array closes at once, anything else is its first value.
+    fn array_first(&mut self) -> State {
+        if self.bytes.get(self.i) == Some(&b']') {
+            close(&mut self.nodes, &mut self.stack, self.i);
+            self.i += 1;
+            State::AfterValue
+        } else {
+            State::Value
+        }
+    }
+
+    /// After a value: a separator or the end of the enclosing container; `None` when the document ended.
+    fn after_value(&mut self) -> Result<Option<State>, ParseError> {
+        let Some(&open) = self.stack.last() else {
+            if self.i == self.bytes.len() {
+                return Ok(None);
+            }
+            return Err(
+                self.fail(format!("unexpected {} after the end of the JSON value", describe(self.bytes, self.i)))
+            );
+        };
+        let is_object = self.nodes[open as usize].kind == Kind::Object;
+        let next = match (self.bytes.get(self.i), is_object) {
+            (Some(b','), true) => State::ObjectKey,
+            (Some(b','), false) => State::Value,
+            (Some(b'}'), true) | (Some(b']'), false) => {
+                close(&mut self.nodes, &mut self.stack, self.i);
+                State::AfterValue
+            }
+            (_, true) => {
+                return Err(
+                    self.fail(format!("expected ',' or '}}' in an object, found {}", describe(self.bytes, self.i)))
+                )
+            }
+            (_, false) => {
+                return Err(
+                    self.fail(format!("expected ',' or ']' in an array, found {}", describe(self.bytes, self.i)))
+                )
+            }
+        };
+        self.i += 1;
+        Ok(Some(next))
     }
 }
 
