@@ -374,6 +374,15 @@ pub enum ConsoleError {
     ConfirmationRequired(String),
     #[error("{0}")]
     RateLimited(String),
+    /// The request names a host this console does not serve (DNS rebinding, absolute-form targets).
+    #[error("{0}")]
+    MisdirectedRequest(String),
+    /// The console itself never answers this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// A store the console needs (sessions, database) cannot be reached: fail closed.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ConsoleError {
@@ -389,6 +398,9 @@ impl ConsoleError {
             Self::Forbidden(_) => 403,
             Self::ConfirmationRequired(_) => 428,
             Self::RateLimited(_) => 429,
+            Self::MisdirectedRequest(_) => 421,
+            Self::MethodNotAllowed(_) => 405,
+            Self::Unavailable(_) => 503,
         }
     }
 }
@@ -496,6 +508,9 @@ mod tests {
             (ConsoleError::Forbidden("x".into()), 403),
             (ConsoleError::ConfirmationRequired("x".into()), 428),
             (ConsoleError::RateLimited("x".into()), 429),
+            (ConsoleError::MisdirectedRequest("x".into()), 421),
+            (ConsoleError::MethodNotAllowed("x".into()), 405),
+            (ConsoleError::Unavailable("x".into()), 503),
         ];
         for (error, status) in cases {
             assert_eq!(error.status_code(), status, "{error:?}");

@@ -84,14 +84,14 @@ impl StaffAccess {
         let login_id: Option<String> = session
             .get(LOGIN_KEY)
             .await
-            .map_err(|e| ConsoleError::Internal(format!("the session store is unavailable: {e}")))?;
+            .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
         let Some(login_id) = login_id else { return Ok(SessionState::None) };
         let row: Option<(String, i64, i64, Option<i64>)> =
             sqlx::query_as("SELECT staff, login_at_ms, last_seen_ms, ended_at_ms FROM staff_logins WHERE login_id = ?")
                 .bind(&login_id)
                 .fetch_optional(&self.db)
                 .await
-                .map_err(|e| ConsoleError::Internal(format!("the session store is unavailable: {e}")))?;
+                .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
         let Some((staff, login_at, last_seen, ended)) = row else { return Ok(SessionState::None) };
         if ended.is_some() {
             return Ok(SessionState::None);
@@ -134,7 +134,7 @@ impl StaffAccess {
                 .bind(&login_id)
                 .execute(&self.db)
                 .await
-                .map_err(|e| ConsoleError::Internal(format!("the session store is unavailable: {e}")))?;
+                .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
         }
         Ok(SessionState::Valid(Box::new(Caller {
             name: account.name.clone(),
@@ -214,7 +214,7 @@ impl StaffAccess {
         session
             .cycle_id()
             .await
-            .map_err(|e| ConsoleError::Internal(format!("the session store is unavailable: {e}")))?;
+            .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
         let login_id = hex::encode(rand::random::<[u8; 32]>());
         let now = self.clock.wall_ms();
         sqlx::query("INSERT INTO staff_logins (login_id, staff, login_at_ms, last_seen_ms) VALUES (?, ?, ?, ?)")
@@ -224,11 +224,11 @@ impl StaffAccess {
             .bind(now)
             .execute(&self.db)
             .await
-            .map_err(|e| ConsoleError::Internal(format!("the session store is unavailable: {e}")))?;
+            .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
         session
             .insert(LOGIN_KEY, &login_id)
             .await
-            .map_err(|e| ConsoleError::Internal(format!("the session store is unavailable: {e}")))?;
+            .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
         tracing::info!(staff = %account.name, login = %hashed(&login_id), "login");
         self.audit.record(AuditEvent {
             actor: account.name.clone(),
@@ -260,7 +260,7 @@ impl StaffAccess {
                 ..AuditEvent::default()
             });
         }
-        session.flush().await.map_err(|e| ConsoleError::Internal(format!("the session store is unavailable: {e}")))
+        session.flush().await.map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))
     }
 }
 

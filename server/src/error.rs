@@ -1,7 +1,10 @@
 //! How server-side failures become the errors staff see. Each maps to one `ConsoleError`, whose
-//! `status_code()` is the single place HTTP statuses are chosen.
+//! `status_code()` is the single place HTTP statuses are chosen; `refusal` turns one into a response.
 
 use app::wire::ConsoleError;
+use axum::response::{IntoResponse, Response};
+use http::header::{self, HeaderValue};
+use http::StatusCode;
 
 use crate::curl::CurlError;
 use crate::jsonpath::JsonPathError;
@@ -9,62 +12,77 @@ use crate::token::TokenError;
 use crate::upstream::path::PathError;
 use crate::upstream::UpstreamError;
 
-impl From<TokenError> for ConsoleErrorOf {
+impl From<TokenError> for ConsoleError {
     fn from(error: TokenError) -> Self {
-        Self(ConsoleError::TokenUnavailable(error.to_string()))
+        Self::TokenUnavailable(error.to_string())
     }
 }
 
-impl From<PathError> for ConsoleErrorOf {
+impl From<PathError> for ConsoleError {
     fn from(error: PathError) -> Self {
-        Self(ConsoleError::InvalidRequest(error.to_string()))
+        Self::InvalidRequest(error.to_string())
     }
 }
 
-impl From<UpstreamError> for ConsoleErrorOf {
+impl From<UpstreamError> for ConsoleError {
     fn from(error: UpstreamError) -> Self {
-        Self(match error {
+        match error {
             UpstreamError::ForbiddenHeader(_) | UpstreamError::InvalidHeader(_) | UpstreamError::Method(_) => {
-                ConsoleError::InvalidRequest(error.to_string())
+                Self::InvalidRequest(error.to_string())
             }
-            UpstreamError::Timeout { .. } => ConsoleError::UpstreamTimeout(error.to_string()),
-            UpstreamError::Unreachable { .. } => ConsoleError::UpstreamUnavailable(error.to_string()),
-        })
+            UpstreamError::Timeout { .. } => Self::UpstreamTimeout(error.to_string()),
+            UpstreamError::Unreachable { .. } => Self::UpstreamUnavailable(error.to_string()),
+        }
     }
 }
 
-impl From<CurlError> for ConsoleErrorOf {
+impl From<CurlError> for ConsoleError {
     fn from(error: CurlError) -> Self {
-        Self(ConsoleError::InvalidRequest(error.to_string()))
+        Self::InvalidRequest(error.to_string())
     }
 }
 
-impl From<JsonPathError> for ConsoleErrorOf {
+impl From<JsonPathError> for ConsoleError {
     fn from(error: JsonPathError) -> Self {
-        Self(ConsoleError::InvalidRequest(error.to_string()))
+        Self::InvalidRequest(error.to_string())
     }
 }
 
-impl From<sqlx::Error> for ConsoleErrorOf {
+/// `sqlx::Error` and `ConsoleError` are both foreign to this crate, so the orphan rule needs a local
+/// type between them; `?` on a query result goes through it.
+pub struct DatabaseError(sqlx::Error);
+
+impl From<sqlx::Error> for DatabaseError {
     fn from(error: sqlx::Error) -> Self {
+        Self(error)
+    }
+}
+
+impl From<DatabaseError> for ConsoleError {
+    fn from(DatabaseError(error): DatabaseError) -> Self {
         // The database's own message names tables and constraints, not user data.
-        Self(ConsoleError::Internal(format!("the console's database failed: {error}")))
+        Self::Internal(format!("the console's database failed: {error}"))
     }
 }
 
-/// A local wrapper so `?` converts server errors into the wire error (orphan rules forbid
-/// implementing `From` for a foreign type directly).
-pub struct ConsoleErrorOf(pub ConsoleError);
-
-impl From<ConsoleErrorOf> for ConsoleError {
-    fn from(wrapper: ConsoleErrorOf) -> Self {
-        wrapper.0
-    }
+/// Converts any server error into the wire error (for `map_err`; `?` converts on its own).
+pub fn to_console<E: Into<ConsoleError>>(error: E) -> ConsoleError {
+    error.into()
 }
 
-/// Converts any server error into the wire error.
-pub fn to_console<E: Into<ConsoleErrorOf>>(error: E) -> ConsoleError {
-    error.into().0
+/// A failed query as the wire error.
+pub fn database(error: sqlx::Error) -> ConsoleError {
+    DatabaseError(error).into()
+}
+
+/// An error answered outside a server function (middleware, plain routes): the status comes from
+/// `status_code()`, the body is the same JSON a server function would send.
+pub fn refusal(error: ConsoleError) -> Response {
+    let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_string(&error).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 #[cfg(test)]
@@ -79,5 +97,20 @@ mod tests {
         assert_eq!(to_console(PathError::Empty).status_code(), 400);
         assert_eq!(to_console(UpstreamError::Timeout { environment: "x".into(), seconds: 3 }).status_code(), 504);
         assert_eq!(to_console(UpstreamError::ForbiddenHeader("Cookie".into())).status_code(), 400);
+        assert_eq!(database(sqlx::Error::PoolTimedOut).status_code(), 500);
+    }
+
+    #[test]
+    fn a_refusal_answers_the_status_of_its_error_with_the_error_as_json() {
+        for error in [
+            ConsoleError::MisdirectedRequest("not ours".into()),
+            ConsoleError::MethodNotAllowed("no TRACE".into()),
+            ConsoleError::Unavailable("store down".into()),
+            ConsoleError::Forbidden("cross-site".into()),
+        ] {
+            let response = refusal(error.clone());
+            assert_eq!(response.status().as_u16(), error.status_code());
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        }
     }
 }

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::SharedClock;
 use crate::config::HistoryRetention;
-use crate::error::to_console;
+use crate::error::database;
 
 /// Response bodies longer than this are stored cut (the run itself showed them whole).
 pub const MAX_STORED_BODY: usize = 1_000_000;
@@ -154,7 +154,7 @@ impl HistoryStore {
         .bind(i64::from(limit.clamp(1, 1_000)))
         .fetch_all(&self.pool)
         .await
-        .map_err(to_console)?;
+        .map_err(database)?;
         rows.iter().map(entry).collect()
     }
 
@@ -170,16 +170,16 @@ impl HistoryStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await
-        .map_err(to_console)?
+        .map_err(database)?
         .ok_or_else(|| ConsoleError::InvalidRequest(format!("history entry {id} does not exist (or was pruned)")))?;
         let decode = |e: serde_json::Error| ConsoleError::Internal(format!("history entry {id} is unreadable: {e}"));
         let request: ExecuteRequest =
-            serde_json::from_str(row.try_get::<&str, _>("request_json").map_err(to_console)?).map_err(decode)?;
-        let response = match row.try_get::<Option<&str>, _>("response_json").map_err(to_console)? {
+            serde_json::from_str(row.try_get::<&str, _>("request_json").map_err(database)?).map_err(decode)?;
+        let response = match row.try_get::<Option<&str>, _>("response_json").map_err(database)? {
             Some(text) => Some(serde_json::from_str(text).map_err(decode)?),
             None => None,
         };
-        let compare = match row.try_get::<Option<&str>, _>("compare_json").map_err(to_console)? {
+        let compare = match row.try_get::<Option<&str>, _>("compare_json").map_err(database)? {
             Some(text) => Some(serde_json::from_str(text).map_err(decode)?),
             None => None,
         };
@@ -202,7 +202,7 @@ impl HistoryStore {
         let left_response = result.left.response.as_ref();
         let compare_json = json(&storable_compare(result))?;
         let _turn = crate::db::write_turn().await;
-        let mut tx = self.pool.begin().await.map_err(to_console)?;
+        let mut tx = self.pool.begin().await.map_err(database)?;
         let id = sqlx::query(
             "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error,
                                   request_json, response_json, compare_environment, compare_status, compare_counts, compare_json)
@@ -225,10 +225,10 @@ impl HistoryStore {
         .bind(compare_json)
         .execute(&mut *tx)
         .await
-        .map_err(to_console)?
+        .map_err(database)?
         .last_insert_rowid();
         prune(&mut tx, &self.retention, staff, now).await?;
-        tx.commit().await.map_err(to_console)?;
+        tx.commit().await.map_err(database)?;
         Ok(id)
     }
 
@@ -240,7 +240,7 @@ impl HistoryStore {
                 .bind(endpoint)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(to_console)?;
+                .map_err(database)?;
         let remembered = row.and_then(|(text,)| serde_json::from_str::<DiffOptions>(&text).ok());
         Ok(CompareSettings {
             endpoint: endpoint.to_owned(),
@@ -266,7 +266,7 @@ impl HistoryStore {
         .bind(self.clock.wall_ms())
         .execute(&self.pool)
         .await
-        .map_err(to_console)?;
+        .map_err(database)?;
         Ok(())
     }
 
@@ -277,11 +277,11 @@ impl HistoryStore {
             .bind(staff)
             .fetch_optional(&self.pool)
             .await
-            .map_err(to_console)?;
+            .map_err(database)?;
         Ok(match row {
             Some(row) => Preferences {
-                last_environment: row.try_get("last_environment").map_err(to_console)?,
-                last_endpoint: row.try_get("last_endpoint").map_err(to_console)?,
+                last_environment: row.try_get("last_environment").map_err(database)?,
+                last_endpoint: row.try_get("last_endpoint").map_err(database)?,
             },
             None => Preferences::default(),
         })
@@ -325,7 +325,7 @@ impl WriterState {
     /// The runs, each member's remembered choice and the pruning: one transaction, one commit.
     async fn write(&self, runs: &[Run]) -> Result<(), ConsoleError> {
         let _turn = crate::db::write_turn().await;
-        let mut tx = self.pool.begin().await.map_err(to_console)?;
+        let mut tx = self.pool.begin().await.map_err(database)?;
         for run in runs {
             sqlx::query(
                 "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json)
@@ -344,7 +344,7 @@ impl WriterState {
             .bind(&run.response_json)
             .execute(&mut *tx)
             .await
-            .map_err(to_console)?;
+            .map_err(database)?;
             self.remember(&mut tx, &run.staff, &run.environment, run.endpoint_id.as_deref()).await?;
         }
         let mut pruned: Vec<&str> = Vec::new();
@@ -354,7 +354,7 @@ impl WriterState {
                 pruned.push(&run.staff);
             }
         }
-        tx.commit().await.map_err(to_console)
+        tx.commit().await.map_err(database)
     }
 
     async fn remember(
@@ -374,7 +374,7 @@ impl WriterState {
         .bind(self.clock.wall_ms())
         .execute(&mut *tx)
         .await
-        .map_err(to_console)?;
+        .map_err(database)?;
         Ok(())
     }
 }
@@ -396,36 +396,36 @@ async fn prune(
     .bind(i64::from(retention.max_entries))
     .execute(&mut *tx)
     .await
-    .map_err(to_console)?;
+    .map_err(database)?;
     Ok(())
 }
 
 fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryEntry, ConsoleError> {
     Ok(HistoryEntry {
-        id: row.try_get("id").map_err(to_console)?,
-        at_ms: row.try_get("at_ms").map_err(to_console)?,
-        environment: row.try_get("environment").map_err(to_console)?,
-        method: row.try_get("method").map_err(to_console)?,
-        path: row.try_get("path").map_err(to_console)?,
-        endpoint_id: row.try_get("endpoint_id").map_err(to_console)?,
-        status: row.try_get::<Option<i64>, _>("status").map_err(to_console)?.and_then(|s| u16::try_from(s).ok()),
-        duration_ms: row.try_get("duration_ms").map_err(to_console)?,
-        error: row.try_get("error").map_err(to_console)?,
+        id: row.try_get("id").map_err(database)?,
+        at_ms: row.try_get("at_ms").map_err(database)?,
+        environment: row.try_get("environment").map_err(database)?,
+        method: row.try_get("method").map_err(database)?,
+        path: row.try_get("path").map_err(database)?,
+        endpoint_id: row.try_get("endpoint_id").map_err(database)?,
+        status: row.try_get::<Option<i64>, _>("status").map_err(database)?.and_then(|s| u16::try_from(s).ok()),
+        duration_ms: row.try_get("duration_ms").map_err(database)?,
+        error: row.try_get("error").map_err(database)?,
         compare: compare_mark(row)?,
     })
 }
 
 fn compare_mark(row: &sqlx::sqlite::SqliteRow) -> Result<Option<CompareMark>, ConsoleError> {
-    let Some(right_environment) = row.try_get::<Option<String>, _>("compare_environment").map_err(to_console)? else {
+    let Some(right_environment) = row.try_get::<Option<String>, _>("compare_environment").map_err(database)? else {
         return Ok(None);
     };
     let counts = row
         .try_get::<Option<&str>, _>("compare_counts")
-        .map_err(to_console)?
+        .map_err(database)?
         .and_then(|text| serde_json::from_str::<DiffCounts>(text).ok())
         .unwrap_or_default();
     let right_status =
-        row.try_get::<Option<i64>, _>("compare_status").map_err(to_console)?.and_then(|s| u16::try_from(s).ok());
+        row.try_get::<Option<i64>, _>("compare_status").map_err(database)?.and_then(|s| u16::try_from(s).ok());
     Ok(Some(CompareMark { right_environment, right_status, counts }))
 }
 

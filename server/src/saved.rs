@@ -7,7 +7,7 @@ use app::wire::{ConsoleError, ExecuteRequest, SaveRequest, SavedRequest};
 use sqlx::{Row, SqlitePool};
 
 use crate::clock::SharedClock;
-use crate::error::to_console;
+use crate::error::database;
 use crate::history::storable_request;
 
 pub const DEFAULT_COLLECTION: &str = "General";
@@ -47,7 +47,7 @@ impl SavedStore {
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(to_console)?;
+        .map_err(database)?;
         rows.iter().map(saved).collect()
     }
 
@@ -93,7 +93,7 @@ impl SavedStore {
                     "{collection:?} already has a request named {name:?}: pick another name or edit that one"
                 )))
             }
-            Err(error) => return Err(to_console(error)),
+            Err(error) => return Err(database(error)),
         };
         self.get(id).await
     }
@@ -105,7 +105,7 @@ impl SavedStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await
-        .map_err(to_console)?
+        .map_err(database)?
         .ok_or_else(|| ConsoleError::InvalidRequest("that saved request no longer exists".into()))?;
         saved(&row)
     }
@@ -115,7 +115,7 @@ impl SavedStore {
             .bind(id)
             .execute(&self.pool)
             .await
-            .map_err(to_console)?;
+            .map_err(database)?;
         if done.rows_affected() == 0 {
             return Err(ConsoleError::InvalidRequest("that saved request no longer exists".into()));
         }
@@ -124,16 +124,16 @@ impl SavedStore {
 }
 
 fn saved(row: &sqlx::sqlite::SqliteRow) -> Result<SavedRequest, ConsoleError> {
-    let request: ExecuteRequest = serde_json::from_str(row.try_get::<&str, _>("request_json").map_err(to_console)?)
+    let request: ExecuteRequest = serde_json::from_str(row.try_get::<&str, _>("request_json").map_err(database)?)
         .map_err(|e| ConsoleError::Internal(format!("a saved request is unreadable: {e}")))?;
     Ok(SavedRequest {
-        id: row.try_get("id").map_err(to_console)?,
-        name: row.try_get("name").map_err(to_console)?,
-        collection: row.try_get("collection").map_err(to_console)?,
+        id: row.try_get("id").map_err(database)?,
+        name: row.try_get("name").map_err(database)?,
+        collection: row.try_get("collection").map_err(database)?,
         request,
-        created_by: row.try_get("created_by").map_err(to_console)?,
-        updated_by: row.try_get("updated_by").map_err(to_console)?,
-        updated_at_ms: row.try_get("updated_at_ms").map_err(to_console)?,
+        created_by: row.try_get("created_by").map_err(database)?,
+        updated_by: row.try_get("updated_by").map_err(database)?,
+        updated_at_ms: row.try_get("updated_at_ms").map_err(database)?,
     })
 }
 

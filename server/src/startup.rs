@@ -4,26 +4,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use app::backend::{Caller, SharedBackend, SharedStaff};
-use app::{shell, App};
-use axum::extract::{Path, Query};
-use axum::middleware;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
-use http::header::{self, HeaderValue};
-use http::StatusCode;
 use leptos::config::LeptosOptions;
-use leptos::prelude::{provide_context, use_context};
-use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::audit::AuditLog;
 use crate::auth::store::SqliteSessionStore;
-use crate::auth::web::{self, Origins, SESSION_COOKIE};
+use crate::auth::web::Origins;
 use crate::auth::StaffAccess;
 use crate::bodies::BodyStore;
 use crate::catalog::load_with_extras;
@@ -32,6 +20,7 @@ use crate::config::{Config, Target};
 use crate::metrics::Metrics;
 use crate::service::{ConsoleService, LiveEnvironment};
 use crate::simulator::{self, RunningSimulator, SimulatorSettings};
+use crate::state::AppState;
 use crate::token::{SecretProvider, TokenBroker, TokenSource};
 use crate::upstream::{api_client, http_client};
 
@@ -223,15 +212,22 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     // Live specs load in the background: a slow or broken spec server never delays start-up.
     let loading = service.clone();
     let live_specs = tokio::spawn(async move { loading.load_live_specs().await });
-    let backend: SharedBackend = service.clone();
     if config.auth.local_mode() {
         tracing::warn!("no staff accounts configured: local mode, everyone reaching {addr} is the local admin");
     }
     let access = Arc::new(StaffAccess::new(config.auth.clone(), db.clone(), clock, audit.clone()));
-    let store = SqliteSessionStore::new(db.clone());
-    let purge = tokio::spawn(purge_expired_sessions(store.clone()));
-    let origins = Arc::new(Origins::new(config.public_url.as_ref()));
-    let router = router(leptos_options(addr), backend, access, store, origins, db.clone(), metrics, service);
+    let sessions = SqliteSessionStore::new(db.clone());
+    let purge = tokio::spawn(purge_expired_sessions(sessions.clone()));
+    let state = AppState {
+        leptos: leptos_options(addr),
+        service,
+        access,
+        sessions,
+        origins: Arc::new(Origins::new(config.public_url.as_ref(), Some(addr))),
+        db: db.clone(),
+        metrics,
+    };
+    let router = crate::http::router(state);
 
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -264,137 +260,4 @@ async fn purge_expired_sessions(store: SqliteSessionStore) {
             Err(error) => tracing::warn!(%error, "could not purge expired sessions"),
         }
     }
-}
-
-/// The whole HTTP surface: pages, server functions, static files, the audit export and the health
-/// check, behind (outermost first) security headers, host and CSRF checks, the removal-cookie fix,
-/// sessions, and the gate that resolves the caller.
-pub fn router(
-    options: LeptosOptions,
-    backend: SharedBackend,
-    access: Arc<StaffAccess>,
-    store: SqliteSessionStore,
-    origins: Arc<Origins>,
-    db: sqlx::SqlitePool,
-    metrics: Arc<Metrics>,
-    service: Arc<ConsoleService>,
-) -> Router {
-    let routes = generate_route_list(App);
-    let shell_options = options.clone();
-    let staff: SharedStaff = access.clone();
-    let sessions = SessionManagerLayer::new(store)
-        .with_name(SESSION_COOKIE)
-        .with_secure(true)
-        .with_http_only(true)
-        .with_same_site(tower_sessions::cookie::SameSite::Strict)
-        .with_path("/")
-        // Records are only written at login, so this is the absolute lifetime of the record and the
-        // cookie; idle and absolute timeouts are enforced on every request by `StaffAccess::resolve`.
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
-            i64::try_from(access.auth.absolute_timeout.as_secs()).unwrap_or(i64::MAX),
-        )));
-    let export = Router::new().route("/audit/export", get(web::audit_export)).with_state(db);
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/api/bodies/{id}",
-            get(
-                move |Path(id): Path<String>,
-                      Query(download): Query<DownloadName>,
-                      caller: Option<axum::Extension<Caller>>| {
-                    let service = service.clone();
-                    // The staff gate puts the caller on every /api request; without one nothing is served.
-                    async move {
-                        match caller {
-                            Some(axum::Extension(caller)) => {
-                                serve_body(service.stored_body(&caller, &id).await, &id, download.name.as_deref())
-                            }
-                            None => StatusCode::UNAUTHORIZED.into_response(),
-                        }
-                    }
-                },
-            ),
-        )
-        .leptos_routes_with_context(
-            &options,
-            routes,
-            move || {
-                provide_context(backend.clone());
-                provide_context(staff.clone());
-                // Leptos put a fresh nonce on its hydration script; allow exactly that one.
-                if let (Some(nonce), Some(response)) =
-                    (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-                {
-                    if let Ok(value) = HeaderValue::from_str(&web::page_csp(&nonce)) {
-                        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
-                    }
-                }
-            },
-            move || shell(shell_options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler(shell))
-        .with_state(options)
-        .merge(export)
-        .merge(metrics_route(metrics))
-        .layer(middleware::from_fn_with_state(access, web::gate))
-        .layer(sessions)
-        .layer(middleware::from_fn(web::secure_removal_cookie))
-        .layer(middleware::from_fn_with_state(origins.clone(), web::request_guard))
-        .layer(middleware::from_fn_with_state(origins, web::security_headers))
-}
-
-/// `GET /metrics`: the counters in the Prometheus text format (environment ids and outcomes only).
-/// Behind the staff gate like every other page.
-fn metrics_route(metrics: Arc<Metrics>) -> Router {
-    Router::new().route(
-        "/metrics",
-        get(move || {
-            let metrics = metrics.clone();
-            async move {
-                ([(header::CONTENT_TYPE, HeaderValue::from_static(crate::metrics::CONTENT_TYPE))], metrics.render())
-            }
-        }),
-    )
-}
-
-/// `?name=` of a body download (compare exports name their files).
-#[derive(serde::Deserialize)]
-struct DownloadName {
-    name: Option<String>,
-}
-
-/// A download name the browser may use as is: letters, digits, `.`, `-`, `_`, at most 100 characters,
-/// not starting with a dot.
-fn safe_filename(name: &str) -> Option<String> {
-    let ok = !name.is_empty()
-        && name.len() <= 100
-        && !name.starts_with('.')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    ok.then(|| name.to_owned())
-}
-
-/// A stored response body, raw. Served as an opaque download so the browser never sniffs or renders it
-/// (an upstream HTML page with a script stays inert even if someone opens this URL).
-fn serve_body(body: Option<crate::bodies::StoredBody>, id: &str, name: Option<&str>) -> Response {
-    let Some(body) = body else {
-        return (
-            StatusCode::NOT_FOUND,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
-            "This response body is no longer kept on the server (it expired or was evicted); run the request again.",
-        )
-            .into_response();
-    };
-    let short = id.get(..8).unwrap_or("body");
-    let filename = name.and_then(safe_filename).unwrap_or_else(|| format!("response-{short}"));
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox")),
-        ],
-        body.bytes,
-    )
-        .into_response()
 }

@@ -1,27 +1,27 @@
-//! The HTTP side of staff access: host and CSRF checks, the session gate, the removal-cookie fix,
-//! browser hardening headers and the audit export.
+//! The HTTP side of staff access: host and CSRF checks, the session gate, the removal-cookie fix and
+//! browser hardening headers.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use app::backend::Caller;
 use app::csrf::{CSRF_HEADER, CSRF_VALUE};
-use app::wire::{AuditFilter, ConsoleError, Role};
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Query, Request, State};
+use app::wire::ConsoleError;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, StatusCode};
-use serde::Deserialize;
+use http::Method;
 use tower_sessions::Session;
 use url::Url;
 
 use super::{SessionState, StaffAccess};
-use crate::audit;
+use crate::error::refusal;
 
 /// Name of the session cookie: `__Host-` binds it to this exact origin, path `/`, Secure, no Domain.
 pub const SESSION_COOKIE: &str = "__Host-a55-session";
+
+/// The methods the console's own routes answer (pages and downloads: GET/HEAD; server functions: POST).
+pub const ALLOWED_METHODS: &str = "GET, HEAD, POST";
 
 /// Where requests may come from and be addressed to.
 #[derive(Clone, Debug)]
@@ -30,11 +30,14 @@ pub struct Origins {
     pub public: Option<String>,
     pub public_host: Option<String>,
     pub https: bool,
+    /// The address the console listens on: an absolute-form target must name it (or the public host).
+    pub served: Option<SocketAddr>,
 }
 
 impl Origins {
-    pub fn new(public_url: Option<&Url>) -> Self {
+    pub fn new(public_url: Option<&Url>, served: Option<SocketAddr>) -> Self {
         Self {
+            served,
             public: public_url.map(|u| u.origin().ascii_serialization()),
             public_host: public_url.and_then(|u| {
                 u.host_str().map(|h| match u.port() {
@@ -61,19 +64,27 @@ impl Origins {
         Self::host_is_loopback(host) || self.public_host.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(host))
     }
 
+    /// An absolute-form target (`GET http://host/path`) must name this console exactly: the public
+    /// host, or the listening address (by IP or as `localhost`) with its port. Any loopback name is
+    /// not enough: `http://127.0.0.2/` names another server, whoever answers on this socket.
+    fn target_allowed(&self, authority: &str) -> bool {
+        if self.public_host.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(authority)) {
+            return true;
+        }
+        let Some(served) = self.served else { return false };
+        let Some((name, port)) = authority.rsplit_once(':') else { return false };
+        let name = name.trim_start_matches('[').trim_end_matches(']');
+        let port_matches = port.parse::<u16>().is_ok_and(|p| p == served.port());
+        let names_us = name.parse::<IpAddr>().map_or(name.eq_ignore_ascii_case("localhost"), |ip| ip == served.ip());
+        port_matches && names_us
+    }
+
     fn origin_allowed(&self, origin: &str, host: &str) -> bool {
         if self.public.as_deref() == Some(origin) {
             return true;
         }
         Self::host_is_loopback(host) && (origin == format!("http://{host}") || origin == format!("https://{host}"))
     }
-}
-
-fn refuse(status: StatusCode, error: ConsoleError) -> Response {
-    let body = serde_json::to_string(&error).unwrap_or_default();
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -105,14 +116,22 @@ pub fn csrf_problem(origins: &Origins, method: &Method, headers: &HeaderMap, hos
 /// Outermost check: the Host must be ours, and state-changing requests must be same-origin and carry
 /// the custom header. Runs before the session is loaded, so refused requests never touch the store.
 pub async fn request_guard(State(origins): State<Arc<Origins>>, request: Request, next: Next) -> Response {
+    // TRACE would echo the request (cookies included) back; CONNECT asks for a tunnel. Neither is
+    // something this console does, whatever the target.
+    if matches!(*request.method(), Method::TRACE | Method::CONNECT) {
+        tracing::warn!(method = %request.method(), "refused a method the console does not serve");
+        let mut response = refusal(ConsoleError::MethodNotAllowed(format!(
+            "the console does not answer {}; it serves {ALLOWED_METHODS}",
+            request.method()
+        )));
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+        return response;
+    }
     // Only a path names something here: `OPTIONS *` (asterisk form) and CONNECT's `host:port`
     // (authority form) would otherwise reach the page renderer, which cannot route them.
     if !request.uri().path().starts_with('/') {
         tracing::warn!(method = %request.method(), "refused a request whose target is not a path");
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            ConsoleError::InvalidRequest("the request target must be a path such as /api/execute".into()),
-        );
+        return refusal(ConsoleError::InvalidRequest("the request target must be a path such as /api/execute".into()));
     }
     let header_host = request.headers().get(header::HOST).map(|h| h.to_str().map(str::to_owned));
     // An absolute-form target (`GET http://host/path`) names the host with authority over the Host
@@ -123,18 +142,17 @@ pub async fn request_guard(State(origins): State<Arc<Origins>>, request: Request
         (None, Some(target)) => target.clone(),
         _ => String::new(),
     };
-    let foreign_target = target_host.as_deref().is_some_and(|target| !origins.host_allowed(target));
+    let foreign_target = target_host.as_deref().is_some_and(|target| !origins.target_allowed(target));
     if !origins.host_allowed(&host) || foreign_target {
         let host = target_host.filter(|_| foreign_target).unwrap_or(host);
         tracing::warn!(host = %host.escape_debug(), "refused a request for an unknown host");
-        return refuse(
-            StatusCode::MISDIRECTED_REQUEST,
-            ConsoleError::Forbidden("this console does not serve that host name (set server.public_url)".into()),
-        );
+        return refusal(ConsoleError::MisdirectedRequest(
+            "this console does not serve that host name (set server.public_url)".into(),
+        ));
     }
     if let Some(problem) = csrf_problem(&origins, request.method(), request.headers(), &host) {
         tracing::warn!(method = %request.method(), path = %request.uri().path().escape_debug(), problem, "refused a cross-site request");
-        return refuse(StatusCode::FORBIDDEN, ConsoleError::Forbidden(format!("refused: {problem}")));
+        return refusal(ConsoleError::Forbidden(format!("refused: {problem}")));
     }
     next.run(request).await
 }
@@ -181,12 +199,12 @@ pub async fn gate(State(access): State<Arc<StaffAccess>>, mut request: Request, 
         return next.run(request).await;
     }
     let Some(session) = request.extensions().get::<Session>().cloned() else {
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, ConsoleError::Internal("sessions are not configured".into()));
+        return refusal(ConsoleError::Internal("sessions are not configured".into()));
     };
     let state = match access.resolve(&session, address).await {
         Ok(state) => state,
         // Fail closed: a broken store never lets anyone in.
-        Err(error) => return refuse(StatusCode::SERVICE_UNAVAILABLE, error),
+        Err(error) => return refusal(error),
     };
     match state {
         SessionState::Valid(caller) => {
@@ -213,7 +231,7 @@ pub async fn gate(State(access): State<Arc<StaffAccess>>, mut request: Request, 
                 );
                 Redirect::to(&target).into_response()
             } else {
-                refuse(StatusCode::UNAUTHORIZED, ConsoleError::Unauthenticated(message.into()))
+                refusal(ConsoleError::Unauthenticated(message.into()))
             }
         }
     }
@@ -257,84 +275,13 @@ pub async fn security_headers(State(origins): State<Arc<Origins>>, request: Requ
     response
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct ExportQuery {
-    format: Option<String>,
-    actor: Option<String>,
-    environment: Option<String>,
-    event: Option<String>,
-    status: Option<String>,
-    from_ms: Option<i64>,
-    to_ms: Option<i64>,
-}
-
-/// `GET /audit/export?format=jsonl|csv&…filters`: the whole filtered trail, newest first, admins only.
-pub async fn audit_export(
-    State(db): State<sqlx::SqlitePool>,
-    caller: Option<axum::Extension<Caller>>,
-    Query(query): Query<ExportQuery>,
-) -> Response {
-    if caller.is_none_or(|c| c.role != Role::Admin) {
-        return refuse(StatusCode::FORBIDDEN, ConsoleError::Forbidden("the audit trail is for admins".into()));
-    }
-    let csv = match query.format.as_deref() {
-        None | Some("jsonl") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                ConsoleError::InvalidRequest(format!("format={other:?}: use jsonl or csv")),
-            )
-        }
-    };
-    let filter = AuditFilter {
-        actor: query.actor,
-        environment: query.environment,
-        event: query.event,
-        status: query.status,
-        from_ms: query.from_ms,
-        to_ms: query.to_ms,
-        before_id: None,
-        limit: Some(audit::MAX_PAGE),
-    };
-    // Pages of rows, streamed: an export of a long trail never sits in memory whole.
-    let header_line = csv.then(|| Ok::<_, std::io::Error>(bytes::Bytes::from_static(audit::CSV_HEADER.as_bytes())));
-    let pages = futures::stream::unfold(Some(filter), move |filter| {
-        let db = db.clone();
-        async move {
-            let filter = filter?;
-            match audit::query(&db, &filter).await {
-                Ok(rows) if rows.is_empty() => None,
-                Ok(rows) => {
-                    let last = rows.last().map(|r| r.id);
-                    let text: String =
-                        rows.iter().map(|r| if csv { audit::csv_line(r) } else { audit::json_line(r) }).collect();
-                    let next =
-                        (rows.len() as u32 == audit::MAX_PAGE).then_some(AuditFilter { before_id: last, ..filter });
-                    Some((Ok(bytes::Bytes::from(text)), next))
-                }
-                Err(error) => Some((Err(std::io::Error::other(error)), None)),
-            }
-        }
-    });
-    let body = Body::from_stream(futures::StreamExt::chain(futures::stream::iter(header_line), pages));
-    let (content_type, name) =
-        if csv { ("text/csv; charset=utf-8", "audit.csv") } else { ("application/x-ndjson", "audit.jsonl") };
-    let mut response = Response::new(body);
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn loopback_hosts_and_the_public_host_are_allowed_and_nothing_else() {
-        let origins = Origins::new(Some(&Url::parse("https://console.example.com").unwrap()));
+        let origins = Origins::new(Some(&Url::parse("https://console.example.com").unwrap()), None);
         for host in ["127.0.0.1:3000", "localhost:3000", "[::1]:3000", "localhost", "console.example.com"] {
             assert!(origins.host_allowed(host), "{host}");
         }
@@ -345,5 +292,20 @@ mod tests {
         assert!(origins.origin_allowed("http://127.0.0.1:3000", "127.0.0.1:3000"));
         assert!(!origins.origin_allowed("http://127.0.0.1:3001", "127.0.0.1:3000"));
         assert!(!origins.origin_allowed("https://evil.example", "console.example.com"));
+    }
+
+    #[test]
+    fn an_absolute_form_target_must_name_the_listening_address_not_just_any_loopback_host() {
+        let origins = Origins::new(None, Some("127.0.0.1:3000".parse().unwrap()));
+        for target in ["127.0.0.1:3000", "localhost:3000", "LOCALHOST:3000"] {
+            assert!(origins.target_allowed(target), "{target}");
+        }
+        for target in ["127.0.0.2:3000", "127.0.0.1:3001", "[::1]:3000", "127.0.0.1", "localhost", "evil.example:3000"]
+        {
+            assert!(!origins.target_allowed(target), "{target}");
+        }
+        let public = Origins::new(Some(&Url::parse("https://console.example.com").unwrap()), None);
+        assert!(public.target_allowed("console.example.com"));
+        assert!(!public.target_allowed("127.0.0.2:3000"));
     }
 }

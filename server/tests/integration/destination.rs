@@ -211,10 +211,15 @@ async fn requests_to_the_console_that_name_another_host_or_climb_out_of_its_file
         // must be refused even when the Host header names the console.
         ("T-P11", raw(format!("GET http://{}/p HTTP/1.1\r\nHost: {host}", "evil.example")), vec![421]),
         ("T-P11", raw(format!("GET http://evil.example/ HTTP/1.1\r\nHost: {host}")), vec![421]),
-        // Another loopback address is a host this console answers to (local mode); it serves its own
-        // page and never contacts that address.
-        ("T-P11", raw(format!("GET http://{}/ HTTP/1.1\r\nHost: {}", trip.host(), trip.host())), vec![200, 404, 421]),
-        ("T-P11", raw(format!("CONNECT {} HTTP/1.1\r\nHost: {}", trip.host(), trip.host())), vec![400, 403, 405]),
+        // T-P18: another loopback address names another server even in local mode, where every
+        // loopback Host is accepted: an absolute-form target must name the listening address.
+        ("T-P18", raw(format!("GET http://{}/ HTTP/1.1\r\nHost: {}", trip.host(), trip.host())), vec![421]),
+        ("T-P18", raw(format!("GET http://{}/ HTTP/1.1\r\nHost: {host}", trip.host())), vec![421]),
+        ("T-P18", raw(format!("GET http://{host}/ HTTP/1.1\r\nHost: {host}")), vec![200]),
+        // T-P19: TRACE and CONNECT are never served: 405 with Allow, whatever the target.
+        ("T-P19", raw(format!("CONNECT {} HTTP/1.1\r\nHost: {}", trip.host(), trip.host())), vec![405]),
+        ("T-P19", raw(format!("TRACE / HTTP/1.1\r\nHost: {host}")), vec![405]),
+        ("T-P19", raw(format!("TRACE /api/execute HTTP/1.1\r\nHost: {host}")), vec![405]),
         ("T-P11", raw(format!("OPTIONS * HTTP/1.1\r\nHost: {host}")), vec![400, 404, 405]),
         ("T-P12", raw("GET / HTTP/1.1\r\nHost: evil.example".to_owned()), vec![421]),
         ("T-P08", raw(format!("GET /pkg/..%2f..%2fCargo.toml HTTP/1.1\r\nHost: {host}")), vec![400, 404]),
@@ -235,6 +240,9 @@ async fn requests_to_the_console_that_name_another_host_or_climb_out_of_its_file
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let (status, text) = raw_http(addr, &raw(format!("TRACE / HTTP/1.1\r\nHost: {host}"))).await;
+    assert_eq!(status, 405);
+    assert!(text.to_ascii_lowercase().contains("allow: get, head, post"), "405 without Allow: {text:.400}");
     // Still healthy, and nothing went to the tripwire.
     console.execute(&list_charges("simulator", 1)).await;
     tokio::time::sleep(Duration::from_millis(100)).await;

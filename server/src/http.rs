@@ -1,0 +1,73 @@
+//! The HTTP surface: one router per area, merged with the Leptos pages and server functions, behind
+//! (outermost first) security headers, host and CSRF checks, the removal-cookie fix, sessions, and
+//! the gate that resolves the caller.
+
+mod audit;
+mod bodies;
+mod metrics;
+
+use app::{shell, App};
+use axum::routing::get;
+use axum::{middleware, Router};
+use http::header::{self, HeaderValue};
+use leptos::prelude::{provide_context, use_context};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::auth::web::{self, SESSION_COOKIE};
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let (backend, staff) = (state.backend(), state.staff());
+    let shell_options = state.leptos.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(bodies::routes())
+        .merge(audit::routes())
+        .merge(metrics::routes())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || {
+                provide_context(backend.clone());
+                provide_context(staff.clone());
+                allow_hydration_script();
+            },
+            move || shell(shell_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), web::gate))
+        .layer(session_layer(&state))
+        .layer(middleware::from_fn(web::secure_removal_cookie))
+        .layer(middleware::from_fn_with_state(state.clone(), web::request_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), web::security_headers))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Leptos put a fresh nonce on its hydration script; the page's CSP allows exactly that one.
+fn allow_hydration_script() {
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(value) = HeaderValue::from_str(&web::page_csp(&nonce)) {
+            response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+}
+
+fn session_layer(state: &AppState) -> SessionManagerLayer<crate::auth::store::SqliteSessionStore> {
+    SessionManagerLayer::new(state.sessions.clone())
+        .with_name(SESSION_COOKIE)
+        .with_secure(true)
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Strict)
+        .with_path("/")
+        // Records are only written at login, so this is the absolute lifetime of the record and the
+        // cookie; idle and absolute timeouts are enforced on every request by `StaffAccess::resolve`.
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            i64::try_from(state.access.auth.absolute_timeout.as_secs()).unwrap_or(i64::MAX),
+        )))
+}
