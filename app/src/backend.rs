@@ -40,25 +40,36 @@ impl Caller {
     }
 }
 
+/// Environments, the endpoint catalog, and running one request.
 #[async_trait::async_trait]
-pub trait ConsoleBackend: Send + Sync + 'static {
+pub trait ExecuteBackend: Send + Sync + 'static {
     /// The environments `caller` may see, with the guard rails that apply to them.
     fn environments(&self, caller: &Caller) -> Vec<EnvironmentView>;
     fn catalog(&self) -> Catalog;
+    /// Fetches an environment's live spec again; answers the catalog with its new status.
+    async fn refresh_live_spec(&self, caller: &Caller, environment: &str) -> Result<Catalog, ConsoleError>;
+    async fn execute(&self, caller: &Caller, request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError>;
+    /// Runs an RFC 9535 JSONPath query over a stored response body.
+    async fn jsonpath(&self, caller: &Caller, body_id: &str, expression: &str) -> Result<JsonPathAnswer, ConsoleError>;
+}
+
+/// The shared access tokens, seen as metadata only.
+#[async_trait::async_trait]
+pub trait TokenBackend: Send + Sync + 'static {
     /// Metadata of the cached token; never triggers a token request.
     async fn token_status(&self, caller: &Caller, environment: &str) -> Result<TokenView, ConsoleError>;
-    async fn execute(&self, caller: &Caller, request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError>;
     /// The token page's view of one environment; never triggers a token request.
     async fn token_details(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError>;
     /// Requests a new token now (single-flight), then returns the details.
     async fn refresh_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError>;
     /// Drops the cached token; the next request that needs one fetches it.
     async fn forget_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError>;
+}
 
-    // Request builder. History and preferences belong to the caller (keyed by `caller.name`);
-    // saved requests are shared by all staff.
-    /// Fetches an environment's live spec again; answers the catalog with its new status.
-    async fn refresh_live_spec(&self, caller: &Caller, environment: &str) -> Result<Catalog, ConsoleError>;
+/// The request builder's tools. History and preferences belong to the caller (keyed by
+/// `caller.name`); saved requests are shared by all staff.
+#[async_trait::async_trait]
+pub trait BuilderBackend: Send + Sync + 'static {
     /// Parses a curl command against the environments `caller` may see.
     fn import_curl(&self, caller: &Caller, command: &str) -> Result<CurlImport, ConsoleError>;
     fn snippets(&self, caller: &Caller, request: &ExecuteRequest) -> Result<Vec<Snippet>, ConsoleError>;
@@ -75,18 +86,22 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn saved_requests(&self, caller: &Caller) -> Result<Vec<SavedRequest>, ConsoleError>;
     async fn save_request(&self, caller: &Caller, request: SaveRequest) -> Result<SavedRequest, ConsoleError>;
     async fn delete_saved_request(&self, caller: &Caller, id: i64) -> Result<(), ConsoleError>;
-    /// Runs an RFC 9535 JSONPath query over a stored response body.
-    async fn jsonpath(&self, caller: &Caller, body_id: &str, expression: &str) -> Result<JsonPathAnswer, ConsoleError>;
+}
 
-    // Masking and demo mode (the masking itself happens in `execute` and wherever data is shown again).
+/// Demo mode and reveals (the masking itself happens in `execute` and wherever data is shown again).
+#[async_trait::async_trait]
+pub trait MaskingBackend: Send + Sync + 'static {
     /// Demo mode for the caller's session.
     fn demo_mode(&self, caller: &Caller) -> DemoView;
     /// Switches demo mode for the caller's session (refused when the instance forces it on).
     async fn set_demo_mode(&self, caller: &Caller, enabled: bool) -> Result<DemoView, ConsoleError>;
     /// The original of one masked secret: admins only, never in demo mode, audited.
     async fn reveal(&self, caller: &Caller, reveal_id: &str) -> Result<RevealedSecret, ConsoleError>;
+}
 
-    // Compare.
+/// One request to two environments, diffed.
+#[async_trait::async_trait]
+pub trait CompareBackend: Send + Sync + 'static {
     /// Sends one request to two environments concurrently (each through `execute`), diffs the
     /// answers and records the compare in the caller's history.
     async fn compare(&self, caller: &Caller, request: CompareRequest) -> Result<CompareResult, ConsoleError>;
@@ -95,6 +110,11 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     /// The options the caller last compared `endpoint` with, or the defaults.
     async fn compare_settings(&self, caller: &Caller, endpoint: &str) -> Result<CompareSettings, ConsoleError>;
 }
+
+/// Everything the console's pages use besides staff access: one object may serve every part.
+pub trait ConsoleBackend: ExecuteBackend + TokenBackend + BuilderBackend + MaskingBackend + CompareBackend {}
+
+impl<T: ExecuteBackend + TokenBackend + BuilderBackend + MaskingBackend + CompareBackend> ConsoleBackend for T {}
 
 /// Logins, logouts and the audit trail.
 #[async_trait::async_trait]
@@ -111,19 +131,57 @@ pub type SharedBackend = Arc<dyn ConsoleBackend>;
 pub type SharedStaff = Arc<dyn StaffBackend>;
 
 /// The backend provided to this request, or an internal error when the router was built without one.
-pub fn backend() -> Result<SharedBackend, ConsoleError> {
+fn backend() -> Result<SharedBackend, ConsoleError> {
     leptos::prelude::use_context::<SharedBackend>()
         .ok_or_else(|| ConsoleError::Internal("the console backend is not configured".into()))
 }
 
-pub fn staff() -> Result<SharedStaff, ConsoleError> {
+fn staff() -> Result<SharedStaff, ConsoleError> {
     leptos::prelude::use_context::<SharedStaff>()
         .ok_or_else(|| ConsoleError::Internal("staff access is not configured".into()))
 }
 
 /// The staff member behind this request, as resolved by the server's middleware.
-pub fn caller() -> Result<Caller, ConsoleError> {
+fn caller() -> Result<Caller, ConsoleError> {
     leptos::prelude::use_context::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<Caller>().cloned())
         .ok_or_else(|| ConsoleError::Unauthenticated("log in to use the console".into()))
+}
+
+/// Sets the HTTP status of a failed server-function call from the error itself.
+fn answer<T>(result: Result<T, ConsoleError>) -> Result<T, ConsoleError> {
+    if let Err(error) = &result {
+        if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            if let Ok(status) = http::StatusCode::from_u16(error.status_code()) {
+                options.set_status(status);
+            }
+        }
+    }
+    result
+}
+
+/// The body of every server function that acts for the logged-in caller: who is calling, the
+/// backend, the call, and the error's status on the response.
+pub async fn serve<T, F, Fut>(call: F) -> Result<T, ConsoleError>
+where
+    F: FnOnce(Caller, SharedBackend) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ConsoleError>>,
+{
+    let prepared = caller().and_then(|caller| Ok((caller, backend()?)));
+    answer(match prepared {
+        Ok((caller, backend)) => call(caller, backend).await,
+        Err(error) => Err(error),
+    })
+}
+
+/// Like [`serve`], for staff access (login, logout, audit); before login there is no caller yet.
+pub async fn serve_staff<T, F, Fut>(call: F) -> Result<T, ConsoleError>
+where
+    F: FnOnce(Result<Caller, ConsoleError>, SharedStaff) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ConsoleError>>,
+{
+    answer(match staff() {
+        Ok(staff) => call(caller(), staff).await,
+        Err(error) => Err(error),
+    })
 }

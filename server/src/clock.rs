@@ -29,6 +29,27 @@ impl Clock for SystemClock {
     }
 }
 
+/// Measures how long something took (latency shown to staff, logged, benchmarked). Durations are
+/// not expiry: they need no injected clock, only a monotonic start, and this is the one place that
+/// reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch(Instant);
+
+impl Stopwatch {
+    pub fn start() -> Self {
+        Self(Instant::now())
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.0.elapsed()
+    }
+
+    /// Whole milliseconds, saturating (for audit rows).
+    pub fn elapsed_ms(&self) -> i64 {
+        i64::try_from(self.0.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
 /// A clock that only moves when told to; for tests.
 #[derive(Debug)]
 pub struct ManualClock {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod curl;
 pub mod db;
 pub mod diff;
+pub mod environment;
 pub mod error;
 pub mod history;
 pub mod http;

@@ -205,7 +205,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         tracing::info!("demo mode is forced for every session (masking.force_demo)");
     }
     let service = Arc::new(
-        ConsoleService::new(environments, catalog, broker, audit.clone(), bodies)
+        ConsoleService::new(environments, catalog, broker, audit.clone(), bodies, clock.clone())
             .with_storage(history.clone(), saved)
             .with_masking(masking),
     );

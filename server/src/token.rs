@@ -101,6 +101,11 @@ impl AccessToken {
         self.secret.expose_secret()
     }
 
+    /// The token, still wrapped, for the one place that attaches it to a request.
+    pub fn secret(&self) -> SecretString {
+        self.secret.clone()
+    }
+
     pub fn state_at(&self, now: Instant) -> TokenState {
         if now >= self.expires_at {
             TokenState::Expired

@@ -6,14 +6,17 @@
 
 pub mod path;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use std::io::Write as _;
 
 use futures::StreamExt as _;
 use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
+
+use crate::clock::Stopwatch;
 
 /// Request headers staff may set. Everything else (Authorization, Cookie, Host, forwarding and
 /// hop-by-hop headers) is refused: the console decides those.
@@ -127,8 +130,8 @@ pub struct Outbound {
     pub url: Url,
     pub headers: HeaderMap,
     pub body: Option<bytes::Bytes>,
-    /// The Bearer token, attached here and nowhere else.
-    pub bearer: Option<String>,
+    /// The Bearer token: exposed only on the line that sets the Authorization header.
+    pub bearer: Option<SecretString>,
     /// What the request record shows instead of the token: `Bearer <fingerprint>…`.
     pub bearer_fingerprint: Option<String>,
     pub timeout: Duration,
@@ -262,7 +265,7 @@ fn sent_headers(outbound: &Outbound, headers: &HeaderMap) -> Vec<(String, String
 
 /// Sends `outbound` and reads the answer within the total timeout.
 pub async fn send(http: &reqwest::Client, outbound: Outbound) -> Result<Inbound, UpstreamError> {
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let environment = outbound.environment.clone();
     let timeout = outbound.timeout;
     let mut headers = outbound.headers.clone();
@@ -278,11 +281,12 @@ pub async fn send(http: &reqwest::Client, outbound: Outbound) -> Result<Inbound,
     let work = async {
         let mut request = http.request(outbound.method, outbound.url).headers(headers);
         if let Some(token) = &outbound.bearer {
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| UpstreamError::Unreachable {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).map_err(|_| {
+                UpstreamError::Unreachable {
                     environment: environment.clone(),
                     reason: "the access token is not a valid header value".into(),
-                })?;
+                }
+            })?;
             value.set_sensitive(true);
             request = request.header(http::header::AUTHORIZATION, value);
         }

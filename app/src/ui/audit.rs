@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::audit_log;
+use crate::api::list_audit_records;
 use crate::wire::AuditFilter;
 
 /// `2026-11-29T04:05:06Z`-style text from Unix milliseconds (UTC, computed without a date library).
@@ -55,7 +55,7 @@ pub fn AuditPage() -> impl IntoView {
     let event = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
     let applied = RwSignal::new(AuditFilter::default());
-    let rows = Resource::new(move || applied.get(), audit_log);
+    let rows = Resource::new(move || applied.get(), list_audit_records);
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     let text = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());

@@ -9,7 +9,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{
-    compare, get_catalog, list_environments, load_compare_settings, open_history_entry, rediff, saved_requests,
+    get_catalog, get_compare_settings, get_history_entry, list_environments, list_saved_requests, rediff_compare,
+    run_compare,
 };
 use crate::ui::catalog::EndpointList;
 use crate::ui::compare_link::{self, CompareLink, Override};
@@ -93,7 +94,7 @@ fn CompareWorkbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> imp
     };
     let load_settings = move |endpoint: String, keep_link_options: bool| {
         leptos::task::spawn_local(async move {
-            if let Ok(settings) = load_compare_settings(endpoint).await {
+            if let Ok(settings) = get_compare_settings(endpoint).await {
                 rules_text.set(settings.options.ignore.join("\n"));
                 if !keep_link_options {
                     shape_only.set(settings.options.shape_only);
@@ -153,7 +154,7 @@ fn CompareWorkbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> imp
         }
         if let Some(id) = history_id {
             leptos::task::spawn_local(async move {
-                match open_history_entry(id).await {
+                match get_history_entry(id).await {
                     Ok(detail) => match detail.compare {
                         Some(stored) => {
                             open_request(&detail.request);
@@ -214,7 +215,7 @@ fn CompareWorkbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> imp
         error.set(None);
         from_history.set(None);
         leptos::task::spawn_local(async move {
-            match compare(request).await {
+            match run_compare(request).await {
                 Ok(answer) => {
                     result.set(Some(answer));
                     left_confirm.set(String::new());
@@ -244,7 +245,7 @@ fn CompareWorkbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> imp
         };
         rediffing.set(true);
         leptos::task::spawn_local(async move {
-            match rediff(request).await {
+            match rediff_compare(request).await {
                 Ok(answer) => {
                     error.set(None);
                     result.set(Some(answer));
@@ -259,7 +260,7 @@ fn CompareWorkbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> imp
         hydrated.track();
         async move {
             if hydrated.get_untracked() {
-                saved_requests().await.unwrap_or_default()
+                list_saved_requests().await.unwrap_or_default()
             } else {
                 Vec::new()
             }

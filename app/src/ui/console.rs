@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{execute, get_catalog, list_environments, load_preferences, refresh_live_spec, token_status, Execute};
+use crate::api::{
+    get_catalog, get_preferences, get_token_status, list_environments, refresh_catalog, run_request, RunRequest,
+};
 use crate::ui::catalog::{CatalogSources, EndpointList};
 use crate::ui::clock::provide_browser_clock;
 use crate::ui::confirm::ConfirmWrite;
@@ -30,7 +32,7 @@ use crate::wire::{
 pub fn ConsolePage() -> impl IntoView {
     let environments = Resource::new(|| (), |_| list_environments());
     let catalog = Resource::new(|| (), |_| get_catalog());
-    let preferences = Resource::new(|| (), |_| load_preferences());
+    let preferences = Resource::new(|| (), |_| get_preferences());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the console…"</p> }>
             {move || Suspend::new(async move {
@@ -157,7 +159,7 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
     };
     // Re-read the metadata when the environment changes, and every 30 s so the badge never drifts.
     let resync = RwSignal::new(0u32);
-    let token_meta = Resource::new(move || (environment.get(), resync.get()), |(env, _)| token_status(env));
+    let token_meta = Resource::new(move || (environment.get(), resync.get()), |(env, _)| get_token_status(env));
     Effect::new(move |_| {
         if let Some(Ok(view)) = token_meta.get() {
             sync_token(view);
@@ -167,7 +169,7 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
         let _ = set_interval_with_handle(move || resync.update(|n| *n += 1), std::time::Duration::from_secs(30));
     });
 
-    let run = ServerAction::<Execute>::new();
+    let run = ServerAction::<RunRequest>::new();
     let pending = run.pending();
     // What the response panel shows: the last run, or a run opened from history.
     let shown = RwSignal::new(None::<Result<ExecuteResponse, ConsoleError>>);
@@ -196,7 +198,7 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
         if is_write && current_env().is_some_and(|e| e.guard.confirm_writes) {
             confirming.set(Some(request));
         } else {
-            run.dispatch(Execute { request });
+            run.dispatch(RunRequest { request });
         }
     };
     let on_run = Callback::new(move |()| {
@@ -212,7 +214,7 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
         }
     });
     let on_confirm = Callback::new(move |request: ExecuteRequest| {
-        run.dispatch(Execute { request });
+        run.dispatch(RunRequest { request });
     });
     let is_production = move || current_env().is_some_and(|e| e.kind == EnvironmentKind::Production);
     let env_label = Signal::derive(move || current_env().map(|e| e.label).unwrap_or_default());
@@ -223,14 +225,14 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
         }
     });
     let result = Signal::derive(move || shown.get());
-    // Keep the import used on both builds; the server function is called through `Execute`.
-    let _ = execute;
+    // Keep the import used on both builds; the server function is called through `RunRequest`.
+    let _ = run_request;
 
     let refreshing = RwSignal::new(false);
     let on_refresh = Callback::new(move |env: String| {
         refreshing.set(true);
         leptos::task::spawn_local(async move {
-            if let Ok(fresh) = refresh_live_spec(env).await {
+            if let Ok(fresh) = refresh_catalog(env).await {
                 catalog.set(fresh);
             }
             refreshing.set(false);

@@ -3,13 +3,13 @@
 
 use leptos::prelude::*;
 
-use crate::api::{demo_mode, reveal_secret, set_demo_mode};
+use crate::api::{get_demo_mode, reveal_secret, set_demo_mode};
 use crate::wire::{ConsoleError, DemoView, MaskedSecret, MaskingReport};
 
 pub type DemoResource = Resource<Result<DemoView, ConsoleError>>;
 
 pub fn demo_resource() -> DemoResource {
-    Resource::new(|| (), |_| demo_mode())
+    Resource::new(|| (), |_| get_demo_mode())
 }
 
 /// The top-bar switch. Switching reloads the page, so everything on screen is fetched again under

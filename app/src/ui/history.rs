@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::{history, open_history_entry};
+use crate::api::{get_history_entry, list_history};
 use crate::wire::{HistoryDetail, HistoryEntry};
 
 /// `14:03:27` in the browser's time zone (history rows are from today, mostly).
@@ -28,12 +28,12 @@ pub fn HistoryPanel(
 ) -> impl IntoView {
     let list = LocalResource::new(move || {
         version.track();
-        async move { history(200).await }
+        async move { list_history(200).await }
     });
     let failure = RwSignal::new(None::<String>);
     let fetch = move |id: i64, then: Callback<HistoryDetail>| {
         leptos::task::spawn_local(async move {
-            match open_history_entry(id).await {
+            match get_history_entry(id).await {
                 Ok(detail) => {
                     failure.set(None);
                     then.run(detail);

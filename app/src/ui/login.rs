@@ -1,10 +1,10 @@
-//! The login page: name and password, sent by the `Login` server function (never as a plain form
+//! The login page: name and password, sent by the `OpenSession` server function (never as a plain form
 //! post, which the server's CSRF check would refuse), then a full reload of where staff were going.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::Login;
+use crate::api::OpenSession;
 
 /// Only same-origin paths: `/x` but never `//host` or `/\host`, so `next` cannot send staff elsewhere.
 pub fn safe_next(next: Option<String>) -> String {
@@ -14,7 +14,7 @@ pub fn safe_next(next: Option<String>) -> String {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let login = ServerAction::<Login>::new();
+    let login = ServerAction::<OpenSession>::new();
     let query = use_query_map();
     // Before hydration the form cannot add the anti-CSRF header, so it stays disabled until then.
     let hydrated = RwSignal::new(false);

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::{delete_saved_request, saved_requests, store_saved_request};
+use crate::api::{delete_saved_request, list_saved_requests, store_saved_request};
 use crate::wire::{ExecuteRequest, SaveRequest, SavedRequest};
 
 #[component]
@@ -11,7 +11,7 @@ pub fn SavedPanel(current: Signal<ExecuteRequest>, on_open: Callback<ExecuteRequ
     let version = RwSignal::new(0u32);
     let list = LocalResource::new(move || {
         version.track();
-        async move { saved_requests().await }
+        async move { list_saved_requests().await }
     });
     let name = RwSignal::new(String::new());
     let collection = RwSignal::new(String::new());

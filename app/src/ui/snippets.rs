@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::snippets;
+use crate::api::make_snippets;
 use crate::wire::{ExecuteRequest, SnippetLanguage};
 
 #[component]
@@ -12,7 +12,7 @@ pub fn SnippetsPanel(request: Signal<ExecuteRequest>) -> impl IntoView {
     let copied = RwSignal::new(false);
     let generated = LocalResource::new(move || {
         let request = request.get();
-        async move { snippets(request).await }
+        async move { make_snippets(request).await }
     });
     let code = move || {
         generated.get().and_then(|result| result.ok()).and_then(|all| {

@@ -2,13 +2,13 @@
 
 use leptos::prelude::*;
 
-use crate::api::{whoami, Logout};
+use crate::api::{get_current_staff, CloseSession};
 use crate::wire::Role;
 
 #[component]
 pub fn StaffMenu() -> impl IntoView {
-    let me = Resource::new(|| (), |_| whoami());
-    let logout = ServerAction::<Logout>::new();
+    let me = Resource::new(|| (), |_| get_current_staff());
+    let logout = ServerAction::<CloseSession>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
             #[cfg(feature = "hydrate")]
@@ -26,7 +26,7 @@ pub fn StaffMenu() -> impl IntoView {
                     </span>
                     {(staff.role == Role::Admin).then(|| view! { <a class="staff-link" href="/audit" data-testid="audit-link">"Audit"</a> })}
                     {(!staff.local).then(|| view! {
-                        <button class="staff-logout" data-testid="logout" on:click=move |_| { logout.dispatch(crate::api::Logout {}); }>
+                        <button class="staff-logout" data-testid="logout" on:click=move |_| { logout.dispatch(crate::api::CloseSession {}); }>
                             "Log out"
                         </button>
                     })}

@@ -9,7 +9,7 @@ use http::header::ACCEPT;
 use http::{HeaderMap, HeaderValue, Method};
 
 use super::{merge, parse_document};
-use crate::service::LiveEnvironment;
+use crate::environment::LiveEnvironment;
 use crate::upstream::{self, path::build_url, Outbound};
 
 /// The default place of a live spec, relative to the environment's API base.

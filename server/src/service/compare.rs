@@ -1,8 +1,7 @@
 //! Compare: one request sent to two environments through `execute` (so guard rails, tokens,
 //! redaction, the body store and the audit apply to each side), then the diff of the answers.
 
-use app::backend::Caller;
-use app::backend::ConsoleBackend as _;
+use app::backend::{Caller, CompareBackend, ExecuteBackend as _};
 use app::wire::{
     compare_endpoint_key, CompareExports, CompareRequest, CompareResult, CompareSettings, CompareSide, ConsoleError,
     DiffOptions, ExecuteRequest, ExecuteResponse, RediffRequest, MAX_EXPORTED_CHANGES,
@@ -15,6 +14,21 @@ use crate::bodies::StoredBody;
 use crate::diff;
 use crate::error::to_console;
 use crate::upstream;
+
+#[async_trait::async_trait]
+impl CompareBackend for ConsoleService {
+    async fn compare(&self, caller: &Caller, request: CompareRequest) -> Result<CompareResult, ConsoleError> {
+        self.run_compare(caller, request).await
+    }
+
+    async fn rediff(&self, caller: &Caller, request: RediffRequest) -> Result<CompareResult, ConsoleError> {
+        self.run_rediff(caller, request).await
+    }
+
+    async fn compare_settings(&self, caller: &Caller, endpoint: &str) -> Result<CompareSettings, ConsoleError> {
+        self.load_compare_settings(caller, endpoint).await
+    }
+}
 
 impl ConsoleService {
     pub(super) async fn run_compare(
@@ -162,7 +176,7 @@ impl ConsoleService {
             body: &body,
             changes: &all,
             headers: &headers,
-            at: now_rfc3339(),
+            at: rfc3339(self.clock.wall_ms()),
         };
         // Built from what this caller was shown, so masked exactly as the view was.
         let demo_masked = self.masking.demo.is_on(caller);
@@ -202,10 +216,9 @@ fn side(environment: &str, outcome: Result<ExecuteResponse, ConsoleError>) -> Co
     }
 }
 
-/// `2026-11-29T10:00:00Z` (the exports are read by people and tickets, in UTC).
-fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    match time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(0)) {
+/// `2026-11-29T10:00:00Z` from Unix milliseconds (the exports are read by people and tickets, in UTC).
+fn rfc3339(wall_ms: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(wall_ms.div_euclid(1000)) {
         Ok(t) => format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
             t.year(),

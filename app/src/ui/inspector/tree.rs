@@ -8,7 +8,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 
 use super::{browser, Body};
-use crate::api::jsonpath;
+use crate::api::query_body;
 use crate::inspect::index::{unescape, Index, Kind};
 use crate::inspect::path::{jsonpath_of, locate};
 use crate::inspect::search::Search;
@@ -254,7 +254,7 @@ pub fn TreeView(
         }
         filter_busy.set(true);
         leptos::task::spawn_local(async move {
-            match jsonpath(id, expression).await {
+            match query_body(id, expression).await {
                 Ok(answer) => {
                     filter_error.set(None);
                     filter_result.set(Some(answer));

@@ -1,0 +1,61 @@
+//! The token port: metadata for the badge and the token page, refresh and forget (audited).
+
+use app::backend::{Caller, TokenBackend};
+use app::wire::{ConsoleError, TokenDetails, TokenView};
+
+use super::ConsoleService;
+use crate::audit::AuditEvent;
+use crate::error::to_console;
+use crate::masking;
+
+#[async_trait::async_trait]
+impl TokenBackend for ConsoleService {
+    async fn token_status(&self, caller: &Caller, environment: &str) -> Result<TokenView, ConsoleError> {
+        Ok(self.token_view_for(caller, self.broker.view(&self.environment(caller, environment)?.token)))
+    }
+
+    async fn token_details(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
+        let mut details = self.broker.details(&self.environment(caller, environment)?.token);
+        details.token = self.token_view_for(caller, details.token);
+        if self.masking.demo.is_on(caller) {
+            details.client_id = masking::pii::keep_last_characters(&details.client_id, 4);
+        }
+        Ok(details)
+    }
+
+    async fn refresh_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
+        let env = self.token_manager(caller, environment, "refresh")?;
+        let result = self.broker.refresh_now(&env.token).await.map_err(to_console);
+        self.record(
+            caller,
+            AuditEvent {
+                event: "token_refresh",
+                environment: Some(env.config.id.clone()),
+                outcome: if result.is_ok() { "ok" } else { "error" },
+                detail: Some(match &result {
+                    Ok(token) => format!("refresh requested on the token page: token {} in use", token.fingerprint),
+                    Err(error) => format!("refresh requested on the token page failed: {error}"),
+                }),
+                ..AuditEvent::default()
+            },
+        );
+        result?;
+        Ok(self.broker.details(&env.token))
+    }
+
+    async fn forget_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
+        let env = self.token_manager(caller, environment, "forget")?;
+        self.broker.forget(&env.token);
+        tracing::info!(staff = %caller.name, environment = %env.config.id, "cached token forgotten on request");
+        self.record(
+            caller,
+            AuditEvent {
+                event: "token_forget",
+                environment: Some(env.config.id.clone()),
+                outcome: "ok",
+                ..AuditEvent::default()
+            },
+        );
+        Ok(self.broker.details(&env.token))
+    }
+}
