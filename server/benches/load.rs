@@ -6,6 +6,8 @@
 //! Loopback only and self-stopping: every session stops at the deadline, every request has a timeout,
 //! and the console process is killed when the run ends or fails.
 
+// A benchmark measures real elapsed time from outside the console.
+#![allow(clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a benchmark that cannot run should stop")]
 
 mod support;

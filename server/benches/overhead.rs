@@ -2,6 +2,8 @@
 //! and through the console (HTTP API -> console -> simulator), interleaved in one run; the added
 //! latency (median, p99, ratio) and the requests per second through the console.
 
+// A benchmark measures real elapsed time from outside the console.
+#![allow(clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a benchmark that cannot run should stop")]
 
 mod support;

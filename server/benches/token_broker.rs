@@ -3,6 +3,8 @@
 //!
 //! A plain timing loop (no harness): it prints its tables and writes its section of BENCHMARKS.md.
 
+// A benchmark measures real elapsed time from outside the console.
+#![allow(clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a benchmark that cannot run should stop")]
 
 mod support;

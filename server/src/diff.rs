@@ -11,9 +11,9 @@ mod rows;
 mod tests;
 mod text;
 
+use crate::clock::Stopwatch;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::time::Instant;
 
 use app::wire::{BodyDiff, BodyDiffMode, ChangeKind, DiffChange, DiffCounts, DiffOptions, MAX_LISTED_CHANGES};
 use serde_json::Value;
@@ -511,7 +511,7 @@ pub fn diff_bodies_for_export(
     options: &DiffOptions,
     export_limit: usize,
 ) -> Result<(BodyDiff, Vec<DiffChange>), String> {
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let rules = IgnoreRules::parse(&options.ignore)?;
     let array_key = options.array_key.as_deref().map(str::trim).filter(|k| !k.is_empty());
     let (Some(left), Some(right)) = (left, right) else {
@@ -558,11 +558,11 @@ pub fn diff_bodies_for_export(
     Ok((result, all))
 }
 
-fn elapsed(started: Instant) -> f64 {
+fn elapsed(started: Stopwatch) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
 }
 
-fn empty_diff(mode: BodyDiffMode, notices: Vec<String>, started: Instant) -> BodyDiff {
+fn empty_diff(mode: BodyDiffMode, notices: Vec<String>, started: Stopwatch) -> BodyDiff {
     BodyDiff {
         mode,
         counts: DiffCounts::default(),
@@ -636,7 +636,7 @@ fn finish(
     ignored: usize,
     (rows, rows_truncated): (Vec<app::wire::DiffRow>, bool),
     notices: Vec<String>,
-    started: Instant,
+    started: Stopwatch,
     export_limit: usize,
 ) -> (BodyDiff, Vec<DiffChange>) {
     let shape = mode == BodyDiffMode::Shape;

@@ -3,8 +3,6 @@
 //! Evaluated here rather than in the browser: the browser keeps a compact index of the body, not a
 //! `serde_json::Value`, and building one in WASM for a 20 MB body costs seconds and hundreds of MB.
 
-use std::time::Instant;
-
 use app::wire::{JsonPathAnswer, JsonPathMatch, PathStep, JSONPATH_MAX_MATCHES, JSONPATH_VALUE_PREVIEW};
 use serde_json_path::{JsonPath, PathElement};
 
@@ -31,7 +29,7 @@ pub fn parse(expression: &str) -> Result<JsonPath, JsonPathError> {
 
 /// Runs `expression` over `body`, listing at most `JSONPATH_MAX_MATCHES` matches.
 pub fn evaluate(body: &[u8], expression: &str) -> Result<JsonPathAnswer, JsonPathError> {
-    let started = Instant::now();
+    let started = crate::clock::Stopwatch::start();
     let path = parse(expression)?;
     // serde_json stops at 128 levels of nesting (an error, never a stack overflow); the tree and
     // search in the browser have no such limit.

@@ -42,10 +42,17 @@ pub struct Policy<'a> {
 }
 
 /// One secret that was masked, with its original (kept only until the service decides what to do with it).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct FoundSecret {
     pub location: String,
     pub original: String,
+}
+
+/// Where, never what: a panic message or a log line with this in it shows no secret.
+impl std::fmt::Debug for FoundSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FoundSecret").field("location", &self.location).field("original", &"[redacted]").finish()
+    }
 }
 
 /// Everything one pass masked.

@@ -215,7 +215,7 @@ fn secret_tag(mac: &HmacSha256, secret: &[u8]) -> Vec<u8> {
 
 /// Wall-clock seconds: the simulator stands in for separate services whose tokens carry absolute times.
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    crate::clock::SystemClock::system_time().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Poisoning only means another request panicked mid-update; the maps stay usable for a simulator.

@@ -501,7 +501,7 @@ impl TokenBroker {
         // Spawned so the request completes and is cached even if every caller goes away.
         let task = tokio::spawn(async move {
             // Real elapsed time for the history, whatever clock drives expiry.
-            let started = Instant::now();
+            let started = crate::clock::Stopwatch::start();
             let result = match endpoint::request_token(&http, &source, &secret).await {
                 Ok(response) => accept(response, &source, version, clock.now(), clock.wall_ms()),
                 Err(error) => Err(error),

@@ -30,10 +30,17 @@ pub struct MaskingReport {
 pub const MASKED_SECRETS_LISTED: usize = 200;
 
 /// The original of one masked secret, for an admin who asked.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevealedSecret {
     pub location: String,
     pub value: String,
+}
+
+/// Where, never what: the value is for the admin's screen, not for logs or panic messages.
+impl std::fmt::Debug for RevealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevealedSecret").field("location", &self.location).field("value", &"[redacted]").finish()
+    }
 }
 
 /// Demo mode for the caller's session.

@@ -9,9 +9,18 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-#[derive(Clone, Debug)]
+use crate::clock::SharedClock;
+
+#[derive(Clone)]
 pub struct SqliteSessionStore {
     pool: SqlitePool,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for SqliteSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteSessionStore").finish_non_exhaustive()
+    }
 }
 
 fn backend(error: impl std::fmt::Display) -> session_store::Error {
@@ -19,13 +28,18 @@ fn backend(error: impl std::fmt::Display) -> session_store::Error {
 }
 
 impl SqliteSessionStore {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub fn new(pool: SqlitePool, clock: SharedClock) -> Self {
+        Self { pool, clock }
+    }
+
+    /// Unix seconds, the unit of `expiry_date`.
+    fn now(&self) -> i64 {
+        self.clock.wall_ms().div_euclid(1000)
     }
 
     /// Deletes every expired record; returns how many went.
     pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = self.now();
         Ok(sqlx::query("DELETE FROM tower_sessions WHERE expiry_date <= ?")
             .bind(now)
             .execute(&self.pool)
@@ -80,7 +94,7 @@ impl SessionStore for SqliteSessionStore {
         let row: Option<(Vec<u8>, i64)> =
             sqlx::query_as("SELECT data, expiry_date FROM tower_sessions WHERE id = ? AND expiry_date > ?")
                 .bind(id.to_string())
-                .bind(OffsetDateTime::now_utc().unix_timestamp())
+                .bind(self.now())
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;

@@ -330,3 +330,17 @@ fn masked_strings_keep_their_length_in_characters() {
         }
     }
 }
+
+#[test]
+fn debug_output_of_any_type_holding_an_original_secret_names_where_it_was_never_what_it_was() {
+    let secret = "s3cr3t-original-value";
+    let found = FoundSecret { location: "$.client_secret".into(), original: secret.into() };
+    let kept = crate::masking::vault::Kept { location: "$.password".into(), value: secret.into() };
+    let revealed = app::wire::RevealedSecret { location: "$.credentials".into(), value: secret.into() };
+    for text in
+        [format!("{found:?}"), format!("{kept:?}"), format!("{revealed:?}"), format!("{:?}", vec![found.clone()])]
+    {
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.contains("$.") && text.contains("[redacted]"), "{text}");
+    }
+}

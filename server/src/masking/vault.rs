@@ -24,10 +24,17 @@ struct Entry {
 }
 
 /// What a reveal hands back.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Kept {
     pub location: String,
     pub value: String,
+}
+
+/// Where, never what: a panic message or a log line with this in it shows no secret.
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kept").field("location", &self.location).field("value", &"[redacted]").finish()
+    }
 }
 
 pub struct RevealVault {

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::clock::{Clock as _, SystemClock};
+
 use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, Path, RawQuery, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -157,7 +159,7 @@ struct Quota {
 /// Fixed one-minute windows per client; a55 documents a rolling window, which this approximates.
 fn consume_quota(sim: &Simulator, key: &str) -> Quota {
     let limit = sim.inner.rate_limit.load(std::sync::atomic::Ordering::SeqCst);
-    let now = Instant::now();
+    let now = SystemClock.now();
     let mut windows = lock(&sim.inner.windows);
     let window = windows.entry(key.to_owned()).or_insert(RateWindow { started: now, count: 0 });
     if now.duration_since(window.started) >= RATE_WINDOW {
@@ -503,7 +505,8 @@ fn idempotent(
     let slot = format!("{caller}\n{route}\n{key}");
     {
         let mut store = lock(&sim.inner.idempotency);
-        store.retain(|_, stored| stored.stored_at.elapsed() < IDEMPOTENCY_TTL);
+        let now = SystemClock.now();
+        store.retain(|_, stored| now.duration_since(stored.stored_at) < IDEMPOTENCY_TTL);
         if let Some(stored) = store.get(&slot) {
             if stored.fingerprint != fingerprint {
                 return Err(ApiError::new(
@@ -523,7 +526,7 @@ fn idempotent(
             fingerprint,
             status,
             body: bytes.clone(),
-            stored_at: Instant::now(),
+            stored_at: SystemClock.now(),
         });
     }
     Ok(json_response(status, bytes))
@@ -815,8 +818,8 @@ mod tests {
     use super::super::testkit::{valid_charge_body, Kit};
     use super::super::SimulatorSettings;
     use super::*;
+    use crate::clock::SystemClock;
     use serde_json::json;
-    use std::time::SystemTime;
 
     const WALLET0: &str = "2f0c1b7e-3d4a-4e59-9c1a-1b2c3d4e5f60";
 
@@ -864,10 +867,10 @@ mod tests {
     #[tokio::test]
     async fn an_expired_token_is_unauthorized() {
         let kit = Kit::start().await;
-        let an_hour_ago = SystemTime::now() - Duration::from_secs(3_600);
+        let an_hour_ago = SystemClock::system_time() - Duration::from_secs(3_600);
         let expired = kit.sim().mint_token(an_hour_ago, Duration::from_secs(60));
         expect_unauthorized(kit.get("wallets", Some(&expired)).await, "token expired").await;
-        let fresh = kit.sim().mint_token(SystemTime::now(), Duration::from_secs(60));
+        let fresh = kit.sim().mint_token(SystemClock::system_time(), Duration::from_secs(60));
         assert_eq!(kit.get("wallets", Some(&fresh)).await.status(), 200);
         assert_eq!(kit.sim().tokens_issued(), 0, "minted tokens are not counted");
     }

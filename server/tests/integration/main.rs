@@ -3,6 +3,9 @@
 //! One test binary on purpose (each extra binary costs a link of the whole server); each area of
 //! the console adds a module under `integration/`.
 
+// These tests time the real console from outside (deadlines, bounded-time checks): wall time is the point.
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
 mod auth;
