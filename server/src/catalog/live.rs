@@ -12,8 +12,6 @@ use super::{merge, parse_document};
 use crate::environment::LiveEnvironment;
 use crate::upstream::{self, path::build_url, Outbound};
 
-/// The default place of a live spec, relative to the environment's API base.
-pub const DEFAULT_SPEC_PATH: &str = "swagger.json";
 /// Specs are small; this bounds memory whatever the environment's response cap is.
 const MAX_SPEC_BYTES: usize = 10_000_000;
 

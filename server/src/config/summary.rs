@@ -1,0 +1,55 @@
+//! The `check-config` summary: one screen that says where secrets come from, never the secrets.
+
+use super::{Config, Target};
+
+/// A one-screen summary for `check-config`; shows where secrets come from, never the secrets.
+pub fn summary(config: &Config) -> String {
+    let mut out = format!("bind: {}\ndatabase: {}\n", config.bind, config.database_path.display());
+    if config.auth.local_mode() {
+        out.push_str("staff: none configured, local mode (one local admin, loopback only)\n");
+    } else {
+        for user in &config.auth.users {
+            out.push_str(&format!("staff: {} ({})\n", user.name, user.role.as_str()));
+        }
+    }
+    for env in &config.environments {
+        out.push_str(&format!("environment {} ({}, {}):\n", env.id, env.label, env.kind.as_str()));
+        match &env.target {
+            Target::Simulator => out.push_str(&format!(
+                "  built-in simulator, token lifetime {} s\n",
+                config.simulator.token_lifetime.as_secs()
+            )),
+            Target::SimulatorProduction => out.push_str(&format!(
+                "  built-in simulator, production-like data, token lifetime {} s\n",
+                config.simulator.token_lifetime.as_secs()
+            )),
+            Target::Remote(remote) => {
+                out.push_str(&format!("  api_base:  {}\n  token_url: {}\n", remote.api_base, remote.token_url));
+                // Never the secret, nor its length: only that one was found.
+                out.push_str(&format!("  client_id: {}  client secret: loaded\n", remote.client_id));
+            }
+        }
+        out.push_str(&format!(
+            "  auth: {:?}, scope: {}, refresh skew: {} s, timeouts: connect {} s / request {} s / token {} s, max response: {} bytes\n",
+            env.client_auth,
+            env.scope.as_deref().unwrap_or("(none)"),
+            env.refresh_skew.as_secs(),
+            env.timeouts.connect.as_secs(),
+            env.timeouts.request.as_secs(),
+            env.timeouts.token.as_secs(),
+            env.max_response_bytes
+        ));
+        if let Some(path) = &env.live_spec {
+            out.push_str(&format!("  live spec: {path} (under api_base)\n"));
+        }
+    }
+    for path in &config.catalog_documents {
+        out.push_str(&format!("catalog document: {}\n", path.display()));
+    }
+    out.push_str(&format!(
+        "history: newest {} runs per staff member, at most {} days\n",
+        config.history.max_entries,
+        config.history.max_age.as_secs() / 86_400
+    ));
+    out
+}

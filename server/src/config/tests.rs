@@ -1,0 +1,299 @@
+use super::*;
+use app::wire::EnvironmentKind;
+use environments::parse_service_url;
+use figment::providers::{Format, Toml};
+use figment::Figment;
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+
+#[derive(Default)]
+struct FakeEnv(HashMap<String, String>);
+
+impl FakeEnv {
+    fn with(mut self, k: &str, v: &str) -> Self {
+        self.0.insert(k.into(), v.into());
+        self
+    }
+}
+
+impl EnvSource for FakeEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+    fn vars_with_prefix(&self, prefix: &str) -> Vec<(String, String)> {
+        self.0.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
+fn write_toml(text: &str) -> tempfile_lite::TempFile {
+    tempfile_lite::TempFile::with_contents(text)
+}
+
+/// A tiny temp-file helper so config tests read real files without another dependency.
+mod tempfile_lite {
+    pub struct TempFile(pub std::path::PathBuf);
+    impl TempFile {
+        pub fn with_contents(text: &str) -> Self {
+            let path = std::env::temp_dir().join(format!("a55-console-test-{}.toml", uuid::Uuid::new_v4()));
+            std::fs::write(&path, text).unwrap();
+            Self(path)
+        }
+    }
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+#[test]
+fn masking_rules_are_checked_and_forced_demo_mode_is_read() {
+    let file = write_toml(
+        r#"
+[masking]
+force_demo = true
+secret_fields = ["Merchant-Pin", " "]
+demo_rules = ["$.data[*].description", "$.data[", ""]
+"#,
+    );
+    let errors = load(Some(&file.0), &FakeEnv::default()).unwrap_err().0;
+    let text = errors.join("\n");
+    assert!(text.contains("masking.secret_fields[1] is empty"), "{text}");
+    assert!(text.contains("masking.demo_rules[1] = \"$.data[\": invalid JSONPath at column"), "{text}");
+    assert!(text.contains("masking.demo_rules[2] = \"\": the expression is empty"), "{text}");
+    assert_eq!(errors.len(), 3, "{text}");
+
+    let file =
+        write_toml("[masking]\nforce_demo = true\nsecret_fields = [\"Merchant-Pin\"]\ndemo_rules = [\"$..note\"]\n");
+    let config = load(Some(&file.0), &FakeEnv::default()).unwrap();
+    assert!(config.masking.force_demo);
+    assert_eq!(config.masking.secret_fields, ["merchantpin"]);
+    assert_eq!(config.masking.demo_rules[0].expression, "$..note");
+    assert!(!load(None, &FakeEnv::default()).unwrap().masking.force_demo, "off unless configured");
+}
+
+#[test]
+fn the_example_configuration_is_valid_once_its_secrets_are_set() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../console.example.toml");
+    let env = FakeEnv::default()
+        .with("A55_SANDBOX_CLIENT_SECRET", "sandbox-secret")
+        .with("A55_PRODUCTION_CLIENT_SECRET", "production-secret");
+    let config = load(Some(&example), &env).unwrap();
+    let kinds: Vec<_> = config.environments.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["simulator", "sandbox", "production"]);
+    let Target::Remote(production) = &config.environments[2].target else { panic!("remote") };
+    assert_eq!(production.api_base.as_str(), "https://core-manager.a55.tech/api/v1/");
+    assert!(production.token_url.as_str().starts_with("https://smart-capital.auth.us-east-1.amazoncognito.com/"));
+    let summary = summary(&config);
+    assert!(!summary.contains("production-secret") && !summary.contains("sandbox-secret"), "{summary}");
+}
+
+#[test]
+fn no_file_and_no_env_gives_the_simulator_and_its_protected_production_twin() {
+    let config = load(None, &FakeEnv::default()).unwrap();
+    assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
+    assert_eq!(config.environments.len(), 2);
+    assert_eq!(config.environments[0].id, "simulator");
+    assert!(matches!(config.environments[0].target, Target::Simulator));
+    let production = &config.environments[1];
+    assert_eq!((production.id.as_str(), production.kind), ("simulator-production", EnvironmentKind::Production));
+    assert!(matches!(production.target, Target::SimulatorProduction));
+    assert!(production.guard.confirm_writes, "production confirms writes by default");
+    assert_eq!(config.environments[0].refresh_skew, Duration::from_secs(300));
+}
+
+#[test]
+fn a_complete_file_loads_with_secrets_from_env_and_file() {
+    let secret_file = write_toml("file-secret\n");
+    let file = write_toml(&format!(
+        r#"
+[server]
+bind = "127.0.0.1:4000"
+[environments.sandbox]
+kind = "sandbox"
+api_base = "https://sandbox.example.test/api/v1"
+token_url = "https://auth.example.test/oauth2/token"
+client_id = "abc"
+client_secret_env = "SANDBOX_SECRET"
+client_auth = "client_secret_basic"
+[environments.production]
+kind = "production"
+api_base = "https://core-manager.a55.tech/api/v1/"
+token_url = "https://smart-capital.auth.us-east-1.amazoncognito.com/oauth2/token"
+client_id = "def"
+client_secret_file = "{}"
+"#,
+        secret_file.0.display()
+    ));
+    let env = FakeEnv::default().with("SANDBOX_SECRET", "env-secret");
+    let config = load(Some(&file.0), &env).unwrap();
+    let ids: Vec<_> = config.environments.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["sandbox", "production"]);
+    let Target::Remote(sandbox) = &config.environments[0].target else { panic!("remote") };
+    assert_eq!(sandbox.api_base.as_str(), "https://sandbox.example.test/api/v1/");
+    assert_eq!(sandbox.client_secret.expose_secret(), "env-secret");
+    assert_eq!(config.environments[0].client_auth, ClientAuth::SecretBasic);
+    let Target::Remote(production) = &config.environments[1].target else { panic!("remote") };
+    assert_eq!(production.client_secret.expose_secret(), "file-secret");
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_what_to_fix() {
+    let file = write_toml(
+        r#"
+[server]
+bind = "nowhere"
+[environments.prod]
+kind = "production"
+api_base = "http://core-manager.a55.tech/api/v1"
+token_url = "not a url"
+client_secret = "oops"
+token_timeout_secs = 60
+request_timeout_secs = 30
+[environments.Bad]
+kind = "staging"
+"#,
+    );
+    let errors = load(Some(&file.0), &FakeEnv::default()).unwrap_err();
+    let text = errors.to_string();
+    for expected in [
+        "server.bind",
+        "environments.prod.api_base",
+        "must use https",
+        "environments.prod.token_url",
+        "environments.prod.client_id is missing",
+        "environments.prod.client_secret must not be written in configuration",
+        "token_timeout_secs (60 s) must be shorter",
+        "environment id \"Bad\"",
+        "environments.Bad.kind = \"staging\"",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("oops"), "the misplaced secret must not be echoed");
+    assert!(errors.0.len() >= 8, "{text}");
+}
+
+#[test]
+fn env_vars_override_the_file() {
+    let file = write_toml("[server]\nbind = \"127.0.0.1:4000\"\n");
+    let env = FakeEnv::default()
+        .with("A55_CONSOLE__SERVER__BIND", "127.0.0.1:4100")
+        .with("A55_CONSOLE__SIMULATOR__TOKEN_LIFETIME_SECS", "120");
+    let config = load(Some(&file.0), &env).unwrap();
+    assert_eq!(config.bind.to_string(), "127.0.0.1:4100");
+    assert_eq!(config.simulator.token_lifetime, Duration::from_secs(120));
+}
+
+#[test]
+fn an_unknown_key_is_an_error_naming_it() {
+    let file = write_toml("[server]\nbnid = \"127.0.0.1:4000\"\n");
+    let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
+    assert!(text.contains("bnid"), "{text}");
+}
+
+#[test]
+fn a_missing_secret_env_var_is_named() {
+    let file = write_toml(
+        "[environments.sandbox]\nkind = \"sandbox\"\napi_base = \"https://a.test/\"\ntoken_url = \"https://b.test/oauth2/token\"\nclient_id = \"x\"\nclient_secret_env = \"NOPE_SECRET\"\n",
+    );
+    let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
+    assert!(text.contains("NOPE_SECRET, which is not set"), "{text}");
+}
+
+#[test]
+fn plain_http_is_accepted_on_loopback_only() {
+    let mut problems = Vec::new();
+    assert!(parse_service_url(Some("http://127.0.0.1:8080/api"), "k", &mut problems).is_some());
+    assert!(parse_service_url(Some("http://localhost:8080/api"), "k", &mut problems).is_some());
+    assert!(problems.is_empty());
+    assert!(parse_service_url(Some("http://10.0.0.1/api"), "k", &mut problems).is_none());
+    assert!(parse_service_url(Some("https://user:pw@a.test/"), "k", &mut problems).is_none());
+    assert_eq!(problems.len(), 2);
+}
+
+#[test]
+fn debug_output_of_the_raw_file_hides_a_misplaced_secret_and_password_hashes() {
+    let file = write_toml(
+        "[[auth.users]]\nname = \"ana\"\npassword_hash = \"$argon2id$hash-text\"\nrole = \"admin\"\n[environments.prod]\nkind = \"production\"\nclient_secret = \"oops-secret\"\n",
+    );
+    let raw: RawConfig = Figment::from(Toml::file(&file.0)).extract().unwrap();
+    let text = format!("{raw:?}");
+    assert!(!text.contains("oops-secret") && !text.contains("hash-text"), "{text}");
+    assert!(text.contains("ana"), "{text}");
+}
+
+#[test]
+fn debug_output_of_a_remote_target_hides_the_secret() {
+    let target = RemoteTarget {
+        api_base: Url::parse("https://a.test/").unwrap(),
+        token_url: Url::parse("https://a.test/t").unwrap(),
+        client_id: "id".into(),
+        client_secret: SecretString::from("s3cr3t-value".to_owned()),
+        client_secret_file: None,
+    };
+    let text = format!("{target:?}");
+    assert!(!text.contains("s3cr3t"), "{text}");
+}
+
+#[test]
+fn live_specs_extra_documents_and_history_retention_are_read_and_checked() {
+    let file = write_toml(
+        r#"
+[catalog]
+extra_documents = ["partner.yaml", ""]
+[history]
+max_entries = 0
+max_age_days = 7
+[environments.simulator]
+kind = "simulator"
+live_spec = true
+[environments.other]
+kind = "simulator"
+live_spec = "../../etc/passwd"
+"#,
+    );
+    let errors = load(Some(&file.0), &FakeEnv::default()).unwrap_err().0;
+    let text = errors.join("\n");
+    assert!(text.contains("catalog.extra_documents[1] is empty"), "{text}");
+    assert!(text.contains("history.max_entries = 0 must be between 1 and 1000000"), "{text}");
+    assert!(text.contains("environments.other.live_spec = \"../../etc/passwd\""), "{text}");
+    assert_eq!(errors.len(), 3, "{text}");
+
+    let file = write_toml(
+        r#"
+[catalog]
+extra_documents = ["partner.yaml"]
+[environments.simulator]
+kind = "simulator"
+live_spec = true
+[environments.docs]
+kind = "simulator"
+live_spec = "docs/openapi.json"
+[environments.off]
+kind = "simulator"
+live_spec = false
+"#,
+    );
+    let config = load(Some(&file.0), &FakeEnv::default()).unwrap();
+    assert_eq!(config.catalog_documents, vec![PathBuf::from("partner.yaml")]);
+    assert_eq!(config.history.max_entries, 500);
+    assert_eq!(config.history.max_age, Duration::from_secs(30 * 86_400));
+    let spec = |id: &str| config.environments.iter().find(|e| e.id == id).unwrap().live_spec.clone();
+    assert_eq!(spec("simulator").as_deref(), Some("swagger.json"));
+    assert_eq!(spec("docs").as_deref(), Some("docs/openapi.json"));
+    assert_eq!(spec("off"), None);
+}
+
+#[test]
+fn a_response_cap_larger_than_the_body_store_is_refused_at_start_up() {
+    let too_big = crate::bodies::MAX_TOTAL_BYTES as u64 + 1;
+    let file = write_toml(&format!("[environments.local]\nkind = \"simulator\"\nmax_response_bytes = {too_big}\n"));
+    let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
+    assert!(text.contains("environments.local.max_response_bytes"), "{text}");
+    assert!(text.contains(&crate::bodies::MAX_TOTAL_BYTES.to_string()), "{text}");
+    let fits = write_toml(&format!(
+        "[environments.local]\nkind = \"simulator\"\nmax_response_bytes = {}\n",
+        crate::bodies::MAX_TOTAL_BYTES
+    ));
+    assert!(load(Some(&fits.0), &FakeEnv::default()).is_ok());
+}
