@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use app::wire::{AuditFilter, AuditRecord};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
-use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::batch::{BatchSink, BatchWriter};
 use crate::clock::SharedClock;
 
 /// Rows written per transaction at most; a burst is written in a few commits instead of one each.
@@ -31,15 +31,10 @@ pub struct AuditEvent {
     pub session: Option<String>,
 }
 
-enum Message {
-    Event(Box<AuditEvent>),
-    Flush(oneshot::Sender<()>),
-}
-
 /// The handle requests record through: sending is a channel push, never a database write.
 #[derive(Clone)]
 pub struct AuditLog {
-    tx: mpsc::UnboundedSender<Message>,
+    writer: BatchWriter<AuditEvent>,
     clock: SharedClock,
 }
 
@@ -47,62 +42,45 @@ impl AuditLog {
     /// Starts the writer. Await [`AuditLog::flush`] before closing the pool: it returns once every
     /// event recorded before it is committed.
     pub fn spawn(pool: SqlitePool, clock: SharedClock) -> (Self, JoinHandle<()>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (Self { tx, clock }, tokio::spawn(writer(pool, rx)))
+        let (writer, task) = BatchWriter::spawn(AuditSink { pool }, BATCH);
+        (Self { writer, clock }, task)
     }
 
     /// Stamps the event with the injected clock's UTC time and queues it.
     pub fn record(&self, mut event: AuditEvent) {
         event.at_ms = self.clock.wall_ms();
-        if self.tx.send(Message::Event(Box::new(event))).is_err() {
+        if self.writer.push(event).is_err() {
             tracing::error!("audit writer has stopped: an audit event was not recorded");
         }
     }
 
     /// Waits until everything recorded so far is in the database.
     pub async fn flush(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.tx.send(Message::Flush(done)).is_ok() {
-            let _ = wait.await;
-        }
+        self.writer.flush().await;
     }
 }
 
-async fn writer(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Message>) {
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut waiting = Vec::new();
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Event(event) => batch.push(*event),
-                Message::Flush(done) => waiting.push(done),
-            }
-            if batch.len() < BATCH {
-                next = rx.try_recv().ok();
-            }
-        }
-        if !batch.is_empty() {
-            write_with_retry(&pool, &batch).await;
-            batch.clear();
-        }
-        for done in waiting.drain(..) {
-            let _ = done.send(());
-        }
-    }
+/// Audit rows go to SQLite, retried a few times: an audit row is not given up lightly.
+struct AuditSink {
+    pool: SqlitePool,
 }
 
-async fn write_with_retry(pool: &SqlitePool, batch: &[AuditEvent]) {
-    let mut delay = Duration::from_millis(50);
-    for attempt in 1..=5 {
-        match insert(pool, batch).await {
-            Ok(()) => return,
-            Err(error) if attempt < 5 => {
-                tracing::warn!(%error, attempt, rows = batch.len(), "audit write failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
+#[async_trait::async_trait]
+impl BatchSink for AuditSink {
+    type Item = AuditEvent;
+
+    async fn write(&self, batch: &[AuditEvent]) {
+        let mut delay = Duration::from_millis(50);
+        for attempt in 1..=5 {
+            match insert(&self.pool, batch).await {
+                Ok(()) => return,
+                Err(error) if attempt < 5 => {
+                    tracing::warn!(%error, attempt, rows = batch.len(), "audit write failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(error) => tracing::error!(%error, rows = batch.len(), "audit rows could not be written"),
             }
-            Err(error) => tracing::error!(%error, rows = batch.len(), "audit rows could not be written"),
         }
     }
 }

@@ -4,14 +4,12 @@
 //! (`GET /api/bodies/{id}`) so a 20 MB body is never re-encoded as a JSON string. Bodies are stored
 //! after token redaction and masking, so this path keeps the "token never reaches the browser" promise.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use rand::RngCore as _;
 
 use crate::clock::SharedClock;
+use crate::expiring::{ExpiringStore, Limits, MemoryStore, Weighed};
 
 /// How long a body stays fetchable after its request.
 pub const BODY_TTL: Duration = Duration::from_secs(30 * 60);
@@ -32,19 +30,15 @@ pub struct StoredBody {
     pub demo_masked: bool,
 }
 
-struct Entry {
-    id: String,
-    body: StoredBody,
-    stored_at: Instant,
+impl Weighed for StoredBody {
+    fn weight(&self) -> usize {
+        self.bytes.len()
+    }
 }
 
-/// The bounded in-memory store. Ids are 128 random bits in hex.
+/// The bodies, behind the store seam: in memory by default.
 pub struct BodyStore {
-    clock: SharedClock,
-    ttl: Duration,
-    max_total: usize,
-    max_bodies: usize,
-    entries: Mutex<VecDeque<Entry>>,
+    store: Box<dyn ExpiringStore<StoredBody>>,
 }
 
 impl BodyStore {
@@ -53,50 +47,29 @@ impl BodyStore {
     }
 
     pub fn with_limits(clock: SharedClock, ttl: Duration, max_total: usize, max_bodies: usize) -> Self {
-        Self { clock, ttl, max_total, max_bodies, entries: Mutex::new(VecDeque::new()) }
+        let limits = Limits { ttl, max_entries: max_bodies, max_bytes: max_total };
+        Self::with_store(Box::new(MemoryStore::new(clock, limits)))
+    }
+
+    pub fn with_store(store: Box<dyn ExpiringStore<StoredBody>>) -> Self {
+        Self { store }
     }
 
     /// Keeps `body` and returns its id. A body larger than the whole store is not kept (`None`).
     pub fn insert(&self, body: StoredBody) -> Option<String> {
-        if body.bytes.len() > self.max_total {
-            return None;
-        }
-        let mut raw = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut raw);
-        let id = hex::encode(raw);
-        let now = self.clock.now();
-        let mut entries = self.entries.lock().ok()?;
-        self.evict(&mut entries, now);
-        let incoming = body.bytes.len();
-        while !entries.is_empty()
-            && (entries.len() >= self.max_bodies
-                || entries.iter().map(|e| e.body.bytes.len()).sum::<usize>() + incoming > self.max_total)
-        {
-            entries.pop_front();
-        }
-        entries.push_back(Entry { id: id.clone(), body, stored_at: now });
-        Some(id)
+        let owner = body.owner.clone();
+        self.store.put(&owner, body)
     }
 
     /// The body stored under `id` for `owner`, unless it has expired or been evicted.
     pub fn get(&self, id: &str, owner: &str) -> Option<StoredBody> {
-        let now = self.clock.now();
-        let mut entries = self.entries.lock().ok()?;
-        self.evict(&mut entries, now);
-        entries
-            .iter()
-            .find(|e| constant_time_eq(e.id.as_bytes(), id.as_bytes()) && e.body.owner == owner)
-            .map(|e| e.body.clone())
+        self.store.get(id, owner)
     }
 
-    fn evict(&self, entries: &mut VecDeque<Entry>, now: Instant) {
-        entries.retain(|e| now.saturating_duration_since(e.stored_at) < self.ttl);
+    /// Bodies and bytes kept now.
+    pub fn usage(&self) -> (usize, usize) {
+        self.store.usage()
     }
-}
-
-/// Ids are secrets of a kind (whoever holds one may read the body): compare without early exit.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Replaces every occurrence of `needle` in `haystack` (bytes, so binary bodies survive untouched).

@@ -11,7 +11,8 @@ use app::wire::{
     ExecuteResponse, HistoryDetail, HistoryEntry, Preferences,
 };
 use sqlx::{Row, SqlitePool};
-use tokio::sync::{mpsc, oneshot};
+
+use crate::batch::{BatchSink, BatchWriter};
 
 use crate::clock::SharedClock;
 use crate::config::HistoryRetention;
@@ -30,11 +31,11 @@ pub struct HistoryStore {
     pool: SqlitePool,
     retention: HistoryRetention,
     clock: SharedClock,
-    writer: mpsc::UnboundedSender<Message>,
+    writer: BatchWriter<Run>,
 }
 
 /// One run, encoded on the request path and written by the store's writer task.
-struct Run {
+pub struct Run {
     staff: String,
     at_ms: i64,
     environment: String,
@@ -46,11 +47,6 @@ struct Run {
     error: Option<String>,
     request_json: String,
     response_json: Option<String>,
-}
-
-enum Message {
-    Run(Box<Run>),
-    Flush(oneshot::Sender<()>),
 }
 
 /// The request as it may be kept: without credentials of any kind.
@@ -85,24 +81,16 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, ConsoleError> {
 impl HistoryStore {
     /// The store and its writer task, which ends when the last handle to the store is dropped.
     pub fn new(pool: SqlitePool, retention: HistoryRetention, clock: SharedClock) -> Arc<Self> {
-        let (writer, queue) = mpsc::unbounded_channel();
-        let store = Self { pool, retention, clock, writer };
-        tokio::spawn(write_runs(store.clone_for_writer(), queue));
-        Arc::new(store)
-    }
-
-    /// What the writer needs; it holds no sender, so it cannot keep its own queue open.
-    fn clone_for_writer(&self) -> WriterState {
-        WriterState { pool: self.pool.clone(), retention: self.retention.clone(), clock: self.clock.clone() }
+        // The writer holds no handle to the store, so it cannot keep its own queue open.
+        let sink = WriterState { pool: pool.clone(), retention: retention.clone(), clock: clock.clone() };
+        let (writer, _task) = BatchWriter::spawn(sink, BATCH);
+        Arc::new(Self { pool, retention, clock, writer })
     }
 
     /// Waits until every run recorded before this call is in the database. Reads call it first, so a
     /// member always sees the run they just made although the request did not wait for its write.
     pub async fn flush(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.writer.send(Message::Flush(done)).is_ok() {
-            let _ = wait.await;
-        }
+        self.writer.flush().await;
     }
 
     /// Records one run: encoded here, written by the writer task together with whatever else is
@@ -138,7 +126,7 @@ impl HistoryStore {
             response_json,
         };
         self.writer
-            .send(Message::Run(Box::new(run)))
+            .push(run)
             .map_err(|_| ConsoleError::Internal("the history writer has stopped; the run was not recorded".into()))
     }
 
@@ -295,35 +283,20 @@ struct WriterState {
     clock: SharedClock,
 }
 
-async fn write_runs(state: WriterState, mut queue: mpsc::UnboundedReceiver<Message>) {
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut waiting = Vec::new();
-    while let Some(first) = queue.recv().await {
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Run(run) => batch.push(*run),
-                Message::Flush(done) => waiting.push(done),
-            }
-            if batch.len() < BATCH {
-                next = queue.try_recv().ok();
-            }
-        }
-        if !batch.is_empty() {
-            if let Err(error) = state.write(&batch).await {
-                tracing::warn!(%error, runs = batch.len(), "runs not recorded in history");
-            }
-            batch.clear();
-        }
-        for done in waiting.drain(..) {
-            let _ = done.send(());
+#[async_trait::async_trait]
+impl BatchSink for WriterState {
+    type Item = Run;
+
+    async fn write(&self, runs: &[Run]) {
+        if let Err(error) = self.write_runs(runs).await {
+            tracing::warn!(%error, runs = runs.len(), "runs not recorded in history");
         }
     }
 }
 
 impl WriterState {
     /// The runs, each member's remembered choice and the pruning: one transaction, one commit.
-    async fn write(&self, runs: &[Run]) -> Result<(), ConsoleError> {
+    async fn write_runs(&self, runs: &[Run]) -> Result<(), ConsoleError> {
         let _turn = crate::db::write_turn().await;
         let mut tx = self.pool.begin().await.map_err(database)?;
         for run in runs {

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod batch;
 pub mod bodies;
 pub mod catalog;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod db;
 pub mod diff;
 pub mod environment;
 pub mod error;
+pub mod expiring;
 pub mod history;
 pub mod http;
 pub mod jsonpath;

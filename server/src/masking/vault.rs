@@ -1,12 +1,9 @@
 //! Originals of masked secrets, kept only for an admin's reveal: per owner, bounded, expiring like the body store.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use rand::RngCore as _;
+use std::time::Duration;
 
 use crate::clock::SharedClock;
+use crate::expiring::{ExpiringStore, Limits, MemoryStore, Weighed};
 
 /// How long an original stays revealable (the same as a stored body).
 pub const VAULT_TTL: Duration = crate::bodies::BODY_TTL;
@@ -14,14 +11,8 @@ pub const VAULT_TTL: Duration = crate::bodies::BODY_TTL;
 pub const VAULT_ENTRIES: usize = 2_048;
 /// Longer originals are not kept (nobody reads a 64 KiB secret off a screen).
 pub const VAULT_MAX_VALUE: usize = 64 * 1024;
-
-struct Entry {
-    id: String,
-    owner: String,
-    location: String,
-    value: String,
-    stored_at: Instant,
-}
+/// Bytes of originals kept at most, whatever their number; the oldest go first.
+pub const VAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// What a reveal hands back.
 #[derive(Clone, PartialEq, Eq)]
@@ -37,11 +28,15 @@ impl std::fmt::Debug for Kept {
     }
 }
 
+impl Weighed for Kept {
+    fn weight(&self) -> usize {
+        self.location.len() + self.value.len()
+    }
+}
+
+/// The originals, behind the store seam: in memory by default.
 pub struct RevealVault {
-    clock: SharedClock,
-    ttl: Duration,
-    max_entries: usize,
-    entries: Mutex<VecDeque<Entry>>,
+    store: Box<dyn ExpiringStore<Kept>>,
 }
 
 impl RevealVault {
@@ -50,7 +45,8 @@ impl RevealVault {
     }
 
     pub fn with_limits(clock: SharedClock, ttl: Duration, max_entries: usize) -> Self {
-        Self { clock, ttl, max_entries, entries: Mutex::new(VecDeque::new()) }
+        let limits = Limits { ttl, max_entries, max_bytes: VAULT_MAX_BYTES };
+        Self { store: Box::new(MemoryStore::new(clock, limits)) }
     }
 
     /// Keeps `value` for `owner`; the id is 128 random bits in hex. Too long a value is not kept.
@@ -58,47 +54,26 @@ impl RevealVault {
         if value.len() > VAULT_MAX_VALUE {
             return None;
         }
-        let mut raw = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut raw);
-        let id = hex::encode(raw);
-        let now = self.clock.now();
-        let mut entries = self.entries.lock().ok()?;
-        entries.retain(|e| now.saturating_duration_since(e.stored_at) < self.ttl);
-        while entries.len() >= self.max_entries {
-            entries.pop_front();
-        }
-        entries.push_back(Entry {
-            id: id.clone(),
-            owner: owner.to_owned(),
-            location: location.to_owned(),
-            value: value.to_owned(),
-            stored_at: now,
-        });
-        Some(id)
+        self.store.put(owner, Kept { location: location.to_owned(), value: value.to_owned() })
     }
 
     /// The original kept under `id` for `owner`, unless it expired or was evicted.
     pub fn get(&self, id: &str, owner: &str) -> Option<Kept> {
-        let now = self.clock.now();
-        let mut entries = self.entries.lock().ok()?;
-        entries.retain(|e| now.saturating_duration_since(e.stored_at) < self.ttl);
-        entries
-            .iter()
-            .find(|e| e.owner == owner && constant_time_eq(e.id.as_bytes(), id.as_bytes()))
-            .map(|e| Kept { location: e.location.clone(), value: e.value.clone() })
+        self.store.get(id, owner)
     }
 
     pub fn len(&self) -> usize {
-        self.entries.lock().map(|e| e.len()).unwrap_or(0)
+        self.store.usage().0
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    /// Bytes kept now.
+    pub fn bytes(&self) -> usize {
+        self.store.usage().1
+    }
 }
 
 #[cfg(test)]
