@@ -631,25 +631,58 @@ async fn list_charges(
     State(sim): State<Simulator>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<PageBody<data::Charge>>, ApiError> {
+    // Created wallets start without charges; created charges are reachable by uuid only, which
+    // keeps every list response deterministic.
+    list_seeded(&sim, query, &CHARGE_LIST)
+}
+
+/// How one seeded per-wallet list is paged, filtered and built.
+struct SeededList<T> {
+    default_limit: usize,
+    statuses: &'static [&'static str],
+    per_wallet: usize,
+    status: fn(usize) -> &'static str,
+    date: fn(usize, usize) -> String,
+    item: fn(usize, usize) -> T,
+}
+
+const CHARGE_LIST: SeededList<data::Charge> = SeededList {
+    default_limit: 20,
+    statuses: &data::CHARGE_STATUSES,
+    per_wallet: data::CHARGES_PER_WALLET,
+    status: data::seeded_charge_status,
+    date: data::seeded_charge_date,
+    item: data::seeded_charge,
+};
+
+// a55 documents a default of 10 for payouts, unlike charges.
+const PAYOUT_LIST: SeededList<data::Payout> = SeededList {
+    default_limit: 10,
+    statuses: &data::PAYOUT_STATUSES,
+    per_wallet: data::PAYOUTS_PER_WALLET,
+    status: data::seeded_payout_status,
+    date: data::seeded_payout_date,
+    item: data::seeded_payout,
+};
+
+/// `?wallet_uuid=…&page&limit&status&from&to`: one page of a wallet's seeded items, or the errors.
+fn list_seeded<T>(sim: &Simulator, query: Option<String>, list: &SeededList<T>) -> Result<Json<PageBody<T>>, ApiError> {
     let params = Params::parse(query);
     let mut errors = Vec::new();
     let wallet_uuid = params.required("wallet_uuid", &mut errors);
-    let paging = Paging::parse(&params, 20, &mut errors);
-    let filter = ListFilter::parse(&params, &data::CHARGE_STATUSES, &mut errors);
+    let paging = Paging::parse(&params, list.default_limit, &mut errors);
+    let filter = ListFilter::parse(&params, list.statuses, &mut errors);
     let wallet_uuid = match wallet_uuid {
         Some(uuid) if errors.is_empty() => uuid,
         _ => return Err(ApiError::validation(errors)),
     };
-    let w = match find_wallet(&sim, wallet_uuid).ok_or_else(wallet_not_found)? {
+    let w = match find_wallet(sim, wallet_uuid).ok_or_else(wallet_not_found)? {
         WalletRef::Seeded(w) => w,
-        // Created wallets start without charges; created charges are reachable by uuid only,
-        // which keeps every list response deterministic.
         WalletRef::Created => return Ok(Json(page_body(&paging, 0, Vec::new()))),
     };
-    let (total, indices) = filter
-        .select(data::CHARGES_PER_WALLET, &paging, data::seeded_charge_status, |i| data::seeded_charge_date(w, i));
-    let charges = indices.into_iter().map(|i| data::seeded_charge(w, i)).collect();
-    Ok(Json(page_body(&paging, total, charges)))
+    let (total, indices) = filter.select(list.per_wallet, &paging, list.status, |i| (list.date)(w, i));
+    let items = indices.into_iter().map(|i| (list.item)(w, i)).collect();
+    Ok(Json(page_body(&paging, total, items)))
 }
 
 async fn get_charge(State(sim): State<Simulator>, RawQuery(query): RawQuery) -> Result<Json<data::Charge>, ApiError> {
@@ -710,24 +743,7 @@ async fn list_payouts(
     State(sim): State<Simulator>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<PageBody<data::Payout>>, ApiError> {
-    let params = Params::parse(query);
-    let mut errors = Vec::new();
-    let wallet_uuid = params.required("wallet_uuid", &mut errors);
-    // a55 documents a default of 10 for payouts, unlike charges.
-    let paging = Paging::parse(&params, 10, &mut errors);
-    let filter = ListFilter::parse(&params, &data::PAYOUT_STATUSES, &mut errors);
-    let wallet_uuid = match wallet_uuid {
-        Some(uuid) if errors.is_empty() => uuid,
-        _ => return Err(ApiError::validation(errors)),
-    };
-    let w = match find_wallet(&sim, wallet_uuid).ok_or_else(wallet_not_found)? {
-        WalletRef::Seeded(w) => w,
-        WalletRef::Created => return Ok(Json(page_body(&paging, 0, Vec::new()))),
-    };
-    let (total, indices) = filter
-        .select(data::PAYOUTS_PER_WALLET, &paging, data::seeded_payout_status, |i| data::seeded_payout_date(w, i));
-    let payouts = indices.into_iter().map(|i| data::seeded_payout(w, i)).collect();
-    Ok(Json(page_body(&paging, total, payouts)))
+    list_seeded(&sim, query, &PAYOUT_LIST)
 }
 
 async fn get_payout(
