@@ -99,21 +99,37 @@ enum Inherit {
     Rule,
 }
 
-fn mask_json(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Option<(Vec<u8>, Found)> {
-    let settings = policy.settings;
-    let mut rule_roots = vec![false; if policy.personal && !settings.demo_rules.is_empty() { index.len() } else { 0 }];
-    if !rule_roots.is_empty() {
-        // serde_json stops at 128 levels; rules then match nothing deeper, detectors still run.
-        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
-            for rule in &settings.demo_rules {
-                for steps in rule.locations(&value) {
-                    if let Some(id) = locate(index, bytes, &steps) {
-                        rule_roots[id as usize] = true;
-                    }
-                }
+/// Which nodes a configured demo rule names (an empty list when no rule applies).
+fn rule_roots(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Vec<bool> {
+    let rules = &policy.settings.demo_rules;
+    let mut roots = vec![false; if policy.personal && !rules.is_empty() { index.len() } else { 0 }];
+    // serde_json stops at 128 levels; rules then match nothing deeper, detectors still run.
+    if let (false, Ok(value)) = (roots.is_empty(), serde_json::from_slice::<serde_json::Value>(bytes)) {
+        for steps in rules.iter().flat_map(|rule| rule.locations(&value)) {
+            if let Some(id) = locate(index, bytes, &steps) {
+                roots[id as usize] = true;
             }
         }
     }
+    roots
+}
+
+/// `bytes` with each `(start, end)` span replaced by its text (spans in document order).
+fn splice(bytes: &[u8], replacements: Vec<(usize, usize, String)>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut copied = 0;
+    for (start, end, text) in replacements {
+        out.extend_from_slice(&bytes[copied..start]);
+        out.extend_from_slice(text.as_bytes());
+        copied = end;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out
+}
+
+fn mask_json(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Option<(Vec<u8>, Found)> {
+    let settings = policy.settings;
+    let rule_roots = rule_roots(bytes, index, policy);
     let mut inherit = vec![Inherit::Nothing; index.len()];
     // Normalized label of each container: its key, or for an array item its array's label.
     let mut labels: HashMap<u32, String> = HashMap::new();
@@ -214,15 +230,7 @@ fn mask_json(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Option<(
     if replacements.is_empty() {
         return (!found.is_empty()).then(|| (bytes.to_vec(), found));
     }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut copied = 0;
-    for (start, end, text) in replacements {
-        out.extend_from_slice(&bytes[copied..start]);
-        out.extend_from_slice(text.as_bytes());
-        copied = end;
-    }
-    out.extend_from_slice(&bytes[copied..]);
-    Some((out, found))
+    Some((splice(bytes, replacements), found))
 }
 
 /// A string value in demo mode: by its field name first, then by what it contains.
