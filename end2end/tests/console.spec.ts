@@ -301,3 +301,50 @@ test('the whole stylesheet applies: no rule is swallowed by an unclosed block', 
   expect(nested, 'rules of style/main.css nested by accident').toEqual([]);
   await expect(page.getByTestId('endpoint-listCharges').locator('.mark').first()).toHaveCSS('border-radius', /^[1-9]/);
 });
+
+test('after moving between pages one Ctrl+Enter sends exactly one request and no unmounted page keeps a timer', async ({ page }) => {
+  // Count the intervals the page has running: every setInterval not yet cleared.
+  await page.addInitScript(() => {
+    const live = new Set<number>();
+    const set = window.setInterval.bind(window);
+    const clear = window.clearInterval.bind(window);
+    (window as any).__liveIntervals = live;
+    window.setInterval = ((handler: TimerHandler, timeout?: number, ...rest: unknown[]) => {
+      const id = set(handler, timeout, ...rest);
+      live.add(id);
+      return id;
+    }) as typeof window.setInterval;
+    window.clearInterval = ((id?: number) => {
+      if (id !== undefined) live.delete(id);
+      clear(id);
+    }) as typeof window.clearInterval;
+  });
+  const liveIntervals = () => page.evaluate(() => (window as any).__liveIntervals.size as number);
+  const executes: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/execute') executes.push(r.url());
+  });
+
+  await openConsole(page);
+  const onFirstVisit = await liveIntervals();
+  expect(onFirstVisit, 'the console page runs its clock and token resync').toBeGreaterThan(0);
+
+  // In-app navigation (no reload): / -> /compare -> / -> /token -> /
+  await page.getByTestId('nav-compare').click();
+  await expect(page).toHaveURL(/\/compare/);
+  await page.getByTestId('nav-console').click();
+  await expect(page).toHaveURL(/\/(\?.*)?$/);
+  await page.getByTestId('token-badge').click();
+  await expect(page).toHaveURL(/\/token/);
+  await page.getByTestId('back-to-console').click();
+  await expect(page).toHaveURL(/\/(\?.*)?$/);
+  await expect(page.getByTestId('run-button')).toBeVisible();
+
+  await expect.poll(liveIntervals, { message: 'timers of unmounted pages were cleared' }).toBe(onFirstVisit);
+
+  await pickEndpoint(page, 'listWallets');
+  await page.getByTestId('path-input').focus();
+  await runRequest(page, () => page.keyboard.press('Control+Enter'));
+  await page.waitForTimeout(500);
+  expect(executes, 'one key press, one request').toHaveLength(1);
+});

@@ -11,7 +11,7 @@ use crate::api::{
     get_catalog, get_preferences, get_token_status, list_environments, refresh_catalog, run_request, RunRequest,
 };
 use crate::ui::catalog::{CatalogSources, EndpointList};
-use crate::ui::clock::provide_browser_clock;
+use crate::ui::clock::{provide_browser_clock, repeat_while_mounted, window_listener_while_mounted};
 use crate::ui::confirm::ConfirmWrite;
 use crate::ui::curl_import::CurlImportPanel;
 use crate::ui::demo::{demo_resource, DemoBanner, DemoToggle};
@@ -165,9 +165,7 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
             sync_token(view);
         }
     });
-    Effect::new(move |_| {
-        let _ = set_interval_with_handle(move || resync.update(|n| *n += 1), std::time::Duration::from_secs(30));
-    });
+    repeat_while_mounted(std::time::Duration::from_secs(30), move || resync.update(|n| *n += 1));
 
     let run = ServerAction::<RunRequest>::new();
     let pending = run.pending();
@@ -218,7 +216,7 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
     });
     let is_production = move || current_env().is_some_and(|e| e.kind == EnvironmentKind::Production);
     let env_label = Signal::derive(move || current_env().map(|e| e.label).unwrap_or_default());
-    let _ = window_event_listener(ev::keydown, move |event| {
+    window_listener_while_mounted(ev::keydown, move |event| {
         if (event.ctrl_key() || event.meta_key()) && event.key() == "Enter" {
             event.prevent_default();
             on_run.run(());

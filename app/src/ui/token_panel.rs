@@ -106,9 +106,7 @@ fn TokenCard(env: EnvironmentView) -> impl IntoView {
         None => {}
     });
     // The history may change because of other staff's requests: re-read it now and then.
-    Effect::new(move |_| {
-        let _ = set_interval_with_handle(move || reload.update(|n| *n += 1), std::time::Duration::from_secs(15));
-    });
+    crate::ui::clock::repeat_while_mounted(std::time::Duration::from_secs(15), move || reload.update(|n| *n += 1));
     let refresh = ServerAction::<RefreshToken>::new();
     let forget = ServerAction::<ForgetToken>::new();
     for action in [refresh.value(), forget.value()] {
