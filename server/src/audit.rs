@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use app::wire::{AuditFilter, AuditRecord};
+use app::wire::{AuditFilter, AuditRecord, TokenEvent, TokenEventOutcome, TokenEventReason};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use tokio::task::JoinHandle;
 
@@ -30,6 +30,41 @@ pub struct AuditEvent {
     pub address: Option<String>,
     pub session: Option<String>,
 }
+
+/// The audit row of one token event: obtained (first, or a refresh for any reason), failed,
+/// forgotten, or dropped because the client secret changed. The fingerprint, never the token.
+pub fn token_event(environment: &str, event: &TokenEvent, by: Option<&str>) -> AuditEvent {
+    let reason = match event.reason {
+        TokenEventReason::Cold => "first use",
+        TokenEventReason::Stale => "refresh before expiry",
+        TokenEventReason::Expired => "expired",
+        TokenEventReason::Unauthorized => "the API answered 401",
+        TokenEventReason::Manual => "requested on the token page",
+        TokenEventReason::Rotation => "client secret changed",
+    };
+    let took = event.latency_ms.map(|ms| format!(", {ms:.0} ms")).unwrap_or_default();
+    let (name, outcome, detail) = match &event.outcome {
+        TokenEventOutcome::Obtained { fingerprint, lifetime_secs } => {
+            ("token_obtained", "ok", format!("token {fingerprint} obtained ({reason}), valid {lifetime_secs} s{took}"))
+        }
+        TokenEventOutcome::Failed { error } => {
+            ("token_failed", "error", format!("token request failed ({reason}){took}: {error}"))
+        }
+        TokenEventOutcome::Forgotten => ("token_forgotten", "ok", format!("cached token forgotten ({reason})")),
+        TokenEventOutcome::Dropped => ("token_rotated", "ok", format!("cached token dropped ({reason})")),
+    };
+    AuditEvent {
+        actor: by.unwrap_or(SYSTEM_ACTOR).to_owned(),
+        event: name,
+        environment: Some(environment.to_owned()),
+        outcome,
+        detail: Some(detail),
+        ..AuditEvent::default()
+    }
+}
+
+/// The actor of what the console does on its own (background token refreshes).
+pub const SYSTEM_ACTOR: &str = "console";
 
 /// The handle requests record through: sending is a channel push, never a database write.
 #[derive(Clone)]

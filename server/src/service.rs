@@ -31,8 +31,6 @@ pub struct ConsoleService {
     broker: Arc<TokenBroker>,
     audit: AuditLog,
     storage: Option<(Arc<HistoryStore>, Arc<SavedStore>)>,
-    /// Fingerprint of the last token each environment was seen using, to record refreshes.
-    last_token: std::sync::Mutex<std::collections::HashMap<String, String>>,
     bodies: Arc<BodyStore>,
     masking: Arc<Masking>,
     clock: SharedClock,
@@ -57,17 +55,7 @@ impl ConsoleService {
             }
         }
         let masking = Arc::new(Masking::in_memory(crate::masking::MaskingSettings::default(), clock.clone()));
-        Self {
-            environments,
-            catalog,
-            broker,
-            audit,
-            storage: None,
-            last_token: Default::default(),
-            bodies,
-            masking,
-            clock,
-        }
+        Self { environments, catalog, broker, audit, storage: None, bodies, masking, clock }
     }
 
     /// Uses the configured masking (settings, persisted demo mode, reveal vault).
@@ -162,25 +150,6 @@ impl ConsoleService {
             session: caller.session.clone(),
             ..event
         });
-    }
-
-    /// Records a token change the first time a request uses a new token.
-    fn note_token(&self, caller: &Caller, environment: &str, fingerprint: &str) {
-        let Ok(mut seen) = self.last_token.lock() else { return };
-        if seen.get(environment).map(String::as_str) != Some(fingerprint) {
-            seen.insert(environment.to_owned(), fingerprint.to_owned());
-            drop(seen);
-            self.record(
-                caller,
-                AuditEvent {
-                    event: "token_refresh",
-                    environment: Some(environment.to_owned()),
-                    outcome: "ok",
-                    detail: Some(format!("token {fingerprint} in use")),
-                    ..AuditEvent::default()
-                },
-            );
-        }
     }
 }
 

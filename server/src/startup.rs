@@ -154,7 +154,12 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let (audit, audit_task) = AuditLog::spawn(db.clone(), clock.clone());
     let token_http = http_client(std::time::Duration::from_secs(5)).map_err(StartError::Http)?;
     let metrics = Arc::new(Metrics::default());
-    let broker = Arc::new(TokenBroker::new(token_http, clock.clone()).with_metrics(metrics.clone()));
+    let token_audit = audit.clone();
+    let broker = Arc::new(TokenBroker::new(token_http, clock.clone()).with_metrics(metrics.clone()).with_event_sink(
+        Arc::new(move |environment: &str, event: &app::wire::TokenEvent, by: Option<&str>| {
+            token_audit.record(crate::audit::token_event(environment, event, by));
+        }),
+    ));
     let bodies = Arc::new(BodyStore::new(clock.clone()));
     let mut environments = Vec::new();
     for env in &config.environments {

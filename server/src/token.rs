@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use app::wire::{TokenDetails, TokenEventOutcome, TokenEventReason, TokenState, TokenView};
+use app::wire::{TokenDetails, TokenEvent, TokenEventOutcome, TokenEventReason, TokenState, TokenView};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -221,18 +221,20 @@ struct Slot {
 
 impl Slot {
     /// A changed client secret drops the token obtained with the old one and ends any backoff.
-    fn notice_rotation(&mut self, version: u64, wall_ms: impl FnOnce() -> i64) {
+    fn notice_rotation(&mut self, version: u64, wall_ms: impl FnOnce() -> i64) -> Option<TokenEvent> {
         let token_rotated = self.token.as_ref().is_some_and(|t| t.secret_version != version);
         let failed_with_old = self.last_error.is_some() && self.attempted_version.is_some_and(|v| v != version);
         if token_rotated || failed_with_old {
-            self.events.push(wall_ms(), TokenEventReason::Rotation, None, TokenEventOutcome::Dropped);
+            let event = self.events.push(wall_ms(), TokenEventReason::Rotation, None, TokenEventOutcome::Dropped);
             self.token = None;
             self.failures = 0;
             self.retry_at = None;
             self.last_error = None;
             self.attempted_version = Some(version);
             self.next_reason = Some(TokenEventReason::Rotation);
+            return Some(event);
         }
+        None
     }
 
     fn may_retry(&self, now: Instant) -> bool {
@@ -259,8 +261,13 @@ fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
     slot.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Told of every token event as it happens (the audit trail listens): the environment, the event,
+/// and the staff member who asked for it when one did (refresh now, forget).
+pub type EventSink = Arc<dyn Fn(&str, &TokenEvent, Option<&str>) + Send + Sync>;
+
 /// The broker. Cheap to share behind an `Arc`.
 pub struct TokenBroker {
+    sink: Option<EventSink>,
     http: reqwest::Client,
     clock: SharedClock,
     jitter: SharedJitter,
@@ -272,6 +279,7 @@ pub struct TokenBroker {
 impl TokenBroker {
     pub fn new(http: reqwest::Client, clock: SharedClock) -> Self {
         Self {
+            sink: None,
             http,
             clock,
             jitter: Arc::new(RandomJitter),
@@ -284,6 +292,17 @@ impl TokenBroker {
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = metrics;
         self
+    }
+
+    pub fn with_event_sink(mut self, sink: EventSink) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    fn tell(&self, environment: &str, event: Option<TokenEvent>, by: Option<&str>) {
+        if let (Some(sink), Some(event)) = (&self.sink, event) {
+            sink(environment, &event, by);
+        }
     }
 
     pub fn with_jitter(mut self, jitter: SharedJitter) -> Self {
@@ -318,14 +337,16 @@ impl TokenBroker {
         let fetch = {
             let mut guard = lock(&slot);
             let now = self.clock.now();
-            guard.notice_rotation(version, || self.clock.wall_ms());
+            let rotated = guard.notice_rotation(version, || self.clock.wall_ms());
+            self.tell(&source.environment, rotated, None);
             if let Some(token) = guard.token.clone() {
                 match token.state_at(now) {
                     TokenState::Fresh => return Ok(token),
                     TokenState::Stale => {
                         if guard.inflight.is_none() && guard.may_retry(now) {
                             // Nobody awaits it: the spawned task completes it and fills the cache.
-                            let _background = self.start_fetch(source, &slot, &mut guard, TokenEventReason::Stale);
+                            let _background =
+                                self.start_fetch(source, &slot, &mut guard, TokenEventReason::Stale, None);
                         }
                         return Ok(token);
                     }
@@ -343,7 +364,7 @@ impl TokenBroker {
                 } else {
                     guard.next_reason.take().unwrap_or(TokenEventReason::Cold)
                 };
-                self.start_fetch(source, &slot, &mut guard, reason)
+                self.start_fetch(source, &slot, &mut guard, reason, None)
             }
         };
         fetch.await
@@ -358,7 +379,8 @@ impl TokenBroker {
         let fetch = {
             let mut guard = lock(&slot);
             let now = self.clock.now();
-            guard.notice_rotation(version, || self.clock.wall_ms());
+            let rotated = guard.notice_rotation(version, || self.clock.wall_ms());
+            self.tell(&source.environment, rotated, None);
             if let Some(token) = &guard.token {
                 if token.fingerprint != rejected && token.state_at(now) != TokenState::Expired {
                     return Ok(Renewal::Renewed(token.clone()));
@@ -381,29 +403,31 @@ impl TokenBroker {
                     guard.token = None;
                 }
                 guard.last_forced_at = Some(now);
-                self.start_fetch(source, &slot, &mut guard, TokenEventReason::Unauthorized)
+                self.start_fetch(source, &slot, &mut guard, TokenEventReason::Unauthorized, None)
             }
         };
         fetch.await.map(Renewal::Renewed)
     }
 
     /// Staff pressed "refresh now": one request now, whatever the state or backoff (joins one in flight).
-    pub async fn refresh_now(&self, source: &TokenSource) -> Result<Arc<AccessToken>, TokenError> {
+    /// `by`: the staff member who asked (recorded with the event).
+    pub async fn refresh_now(&self, source: &TokenSource, by: Option<&str>) -> Result<Arc<AccessToken>, TokenError> {
         let slot = self.slot(source);
         let version = source.secret.version();
         let fetch = {
             let mut guard = lock(&slot);
-            guard.notice_rotation(version, || self.clock.wall_ms());
+            let rotated = guard.notice_rotation(version, || self.clock.wall_ms());
+            self.tell(&source.environment, rotated, None);
             match &guard.inflight {
                 Some(fetch) => fetch.clone(),
-                None => self.start_fetch(source, &slot, &mut guard, TokenEventReason::Manual),
+                None => self.start_fetch(source, &slot, &mut guard, TokenEventReason::Manual, by.map(str::to_owned)),
             }
         };
         fetch.await
     }
 
     /// Staff pressed "forget token": drop the token and any backoff; the next request fetches anew.
-    pub fn forget(&self, source: &TokenSource) {
+    pub fn forget(&self, source: &TokenSource, by: Option<&str>) {
         let slot = self.slot(source);
         let mut guard = lock(&slot);
         guard.token = None;
@@ -411,7 +435,9 @@ impl TokenBroker {
         guard.retry_at = None;
         guard.last_error = None;
         guard.next_reason = None;
-        guard.events.push(self.clock.wall_ms(), TokenEventReason::Manual, None, TokenEventOutcome::Forgotten);
+        let event =
+            guard.events.push(self.clock.wall_ms(), TokenEventReason::Manual, None, TokenEventOutcome::Forgotten);
+        self.tell(&source.environment, Some(event), by);
     }
 
     /// Metadata for the UI. Never requests a token.
@@ -486,7 +512,9 @@ impl TokenBroker {
         slot: &Arc<Mutex<Slot>>,
         guard: &mut Slot,
         reason: TokenEventReason,
+        by: Option<String>,
     ) -> Fetch {
+        let sink = self.sink.clone();
         let http = self.http.clone();
         let clock = self.clock.clone();
         let jitter = self.jitter.clone();
@@ -520,7 +548,7 @@ impl TokenBroker {
                         "access token obtained"
                     );
                     metrics.token_request(&source.environment, "success");
-                    guard.events.push(
+                    let event = guard.events.push(
                         clock.wall_ms(),
                         reason,
                         Some(latency_ms),
@@ -529,6 +557,9 @@ impl TokenBroker {
                             lifetime_secs: token.lifetime.as_secs(),
                         },
                     );
+                    if let Some(sink) = &sink {
+                        sink(&source.environment, &event, by.as_deref());
+                    }
                     guard.token = Some(token.clone());
                     guard.last_error = None;
                     guard.failures = 0;
@@ -558,12 +589,15 @@ impl TokenBroker {
                         );
                     }
                     metrics.token_request(&source.environment, error.outcome());
-                    guard.events.push(
+                    let event = guard.events.push(
                         clock.wall_ms(),
                         reason,
                         Some(latency_ms),
                         TokenEventOutcome::Failed { error: error.to_string() },
                     );
+                    if let Some(sink) = &sink {
+                        sink(&source.environment, &event, by.as_deref());
+                    }
                     guard.last_error = Some(error.clone());
                 }
             }

@@ -209,10 +209,7 @@ impl ConsoleService {
         audit: &AuditEvent,
     ) -> Result<Arc<AccessToken>, ConsoleError> {
         match self.broker.token(&env.token).await {
-            Ok(token) => {
-                self.note_token(caller, &env.config.id, &token.fingerprint);
-                Ok(token)
-            }
+            Ok(token) => Ok(token),
             Err(error) => {
                 let error = to_console(error);
                 self.record(caller, AuditEvent { outcome: "error", detail: Some(error.to_string()), ..audit.clone() });
@@ -237,7 +234,6 @@ impl ConsoleService {
         sent.hint = Some(match self.broker.renew_after_unauthorized(&env.token, &rejected.fingerprint).await {
             Ok(Renewal::Renewed(renewed)) if replayable => {
                 // Safe to send again: the method is read-only or the request carries an Idempotency-Key.
-                self.note_token(caller, &env.config.id, &renewed.fingerprint);
                 outbound.bearer = Some(renewed.secret());
                 outbound.bearer_fingerprint = Some(renewed.fingerprint.clone());
                 sent.token = Some(renewed);

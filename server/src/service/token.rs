@@ -4,7 +4,6 @@ use app::backend::{Caller, TokenBackend};
 use app::wire::{ConsoleError, TokenDetails, TokenView};
 
 use super::ConsoleService;
-use crate::audit::AuditEvent;
 use crate::error::to_console;
 use crate::masking;
 
@@ -25,37 +24,15 @@ impl TokenBackend for ConsoleService {
 
     async fn refresh_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
         let env = self.token_manager(caller, environment, "refresh")?;
-        let result = self.broker.refresh_now(&env.token).await.map_err(to_console);
-        self.record(
-            caller,
-            AuditEvent {
-                event: "token_refresh",
-                environment: Some(env.config.id.clone()),
-                outcome: if result.is_ok() { "ok" } else { "error" },
-                detail: Some(match &result {
-                    Ok(token) => format!("refresh requested on the token page: token {} in use", token.fingerprint),
-                    Err(error) => format!("refresh requested on the token page failed: {error}"),
-                }),
-                ..AuditEvent::default()
-            },
-        );
-        result?;
+        // The broker audits the token event itself, with the caller as the one who asked.
+        self.broker.refresh_now(&env.token, Some(&caller.name)).await.map_err(to_console)?;
         Ok(self.broker.details(&env.token))
     }
 
     async fn forget_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
         let env = self.token_manager(caller, environment, "forget")?;
-        self.broker.forget(&env.token);
+        self.broker.forget(&env.token, Some(&caller.name));
         tracing::info!(staff = %caller.name, environment = %env.config.id, "cached token forgotten on request");
-        self.record(
-            caller,
-            AuditEvent {
-                event: "token_forget",
-                environment: Some(env.config.id.clone()),
-                outcome: "ok",
-                ..AuditEvent::default()
-            },
-        );
         Ok(self.broker.details(&env.token))
     }
 }

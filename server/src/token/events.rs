@@ -14,11 +14,20 @@ pub struct EventLog {
 }
 
 impl EventLog {
-    pub fn push(&mut self, at_ms: i64, reason: TokenEventReason, latency_ms: Option<f64>, outcome: TokenEventOutcome) {
+    /// Keeps the event and answers it, for whoever else is told of token events.
+    pub fn push(
+        &mut self,
+        at_ms: i64,
+        reason: TokenEventReason,
+        latency_ms: Option<f64>,
+        outcome: TokenEventOutcome,
+    ) -> TokenEvent {
         if self.events.len() == KEPT_EVENTS {
             self.events.pop_back();
         }
-        self.events.push_front(TokenEvent { at_ms, reason, latency_ms, outcome });
+        let event = TokenEvent { at_ms, reason, latency_ms, outcome };
+        self.events.push_front(event.clone());
+        event
     }
 
     pub fn snapshot(&self) -> Vec<TokenEvent> {

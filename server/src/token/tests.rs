@@ -488,9 +488,9 @@ async fn refresh_now_ignores_the_backoff_and_forget_drops_the_token() {
     let source = endpoint.source(300);
     assert!(broker.token(&source).await.is_err());
     assert!(matches!(broker.token(&source).await.unwrap_err(), TokenError::CoolingDown { .. }));
-    let token = broker.refresh_now(&source).await.unwrap();
+    let token = broker.refresh_now(&source, None).await.unwrap();
     assert_eq!(broker.view(&source).fingerprint.as_deref(), Some(token.fingerprint.as_str()));
-    broker.forget(&source);
+    broker.forget(&source, None);
     assert_eq!(broker.view(&source).state, TokenState::Empty);
     broker.token(&source).await.unwrap();
     assert_eq!(endpoint.requests(), 3);

@@ -520,7 +520,7 @@ async fn every_event_is_audited_without_secrets_and_nothing_is_lost_on_graceful_
     let rows = audit_rows(&db).await;
     let events: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
     assert_eq!(events.iter().filter(|e| **e == "request").count(), 101, "{events:?}");
-    for expected in ["login_failed", "login", "token_refresh", "refused", "logout"] {
+    for expected in ["login_failed", "login", "token_obtained", "refused", "logout"] {
         assert!(events.contains(&expected), "{expected} missing: {events:?}");
     }
     let first_request = rows.iter().find(|r| r.1 == "request").unwrap();

@@ -383,3 +383,68 @@ async fn tokens_from_an_independent_oauth2_server_work_with_both_client_authenti
     assert_eq!(stats["api_verified"], 4, "{stats}");
     console.console.shutdown().await;
 }
+
+/// Every token event is in the audit trail once, including a background refresh that no request
+/// ever used: with its environment, reason and fingerprint, never the token.
+#[tokio::test]
+async fn a_background_refresh_that_no_request_used_is_audited_once_with_its_reason_and_fingerprint() {
+    let clock = console_server::clock::ManualClock::new();
+    let mut raw = RawConfig::default();
+    raw.simulator.token_lifetime_secs = 600;
+    let console = TestConsole::start(raw, Vars::default(), clock.clone()).await;
+    console.execute(&list_charges("simulator", 1)).await;
+    // Into the refresh window (the 300 s skew, clamped to half the lifetime): the next request is
+    // served with the cached token and starts one refresh in the background.
+    clock.advance(Duration::from_secs(320));
+    let stale = console.execute(&list_charges("simulator", 1)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while console.builtin().simulator().token_requests() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the background refresh never happened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Nothing else is sent: the refreshed token is used by no request.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    console.console.audit.flush().await;
+    let rows: Vec<(String, String, Option<String>, String, Option<String>)> = sqlx::query_as(
+        "SELECT actor, event, environment, outcome, detail FROM audit_log WHERE event LIKE 'token_%' ORDER BY id",
+    )
+    .fetch_all(&console.console.db)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2, "one row per token event: {rows:?}");
+    let issued = console.builtin().simulator().token_requests();
+    assert_eq!(issued, 2);
+    let [first, refresh] = [&rows[0], &rows[1]];
+    assert_eq!((first.0.as_str(), first.1.as_str(), first.3.as_str()), ("console", "token_obtained", "ok"));
+    assert_eq!(first.2.as_deref(), Some("simulator"));
+    let first_detail = first.4.as_deref().unwrap();
+    assert!(first_detail.contains("first use"), "{first_detail}");
+    assert!(first_detail.contains(stale.token_fingerprint.as_deref().unwrap()), "{first_detail}");
+    let refresh_detail = refresh.4.as_deref().unwrap();
+    assert_eq!(refresh.1, "token_obtained");
+    assert!(refresh_detail.contains("refresh before expiry"), "{refresh_detail}");
+    let fingerprint = refresh_detail.split_whitespace().nth(1).unwrap();
+    assert_eq!(fingerprint.len(), 8, "{refresh_detail}");
+    assert_ne!(Some(fingerprint), stale.token_fingerprint.as_deref(), "the new token's fingerprint");
+    for row in &rows {
+        assert!(!format!("{row:?}").contains("eyJ"), "no token in the audit trail: {row:?}");
+    }
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn refresh_and_forget_on_the_token_page_are_audited_as_the_staff_member_who_asked() {
+    let console = TestConsole::simulator_only().await;
+    assert_eq!(console.token_action("refresh", "simulator").await.0, 200);
+    assert_eq!(console.token_action("forget", "simulator").await.0, 200);
+    console.console.audit.flush().await;
+    let rows: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT actor, event, detail FROM audit_log WHERE event LIKE 'token_%' ORDER BY id")
+            .fetch_all(&console.console.db)
+            .await
+            .unwrap();
+    let events: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(events, [("local", "token_obtained"), ("local", "token_forgotten")], "{rows:?}");
+    assert!(rows[0].2.as_deref().unwrap().contains("requested on the token page"), "{rows:?}");
+    console.console.shutdown().await;
+}
