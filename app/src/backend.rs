@@ -82,9 +82,15 @@ pub trait BuilderBackend: Send + Sync + 'static {
     );
     async fn history(&self, caller: &Caller, limit: u32) -> Result<Vec<HistoryEntry>, ConsoleError>;
     async fn history_entry(&self, caller: &Caller, id: i64) -> Result<HistoryDetail, ConsoleError>;
+    /// Deletes one of the caller's runs.
+    async fn delete_history_entry(&self, caller: &Caller, id: i64) -> Result<(), ConsoleError>;
+    /// Deletes every run of `staff` (the caller when `None`); another member's history needs an
+    /// admin. Answers how many runs went.
+    async fn clear_history(&self, caller: &Caller, staff: Option<String>) -> Result<u64, ConsoleError>;
     async fn preferences(&self, caller: &Caller) -> Result<Preferences, ConsoleError>;
     async fn saved_requests(&self, caller: &Caller) -> Result<Vec<SavedRequest>, ConsoleError>;
     async fn save_request(&self, caller: &Caller, request: SaveRequest) -> Result<SavedRequest, ConsoleError>;
+    /// Deletes a saved request: its owner or an admin only.
     async fn delete_saved_request(&self, caller: &Caller, id: i64) -> Result<(), ConsoleError>;
 }
 

@@ -35,6 +35,11 @@ database_path = "${runFile('auth-console.db')}"
 name = "alice"
 password_hash = "${hash}"
 role = "admin"
+
+[[auth.users]]
+name = "victor"
+password_hash = "${hash}"
+role = "viewer"
 `);
   for (const suffix of ['', '-wal', '-shm']) {
     try { (await import('node:fs')).rmSync(runFile(`auth-console.db${suffix}`), { force: true }); } catch { /* absent */ }
@@ -63,16 +68,17 @@ test.afterAll(async () => {
   evil?.close();
 });
 
-async function logIn(page: import('@playwright/test').Page) {
+async function logIn(page: import('@playwright/test').Page, name = 'alice', shown = 'alice (admin)') {
   await page.goto(`${BASE}/`);
   await expect(page).toHaveURL(/\/login\?next=%2F$/);
   await expect(page.locator('main.login[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
-  await page.getByTestId('login-name').fill('alice');
+  await page.getByTestId('login-name').fill(name);
   await page.getByTestId('login-password').fill(PASSWORD);
   await page.getByTestId('login-submit').click();
-  await expect(page).toHaveURL(`${BASE}/`);
+  // The console page, whose address then follows its form (`?env=…`) once it has hydrated.
+  await expect(page).toHaveURL(new RegExp(`^${BASE}/(\\?env=[a-z-]+)?$`));
   await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
-  await expect(page.getByTestId('staff-name')).toHaveText('alice (admin)');
+  await expect(page.getByTestId('staff-name')).toHaveText(shown);
 }
 
 test('a wrong password shows one message for every failure and sets no cookie', async ({ page, context }) => {
@@ -112,4 +118,39 @@ test('a cross-site form post cannot log the staff member out', async ({ page, co
   // Still logged in.
   await page.reload();
   await expect(page.getByTestId('staff-name')).toHaveText('alice (admin)');
+});
+
+test('a viewer sees no delete button on a request someone else saved, and the server refuses the delete anyway', async ({ page, browser }) => {
+  const name = `Admin's charges ${Date.now()}`;
+  await logIn(page);
+  await page.getByTestId('endpoint-listCharges').click();
+  await page.getByTestId('tool-saved').click();
+  await page.getByTestId('saved-name').fill(name);
+  await page.getByTestId('saved-save').click();
+  await expect(page.getByTestId('saved-message')).toContainText(`Saved "${name}"`);
+  const own = page.getByTestId('saved-item').filter({ hasText: name });
+  await expect(own.getByTestId('saved-delete'), 'the owner may delete it').toBeVisible();
+
+  const viewer = await browser.newContext();
+  const viewerPage = await viewer.newPage();
+  await logIn(viewerPage, 'victor', 'victor (viewer)');
+  await viewerPage.getByTestId('tool-saved').click();
+  const item = viewerPage.getByTestId('saved-item').filter({ hasText: name });
+  await expect(item).toBeVisible();
+  await expect(item.getByTestId('saved-delete')).toHaveCount(0);
+  await expect(item.getByTestId('saved-edit')).toHaveCount(0);
+  await expect(item.getByTestId('saved-copy')).toBeVisible();
+
+  // Made anyway, with the viewer's own session: refused by the server.
+  const csrf = { 'x-a55-csrf': '1' };
+  const listed = await viewerPage.request.post(`${BASE}/api/saved`, { headers: csrf });
+  expect(listed.status()).toBe(200);
+  const saved = (await listed.json()).find((s: { name: string }) => s.name === name);
+  const refused = await viewerPage.request.post(`${BASE}/api/saved/delete`, { headers: csrf, form: { id: String(saved.id) } });
+  expect(refused.status()).toBe(403);
+  expect(await refused.text()).toContain('only alice');
+  await viewerPage.reload();
+  await viewerPage.getByTestId('tool-saved').click();
+  await expect(viewerPage.getByTestId('saved-item').filter({ hasText: name })).toBeVisible();
+  await viewer.close();
 });

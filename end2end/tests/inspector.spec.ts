@@ -203,3 +203,21 @@ test('the request tab shows what went upstream with the token as its fingerprint
   await expect(page.getByTestId('headers-table')).toContainText('x-ratelimit-remaining');
   await expect(page.getByTestId('rate-limits')).toContainText('x-ratelimit-limit');
 });
+
+test('the search of a response survives a visit to another tab, and a new response starts without one', async ({ page }) => {
+  await runPath(page, '/sim/bigjson/0.1');
+  await expect(page.getByTestId('json-tree')).toBeVisible();
+  await page.getByTestId('search-input').fill('Cliente 17');
+  await expect(page.getByTestId('search-count')).toHaveText('1 of 11');
+
+  await page.getByTestId('tab-raw').click();
+  await expect(page.getByTestId('search-input')).toHaveCount(0);
+  await page.getByTestId('tab-tree').click();
+  await expect(page.getByTestId('search-input')).toHaveValue('Cliente 17');
+  await expect(page.getByTestId('search-count')).toHaveText('1 of 11');
+  await expect(page.locator('[data-testid="tree-row"].current-match')).toHaveText(/name: "Cliente 17"/);
+
+  await runPath(page, '/sim/bigjson/0.1');
+  await expect(page.getByTestId('json-tree')).toBeVisible();
+  await expect(page.getByTestId('search-input')).toHaveValue('');
+});

@@ -146,6 +146,32 @@ impl HistoryStore {
         rows.iter().map(entry).collect()
     }
 
+    /// Deletes one run of `staff`; answers whether there was one. Runs still queued are written
+    /// first, so a delete never races the writer.
+    pub async fn delete(&self, staff: &str, id: i64) -> Result<bool, ConsoleError> {
+        self.flush().await;
+        let _turn = crate::db::write_turn().await;
+        let done = sqlx::query("DELETE FROM history WHERE staff = ? AND id = ?")
+            .bind(staff)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes every run of `staff`; answers how many went.
+    pub async fn clear(&self, staff: &str) -> Result<u64, ConsoleError> {
+        self.flush().await;
+        let _turn = crate::db::write_turn().await;
+        let done = sqlx::query("DELETE FROM history WHERE staff = ?")
+            .bind(staff)
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(done.rows_affected())
+    }
+
     /// One run of `staff` (another member's run is "not found", not "forbidden").
     pub async fn get(&self, staff: &str, id: i64) -> Result<HistoryDetail, ConsoleError> {
         self.flush().await;

@@ -134,6 +134,7 @@ fn saved(row: &sqlx::sqlite::SqliteRow) -> Result<SavedRequest, ConsoleError> {
         created_by: row.try_get("created_by").map_err(database)?,
         updated_by: row.try_get("updated_by").map_err(database)?,
         updated_at_ms: row.try_get("updated_at_ms").map_err(database)?,
+        can_change: false,
     })
 }
 

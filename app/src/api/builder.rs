@@ -30,6 +30,17 @@ pub async fn get_history_entry(id: i64) -> Result<HistoryDetail, ConsoleError> {
     crate::backend::serve(|caller, backend| async move { backend.history_entry(&caller, id).await }).await
 }
 
+#[server(prefix = "/api", endpoint = "history/delete", client = CsrfClient)]
+pub async fn delete_history_entry(id: i64) -> Result<(), ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.delete_history_entry(&caller, id).await }).await
+}
+
+/// Clears a history: the caller's own (no `staff`), or, for an admin, anyone's.
+#[server(prefix = "/api", endpoint = "history/clear", input = Json, client = CsrfClient)]
+pub async fn clear_history(staff: Option<String>) -> Result<u64, ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.clear_history(&caller, staff).await }).await
+}
+
 #[server(prefix = "/api", endpoint = "preferences", client = CsrfClient)]
 pub async fn get_preferences() -> Result<Preferences, ConsoleError> {
     crate::backend::serve(|caller, backend| async move { backend.preferences(&caller).await }).await

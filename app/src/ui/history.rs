@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::{get_history_entry, list_history};
+use crate::api::{clear_history, delete_history_entry, get_history_entry, list_history};
 use crate::wire::{HistoryDetail, HistoryEntry};
 
 /// `14:03:27` in the browser's time zone (history rows are from today, mostly).
@@ -26,11 +26,36 @@ pub fn HistoryPanel(
     on_open: Callback<HistoryDetail>,
     on_rerun: Callback<HistoryDetail>,
 ) -> impl IntoView {
+    // Deletes here re-read the list too, besides the runs the parent reports.
+    let changed = RwSignal::new(0u32);
     let list = LocalResource::new(move || {
         version.track();
+        changed.track();
         async move { list_history(200).await }
     });
     let failure = RwSignal::new(None::<String>);
+    let confirming_clear = RwSignal::new(false);
+    let remove = move |id: i64| {
+        leptos::task::spawn_local(async move {
+            match delete_history_entry(id).await {
+                Ok(()) => changed.update(|n| *n += 1),
+                Err(error) => failure.set(Some(error.to_string())),
+            }
+        });
+    };
+    let clear_all = move |_| {
+        if !confirming_clear.get_untracked() {
+            confirming_clear.set(true);
+            return;
+        }
+        confirming_clear.set(false);
+        leptos::task::spawn_local(async move {
+            match clear_history(None).await {
+                Ok(_) => changed.update(|n| *n += 1),
+                Err(error) => failure.set(Some(error.to_string())),
+            }
+        });
+    };
     let fetch = move |id: i64, then: Callback<HistoryDetail>| {
         leptos::task::spawn_local(async move {
             match get_history_entry(id).await {
@@ -50,6 +75,12 @@ pub fn HistoryPanel(
                 Some(Err(error)) => view! { <p class="console-error" role="alert">{error.to_string()}</p> }.into_any(),
                 Some(Ok(entries)) if entries.is_empty() => view! { <p class="hint">"No runs yet. Every request you run is listed here."</p> }.into_any(),
                 Some(Ok(entries)) => view! {
+                    <div class="history-tools">
+                        <button class="small remove" data-testid="history-clear" on:click=clear_all
+                            on:blur=move |_| confirming_clear.set(false)>
+                            {move || if confirming_clear.get() { "Click again to delete every run in your history" } else { "Clear my history" }}
+                        </button>
+                    </div>
                     <table class="history-table">
                         <thead><tr><th>"Time"</th><th>"Env"</th><th>"Request"</th><th>"Status"</th><th>"Duration"</th><th></th></tr></thead>
                         <tbody>
@@ -73,6 +104,7 @@ pub fn HistoryPanel(
                                             <td title="type changed / removed / added / changed">{format!("{}·{}·{}·{}", c.type_changed, c.removed, c.added, c.changed)}</td>
                                             <td class="actions">
                                                 <a class="small button" data-testid=format!("history-open-{index}") href=format!("/compare?history={id}")>"Open"</a>
+                                                <button class="small remove" data-testid=format!("history-delete-{index}") title="Delete this run from your history" on:click=move |_| remove(id)>"Delete"</button>
                                             </td>
                                         </tr>
                                     }.into_any();
@@ -87,6 +119,7 @@ pub fn HistoryPanel(
                                         <td class="actions">
                                             <button class="small" data-testid=format!("history-open-{index}") on:click=move |_| fetch(id, on_open)>"Open"</button>
                                             <button class="small" data-testid=format!("history-rerun-{index}") on:click=move |_| fetch(id, on_rerun)>"Run again"</button>
+                                            <button class="small remove" data-testid=format!("history-delete-{index}") title="Delete this run from your history" on:click=move |_| remove(id)>"Delete"</button>
                                         </td>
                                     </tr>
                                 }.into_any()

@@ -1,5 +1,5 @@
 //! Saved requests shared by all staff: save the current request under a name in a collection,
-//! open, update, rename/move, delete.
+//! open, copy; its owner (or an admin) may also update, rename/move and delete it.
 
 use leptos::prelude::*;
 
@@ -52,6 +52,14 @@ pub fn SavedPanel(current: Signal<ExecuteRequest>, on_open: Callback<ExecuteRequ
         collection.set(saved.collection.clone());
         message.set(None);
     };
+    // Someone else's request: open it and prepare a new one under a new name.
+    let copy = move |saved: &SavedRequest| {
+        on_open.run(saved.request.clone());
+        editing.set(None);
+        name.set(format!("{} (copy)", saved.name));
+        collection.set(saved.collection.clone());
+        message.set(None);
+    };
     view! {
         <div class="tool saved" data-testid="saved-panel">
             <div class="save-form">
@@ -89,14 +97,23 @@ pub fn SavedPanel(current: Signal<ExecuteRequest>, on_open: Callback<ExecuteRequ
                                     let request = saved.request.clone();
                                     let id = saved.id;
                                     let for_edit = saved.clone();
+                                    let can_change = saved.can_change;
                                     view! {
                                         <li class="saved-item" data-testid="saved-item">
                                             <span class="saved-name">{saved.name.clone()}</span>
                                             <code>{format!("{} {} · {}", saved.request.method, saved.request.path, saved.request.environment)}</code>
                                             <span class="saved-by">{format!("by {}", saved.updated_by)}</span>
                                             <button class="small" data-testid="saved-open" on:click=move |_| on_open.run(request.clone())>"Open"</button>
-                                            <button class="small" data-testid="saved-edit" on:click=move |_| edit(&for_edit)>"Edit"</button>
-                                            <button class="small remove" data-testid="saved-delete" on:click=move |_| remove(id)>"Delete"</button>
+                                            {if can_change {
+                                                view! {
+                                                    <button class="small" data-testid="saved-edit" on:click=move |_| edit(&for_edit)>"Edit"</button>
+                                                    <button class="small remove" data-testid="saved-delete" on:click=move |_| remove(id)>"Delete"</button>
+                                                }.into_any()
+                                            } else {
+                                                view! {
+                                                    <button class="small" data-testid="saved-copy" title=format!("Only {} or an admin may change it", for_edit.created_by) on:click=move |_| copy(&for_edit)>"Copy"</button>
+                                                }.into_any()
+                                            }}
                                         </li>
                                     }
                                 }).collect_view()}

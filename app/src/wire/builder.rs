@@ -97,6 +97,10 @@ pub struct SavedRequest {
     pub updated_by: String,
     /// Unix milliseconds.
     pub updated_at_ms: i64,
+    /// Whether the caller may update or delete it (its owner, `created_by`, or an admin); anyone
+    /// else may open it or save a copy.
+    #[serde(default)]
+    pub can_change: bool,
 }
 
 /// What the browser sends to create (`id: None`) or update a saved request.

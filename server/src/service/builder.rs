@@ -2,12 +2,13 @@
 
 use app::backend::{BuilderBackend, Caller};
 use app::wire::{
-    ConsoleError, CurlImport, ExecuteRequest, ExecuteResponse, HistoryDetail, HistoryEntry, Preferences, SaveRequest,
-    SavedRequest, Snippet,
+    ConsoleError, CurlImport, ExecuteRequest, ExecuteResponse, HistoryDetail, HistoryEntry, Preferences, Role,
+    SaveRequest, SavedRequest, Snippet,
 };
 
 use super::ConsoleService;
 use crate::access;
+use crate::audit::AuditEvent;
 use crate::error::to_console;
 use crate::masking;
 use crate::upstream;
@@ -80,12 +81,38 @@ impl BuilderBackend for ConsoleService {
         Ok(detail)
     }
 
+    async fn delete_history_entry(&self, caller: &Caller, id: i64) -> Result<(), ConsoleError> {
+        if !self.history_store()?.delete(&caller.name, id).await? {
+            return Err(ConsoleError::NotFound(format!("history entry {id} does not exist (or was pruned)")));
+        }
+        self.record(caller, audited("history_delete", "ok", format!("deleted history entry {id}")));
+        Ok(())
+    }
+
+    async fn clear_history(&self, caller: &Caller, staff: Option<String>) -> Result<u64, ConsoleError> {
+        let whose = staff.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).unwrap_or_else(|| caller.name.clone());
+        if whose != caller.name && caller.role != Role::Admin {
+            let refusal = ConsoleError::Forbidden(format!(
+                "only an admin may clear another member's history; you may clear your own ({})",
+                caller.name
+            ));
+            self.record(caller, audited("history_clear", "refused", format!("history of {whose}: {refusal}")));
+            return Err(refusal);
+        }
+        let cleared = self.history_store()?.clear(&whose).await?;
+        self.record(caller, audited("history_clear", "ok", format!("cleared the history of {whose}: {cleared} runs")));
+        Ok(cleared)
+    }
+
     async fn preferences(&self, caller: &Caller) -> Result<Preferences, ConsoleError> {
         self.history_store()?.preferences(&caller.name).await
     }
 
     async fn saved_requests(&self, caller: &Caller) -> Result<Vec<SavedRequest>, ConsoleError> {
         let mut saved = self.saved_store()?.list().await?;
+        for s in &mut saved {
+            s.can_change = may_change(caller, s);
+        }
         let policy = self.masking.policy(caller);
         if policy.personal {
             saved.retain(|s| !self.hidden_in_demo(caller, &s.request.environment));
@@ -98,10 +125,48 @@ impl BuilderBackend for ConsoleService {
 
     async fn save_request(&self, caller: &Caller, request: SaveRequest) -> Result<SavedRequest, ConsoleError> {
         self.environment(caller, &request.request.environment)?;
-        self.saved_store()?.save(&caller.name, request).await
+        let store = self.saved_store()?;
+        if let Some(id) = request.id {
+            let existing = store.get(id).await?;
+            if !may_change(caller, &existing) {
+                let refusal = not_yours(&existing, "change");
+                self.record(caller, audited("saved_update", "refused", format!("{:?}: {refusal}", existing.name)));
+                return Err(refusal);
+            }
+        }
+        let mut saved = store.save(&caller.name, request).await?;
+        saved.can_change = true;
+        Ok(saved)
     }
 
-    async fn delete_saved_request(&self, _caller: &Caller, id: i64) -> Result<(), ConsoleError> {
-        self.saved_store()?.delete(id).await
+    async fn delete_saved_request(&self, caller: &Caller, id: i64) -> Result<(), ConsoleError> {
+        let store = self.saved_store()?;
+        let existing = store.get(id).await?;
+        let what = format!("{:?} in {:?} (saved by {})", existing.name, existing.collection, existing.created_by);
+        if !may_change(caller, &existing) {
+            let refusal = not_yours(&existing, "delete");
+            self.record(caller, audited("saved_delete", "refused", format!("{what}: {refusal}")));
+            return Err(refusal);
+        }
+        store.delete(id).await?;
+        self.record(caller, audited("saved_delete", "ok", format!("deleted saved request {what}")));
+        Ok(())
     }
+}
+
+/// A saved request is changed or deleted by its owner (who created it) or an admin; everyone
+/// else may open it and save a copy.
+fn may_change(caller: &Caller, saved: &SavedRequest) -> bool {
+    caller.name == saved.created_by || caller.role == Role::Admin
+}
+
+fn not_yours(saved: &SavedRequest, action: &str) -> ConsoleError {
+    ConsoleError::Forbidden(format!(
+        "only {} (who saved {:?}) or an admin may {action} it; open it and save a copy under a new name instead",
+        saved.created_by, saved.name
+    ))
+}
+
+fn audited(event: &'static str, outcome: &'static str, detail: String) -> AuditEvent {
+    AuditEvent { event, outcome, detail: Some(detail), ..AuditEvent::default() }
 }

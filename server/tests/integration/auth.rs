@@ -652,3 +652,106 @@ async fn local_mode_runs_as_one_local_admin_and_refuses_to_listen_beyond_loopbac
     assert!(text.contains("no staff accounts are configured"), "{text}");
     assert!(text.contains("[[auth.users]]") && text.contains("hash-password"), "says how to add accounts: {text}");
 }
+
+impl TestConsole {
+    async fn form_as(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", format!("{COOKIE}={cookie}"))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn audit_details(console: &TestConsole, event: &str) -> Vec<(String, String, String)> {
+    console.console.audit.flush().await;
+    sqlx::query_as("SELECT actor, outcome, detail FROM audit_log WHERE event = ? ORDER BY id")
+        .bind(event)
+        .fetch_all(&console.console.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_saved_request_is_changed_or_deleted_only_by_its_owner_or_an_admin_and_others_may_copy_it() {
+    let s = staffed(Arc::new(SystemClock)).await;
+    let (olga, victor, alice) =
+        (s.console.login("olga").await, s.console.login("victor").await, s.console.login("alice").await);
+    let save = |id: Option<i64>, name: &str| json!({ "request": { "id": id, "name": name, "collection": "Partners", "request": list_charges("simulator", 2) } });
+    let created: app::wire::SavedRequest =
+        s.console.call("/api/saved/save", &olga, save(None, "Olga's charges")).await.json().await.unwrap();
+    assert!(created.can_change, "the owner may change what she saved");
+
+    let listed: Vec<app::wire::SavedRequest> =
+        s.console.call("/api/saved", &victor, json!({})).await.json().await.unwrap();
+    let seen = listed.iter().find(|r| r.id == created.id).unwrap();
+    assert!(!seen.can_change, "a viewer sees it as read-only");
+    let id = created.id.to_string();
+    let refused = s.console.form_as("/api/saved/delete", &victor, &[("id", &id)]).await;
+    assert_eq!(refused.status(), 403);
+    let error: ConsoleError = refused.json().await.unwrap();
+    assert!(error.to_string().contains("only olga"), "{error}");
+    let overwrite = s.console.call("/api/saved/save", &victor, save(Some(created.id), "Hijacked")).await;
+    assert_eq!(overwrite.status(), 403);
+    // A copy is his own.
+    let copy: app::wire::SavedRequest =
+        s.console.call("/api/saved/save", &victor, save(None, "Olga's charges (copy)")).await.json().await.unwrap();
+    assert!(copy.can_change);
+    assert_eq!(s.console.form_as("/api/saved/delete", &victor, &[("id", &copy.id.to_string())]).await.status(), 200);
+    // The admin may delete anyone's.
+    assert_eq!(s.console.form_as("/api/saved/delete", &alice, &[("id", &id)]).await.status(), 200);
+    let left: Vec<app::wire::SavedRequest> = s.console.call("/api/saved", &olga, json!({})).await.json().await.unwrap();
+    assert!(left.iter().all(|r| r.id != created.id && r.name != "Hijacked"), "{left:?}");
+
+    let rows = audit_details(&s.console, "saved_delete").await;
+    let summary: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(summary, [("victor", "refused"), ("victor", "ok"), ("alice", "ok")], "{rows:?}");
+    assert!(rows.iter().all(|r| r.2.contains("Olga's charges")), "every delete names the request: {rows:?}");
+    s.console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn staff_clear_their_own_history_one_run_or_all_and_only_an_admin_clears_another_members() {
+    let s = staffed(Arc::new(SystemClock)).await;
+    let (olga, victor, alice) =
+        (s.console.login("olga").await, s.console.login("victor").await, s.console.login("alice").await);
+    for cookie in [&olga, &victor, &victor] {
+        assert_eq!(s.console.run_as(cookie, &list_charges("simulator", 1)).await.0, 200);
+    }
+    let history = |cookie: &str| {
+        let cookie = cookie.to_owned();
+        let console = &s.console;
+        async move {
+            let entries: Vec<app::wire::HistoryEntry> =
+                console.form_as("/api/history", &cookie, &[("limit", "50")]).await.json().await.unwrap();
+            entries
+        }
+    };
+    let mine = history(&victor).await;
+    assert_eq!(mine.len(), 2);
+    let olgas = history(&olga).await;
+    // One run: his own only; someone else's id reads as not found.
+    assert_eq!(s.console.form_as("/api/history/delete", &victor, &[("id", &olgas[0].id.to_string())]).await.status(), 404);
+    assert_eq!(s.console.form_as("/api/history/delete", &victor, &[("id", &mine[0].id.to_string())]).await.status(), 200);
+    assert_eq!(history(&victor).await.len(), 1);
+    // All of another member's: admins only.
+    assert_eq!(s.console.call("/api/history/clear", &victor, json!({ "staff": "olga" })).await.status(), 403);
+    assert_eq!(history(&olga).await.len(), 1);
+    let cleared: u64 =
+        s.console.call("/api/history/clear", &victor, json!({ "staff": null })).await.json().await.unwrap();
+    assert_eq!(cleared, 1);
+    assert!(history(&victor).await.is_empty());
+    let cleared: u64 =
+        s.console.call("/api/history/clear", &alice, json!({ "staff": "olga" })).await.json().await.unwrap();
+    assert_eq!(cleared, 1);
+    assert!(history(&olga).await.is_empty());
+
+    let rows = audit_details(&s.console, "history_clear").await;
+    let summary: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(summary, [("victor", "refused"), ("victor", "ok"), ("alice", "ok")], "{rows:?}");
+    assert!(rows[2].2.contains("olga"), "{rows:?}");
+    assert_eq!(audit_details(&s.console, "history_delete").await.len(), 1);
+    s.console.console.shutdown().await;
+}

@@ -405,7 +405,8 @@ async fn a_background_refresh_that_no_request_used_is_audited_once_with_its_reas
     // Nothing else is sent: the refreshed token is used by no request.
     tokio::time::sleep(Duration::from_millis(200)).await;
     console.console.audit.flush().await;
-    let rows: Vec<(String, String, Option<String>, String, Option<String>)> = sqlx::query_as(
+    type Row = (String, String, Option<String>, String, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT actor, event, environment, outcome, detail FROM audit_log WHERE event LIKE 'token_%' ORDER BY id",
     )
     .fetch_all(&console.console.db)

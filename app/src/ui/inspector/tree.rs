@@ -75,6 +75,8 @@ pub fn TreeView(
     body_id: Option<String>,
     /// Owned by the inspector, so expansion survives a visit to another tab.
     tree: StoredValue<Option<TreeState>>,
+    /// Owned by the inspector too: the search of this response survives a visit to another tab.
+    search_text: StoredValue<String>,
 ) -> impl IntoView {
     if tree.with_value(Option::is_none) {
         tree.set_value(body.index().map(|index| TreeState::new(index, INITIAL_ROW_BUDGET)));
@@ -210,6 +212,7 @@ pub fn TreeView(
         }
     }
     let start_search = move |query: String| {
+        search_text.set_value(query.clone());
         let generation = search_gen.get_value() + 1;
         search_gen.set_value(generation);
         search.set_value(Search::new(&query));
@@ -220,6 +223,13 @@ pub fn TreeView(
         status.set(Some(SearchStatus { count: 0, done: false, current: None }));
         run_slice(generation, body, search, search_gen, status, go_to_match);
     };
+    // Back from another tab: the kept search runs again over this response.
+    Effect::new(move |_| {
+        let kept = search_text.get_value();
+        if !kept.is_empty() {
+            start_search(kept);
+        }
+    });
     let step_match = move |delta: isize| {
         if let Some(s) = status.get_untracked() {
             if s.count > 0 {
@@ -339,6 +349,7 @@ pub fn TreeView(
             <span class="metric" data-testid="node-count">{format!("{nodes} nodes")}</span>
             <form class="search" on:submit=move |ev| { ev.prevent_default(); step_match(1); }>
                 <input type="search" placeholder="Search keys and values" data-testid="search-input" aria-label="Search keys and values"
+                    prop:value=search_text.get_value()
                     on:input=move |ev| start_search(event_target_value(&ev))
                     on:keydown=move |ev| if ev.key() == "Enter" && ev.shift_key() { ev.prevent_default(); step_match(-1); } />
                 <button type="button" data-testid="search-prev" title="Previous match (Shift+Enter)" on:click=move |_| step_match(-1)>"↑"</button>
