@@ -231,7 +231,9 @@ fn body_view(
             <p class="hint" data-testid="empty-body">{format!("No body ({status} {status_text}).")}</p>
         }
         .into_any(),
-        BodyKind::Json if loaded.index().is_some() => view! { <tree::TreeView body=loaded body_id tree search_text /> }.into_any(),
+        BodyKind::Json if loaded.index().is_some() => {
+            view! { <tree::TreeView body=loaded body_id tree search_text /> }.into_any()
+        }
         BodyKind::Json => view! {
             <p class="hint">"The body is not valid JSON; see the Raw tab."</p>
         }

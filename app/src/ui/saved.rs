@@ -72,7 +72,7 @@ pub fn SavedPanel(current: Signal<ExecuteRequest>, on_open: Callback<ExecuteRequ
                     <button class="small" on:click=move |_| { editing.set(None); name.set(String::new()); }>"Cancel"</button>
                 </Show>
             </div>
-            <p class="hint">"Saved requests are shared with all staff. They never hold a token or secret."</p>
+            <p class="hint">"Saved requests are shared with all staff; only the person who saved one, or an admin, may change or delete it (others copy it). They never hold a token or secret."</p>
             {move || message.get().map(|m| match m {
                 Ok(text) => view! { <p class="notice" data-testid="saved-message">{text}</p> }.into_any(),
                 Err(text) => view! { <p class="console-error" role="alert" data-testid="saved-error">{text}</p> }.into_any(),

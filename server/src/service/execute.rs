@@ -342,7 +342,7 @@ impl ConsoleService {
         sent: Sent,
         shown: Shown,
     ) -> Result<ExecuteResponse, ConsoleError> {
-        let Sent { mut inbound, token, hint, retried } = sent;
+        let Sent { mut inbound, token, mut hint, retried } = sent;
         let header = |name: &str| inbound.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         let content_type = header("content-type");
         let upstream_request_id = header("x-request-id").or_else(|| header("x-amzn-requestid"));
@@ -358,8 +358,13 @@ impl ConsoleService {
                 demo_masked: shown.demo,
             };
             let id = self.bodies.insert(stored);
+            // The upstream answered (and may have applied a write): never report that as a failure.
             if id.is_none() && !body_inline {
-                return Err(ConsoleError::Internal("the response body is larger than the body store".into()));
+                inbound.truncated = true;
+                hint = Some(format!(
+                    "the API answered, but its body ({kept_bytes} bytes) is more than the console keeps of one \
+                     answer, so it is not shown; narrow the request (a smaller page or limit)"
+                ));
             }
             id
         };

@@ -149,8 +149,8 @@ fn param_value(name: &str, params: &[(String, String)]) -> Result<String, PathEr
         .filter(|v| !v.is_empty())
         .ok_or_else(|| PathError::MissingParam(name.to_owned()))?;
     let bad = |reason: &str| PathError::BadParam { name: name.to_owned(), reason: reason.to_owned() };
-    if value == "." || value == ".." {
-        return Err(bad("'.' and '..' are not values"));
+    if is_dot_segment(value) {
+        return Err(bad("'.' and '..' (even followed by ';…') are not values"));
     }
     if value.contains('/') || value.contains('\\') {
         return Err(bad("a value may not contain '/' or '\\'"));
@@ -160,6 +160,12 @@ fn param_value(name: &str, params: &[(String, String)]) -> Result<String, PathEr
     }
     // A value is taken literally: `%` is sent as `%25`, so it cannot smuggle an encoded separator.
     Ok(value.to_owned())
+}
+
+/// `.` or `..`, alone or followed by `;` matrix parameters (`..;`, `..;jsessionid=x`, `.;`): servlet
+/// containers drop what follows `;` and then read the segment as a dot segment, leaving the base.
+fn is_dot_segment(decoded: &str) -> bool {
+    matches!(decoded.split(';').next(), Some("." | ".."))
 }
 
 /// Decodes a literal segment once and refuses what could mean something else upstream.
@@ -185,7 +191,7 @@ fn literal_segment(raw: &str) -> Result<String, PathError> {
     if decoded.contains('/') || decoded.contains('\\') {
         return Err(PathError::EncodedSeparator(raw.to_owned()));
     }
-    if decoded == "." || decoded == ".." {
+    if is_dot_segment(&decoded) {
         return Err(PathError::DotSegment(raw.to_owned()));
     }
     if decoded.chars().any(char::is_control) {
@@ -283,6 +289,33 @@ mod tests {
     }
 
     #[test]
+    fn a_dot_segment_followed_by_matrix_parameters_is_refused_in_every_spelling() {
+        for path in [
+            "/a/..;/admin",
+            "/a/.;/b",
+            "/a/..;jsessionid=x/admin",
+            "/a/%2e%2e;/admin",
+            "/a/%2E.;x/admin",
+            "/a/.%2e;/admin",
+            "/a/..%3b/admin",
+            "/a/..%3B/admin",
+            "/a/%2e%2e%3b/admin",
+            "..;/admin",
+        ] {
+            let error = build(path).unwrap_err();
+            assert!(matches!(error, PathError::DotSegment(_)), "{path}: {error}");
+            assert!(error.to_string().contains("dot segment"), "{path}: {error}");
+        }
+        // A `;` elsewhere is ordinary text.
+        assert!(build("/a/x..;/b").is_ok());
+        assert!(build("/a/;/b").is_ok());
+        for value in ["..;", ".;", "..;x=1"] {
+            let result = build_url(&base(), "/charge/{id}/", &[("id".into(), value.into())], &[]);
+            assert!(result.is_err(), "{value:?} accepted as a value");
+        }
+    }
+
+    #[test]
     fn parameter_values_cannot_add_segments() {
         for value in ["..", ".", "a/b", "a\\b", "x\ny", ""] {
             let result = build_url(&base(), "/charge/{id}/", &[("id".into(), value.into())], &[]);
@@ -305,7 +338,7 @@ mod tests {
     const ALPHABET: &[&str] = &[
         "/", "//", ".", "..", "%", "%2e", "%2E", "%2f", "%2F", "%5c", "%5C", "%25", "%252e", "%252f", "%00", "%0a",
         "%0D", "%20", "%3f", "%23", "%40", "%3A", "%E2%88%95", "%EF%BC%8F", "%C0%AF", "%c0%ae", "%zz", "\\", "?",
-        "#", "@", ":", ";", "~", "{", "}", "{id}", "a", "b", "v1", "admin", "evil.example", "127.0.0.2", "http:",
+        "#", "@", ":", ";", "%3b", "%3B", "..;", ".;", ";jsessionid=x", "~", "{", "}", "{id}", "a", "b", "v1", "admin", "evil.example", "127.0.0.2", "http:",
         "https://", "file:", "javascript:", "／", "∕", "⁄", "．", "é", "\u{202e}", "\t", "\n", "\r", "\0",
         "\u{b}", " ", "\u{7f}", "\u{85}",
     ];
@@ -348,7 +381,11 @@ mod tests {
                         !segment.is_empty() || index == segments.len() - 1,
                         "empty segment: {:?} -> {}", path, url
                     );
-                    prop_assert!(decoded != "." && decoded != "..", "dot segment: {:?} -> {}", path, url);
+                    let before_matrix = decoded.split(';').next().unwrap_or_default();
+                    prop_assert!(
+                        before_matrix != "." && before_matrix != "..",
+                        "dot segment (matrix parameters are dropped by servlet containers): {:?} -> {}", path, url
+                    );
                     prop_assert!(
                         !decoded.contains('/') && !decoded.contains('\\'),
                         "separator inside a segment: {:?} -> {}", path, url

@@ -733,8 +733,14 @@ async fn staff_clear_their_own_history_one_run_or_all_and_only_an_admin_clears_a
     assert_eq!(mine.len(), 2);
     let olgas = history(&olga).await;
     // One run: his own only; someone else's id reads as not found.
-    assert_eq!(s.console.form_as("/api/history/delete", &victor, &[("id", &olgas[0].id.to_string())]).await.status(), 404);
-    assert_eq!(s.console.form_as("/api/history/delete", &victor, &[("id", &mine[0].id.to_string())]).await.status(), 200);
+    assert_eq!(
+        s.console.form_as("/api/history/delete", &victor, &[("id", &olgas[0].id.to_string())]).await.status(),
+        404
+    );
+    assert_eq!(
+        s.console.form_as("/api/history/delete", &victor, &[("id", &mine[0].id.to_string())]).await.status(),
+        200
+    );
     assert_eq!(history(&victor).await.len(), 1);
     // All of another member's: admins only.
     assert_eq!(s.console.call("/api/history/clear", &victor, json!({ "staff": "olga" })).await.status(), 403);

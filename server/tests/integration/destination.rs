@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a failed set-up step is a failed test")]
-//! Destination control (security cases T-P01…T-P17) through the console's real HTTP surface: no
+//! Destination control (security cases T-P01…T-P20) through the console's real HTTP surface: no
 //! input may steer a request to another host or out of the environment's API base. A tripwire on
 //! another loopback address stands where an attacker would point, and must see no connection at all.
 
@@ -60,6 +60,15 @@ fn cases(trip: &str) -> Vec<Case> {
         path("T-P05", "%2E%2E/", Refused(400, DOT)),
         path("T-P05", "a/%2e%2e/%2e%2e/admin", Refused(400, DOT)),
         path("T-P05", "/v1/../../admin", Refused(400, DOT)),
+        // T-P20: a dot segment with `;` matrix parameters, which servlet containers read as the dot
+        // segment itself, in every spelling of the dots and the semicolon.
+        path("T-P20", "a/..;/admin", Refused(400, DOT)),
+        path("T-P20", "a/.;/admin", Refused(400, DOT)),
+        path("T-P20", "..;jsessionid=x/admin", Refused(400, DOT)),
+        path("T-P20", "a/%2e%2e;/admin", Refused(400, DOT)),
+        path("T-P20", "a/%2E.;x/admin", Refused(400, DOT)),
+        path("T-P20", "a/..%3b/admin", Refused(400, DOT)),
+        path("T-P20", "a/%2e%2e%3B/admin", Refused(400, DOT)),
         path("T-P06", "..%2fadmin", Refused(400, ENCODED)),
         path("T-P06", "a%2fb", Refused(400, ENCODED)),
         path("T-P06", "a%5cb", Refused(400, ENCODED)),
