@@ -190,7 +190,7 @@ impl StaffAccess {
         // Unknown names are checked against a dummy hash so both failures take the same time.
         let hash = account.map_or(password::dummy_hash(), |a| a.password_hash.as_str()).to_owned();
         let candidate = password.to_owned();
-        let verified = tokio::task::spawn_blocking(move || password::verify(&candidate, &hash)).await.unwrap_or(false);
+        let verified = password::verify_capped(candidate, hash).await;
         let Some(account) = account.filter(|_| verified) else {
             self.throttle.record_failure(&keys);
             tracing::warn!(name = %shown, address = address.as_deref().unwrap_or("-"), "failed login");
