@@ -40,6 +40,11 @@ role = "admin"
 name = "victor"
 password_hash = "${hash}"
 role = "viewer"
+
+[[auth.users]]
+name = "nora"
+password_hash = "${hash}"
+role = "operator"
 `);
   for (const suffix of ['', '-wal', '-shm']) {
     try { (await import('node:fs')).rmSync(runFile(`auth-console.db${suffix}`), { force: true }); } catch { /* absent */ }
@@ -153,4 +158,29 @@ test('a viewer sees no delete button on a request someone else saved, and the se
   await viewerPage.getByTestId('tool-saved').click();
   await expect(viewerPage.getByTestId('saved-item').filter({ hasText: name })).toBeVisible();
   await viewer.close();
+});
+
+test('a first visit is ready to run: a read is selected, highlighted and filled, and answers 200; a remembered choice wins later', async ({ page }) => {
+  // nora has never run anything, so nothing is remembered for her.
+  await logIn(page, 'nora', 'nora (operator)');
+  const wallets = page.getByTestId('endpoint-listWallets');
+  await expect(wallets).toHaveClass(/\bselected\b/);
+  await expect(wallets).toHaveClass(/\bhighlighted\b/);
+  await expect(page.locator('[data-testid^="endpoint-"].highlighted')).toHaveCount(1);
+  await expect(page.getByTestId('path-input')).not.toHaveValue('');
+  const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/execute');
+  await page.keyboard.press('Control+Enter');
+  expect((await answered).status()).toBe(200);
+  await expect(page.getByTestId('response-status')).toHaveText('200 OK');
+
+  // Her own choice is remembered and wins on the next visit.
+  await page.getByTestId('endpoint-listCharges').click();
+  await expect(page.getByTestId('endpoint-listCharges')).toHaveClass(/\bhighlighted\b/);
+  const second = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/execute');
+  await page.getByTestId('run-button').click();
+  expect((await second).status()).toBe(200);
+  await page.goto(`${BASE}/`);
+  await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
+  await expect(page.getByTestId('endpoint-listCharges')).toHaveClass(/\bselected\b/);
+  await expect(page.getByTestId('endpoint-listCharges')).toHaveClass(/\bhighlighted\b/);
 });

@@ -23,6 +23,7 @@ use crate::simulator::{self, RunningSimulator, SimulatorSettings};
 use crate::state::AppState;
 use crate::token::{SecretProvider, TokenBroker, TokenSource};
 use crate::upstream::{api_client, http_client};
+use secrecy::SecretString;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -135,21 +136,7 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
 pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) -> Result<RunningConsole, StartError> {
     let addr = listener.local_addr().map_err(StartError::Simulator)?;
     let db = crate::db::open(&config.database_path).await?;
-    let simulator = if config.uses_simulator() {
-        let mut settings =
-            SimulatorSettings::with_random_secret(config.simulator.client_id.clone(), config.simulator.token_lifetime);
-        if let Some(secret) = &config.simulator.client_secret {
-            settings.client_secret = secret.clone();
-        }
-        settings.issued_tokens_file.clone_from(&config.simulator.issued_tokens_file);
-        let secret = settings.client_secret.clone();
-        let running =
-            simulator::spawn(settings, SocketAddr::from(([127, 0, 0, 1], 0))).await.map_err(StartError::Simulator)?;
-        tracing::info!(addr = %running.addr, "built-in simulator listening");
-        Some((running, config.simulator.client_id.clone(), secret))
-    } else {
-        None
-    };
+    let simulator = start_simulator(&config).await?;
 
     let (audit, audit_task) = AuditLog::spawn(db.clone(), clock.clone());
     let token_http = http_client(std::time::Duration::from_secs(5)).map_err(StartError::Http)?;
@@ -161,42 +148,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         }),
     ));
     let bodies = Arc::new(BodyStore::new(clock.clone()));
-    let mut environments = Vec::new();
-    for env in &config.environments {
-        let (api_base, token_url, client_id, secret) = match (&env.target, &simulator) {
-            (Target::Remote(remote), _) => (
-                remote.api_base.clone(),
-                remote.token_url.clone(),
-                remote.client_id.clone(),
-                match &remote.client_secret_file {
-                    Some(path) => SecretProvider::file(path.clone(), remote.client_secret.clone()),
-                    None => SecretProvider::fixed(remote.client_secret.clone()),
-                },
-            ),
-            (Target::Simulator, Some((sim, client_id, secret))) => {
-                (sim.api_base(), sim.token_url(), client_id.clone(), SecretProvider::fixed(secret.clone()))
-            }
-            (Target::SimulatorProduction, Some((sim, client_id, secret))) => {
-                (sim.production_api_base(), sim.token_url(), client_id.clone(), SecretProvider::fixed(secret.clone()))
-            }
-            (Target::Simulator | Target::SimulatorProduction, None) => continue,
-        };
-        environments.push(LiveEnvironment {
-            token: TokenSource {
-                environment: env.id.clone(),
-                token_url,
-                client_id,
-                secret: Arc::new(secret),
-                scope: env.scope.clone(),
-                auth: env.client_auth,
-                timeout: env.timeouts.token,
-                refresh_skew: env.refresh_skew,
-            },
-            http: api_client(env.timeouts.connect).map_err(StartError::Http)?,
-            api_base,
-            config: env.clone(),
-        });
-    }
+    let environments = live_environments(&config, simulator.as_ref())?;
     let catalog = load_with_extras(&config.catalog_documents);
     let history = crate::history::HistoryStore::new(db.clone(), config.history.clone(), clock.clone());
     let saved = crate::saved::SavedStore::new(db.clone(), clock.clone());
@@ -265,4 +217,66 @@ async fn purge_expired_sessions(store: SqliteSessionStore) {
             Err(error) => tracing::warn!(%error, "could not purge expired sessions"),
         }
     }
+}
+
+/// The built-in simulator, when an environment uses it, with the client id and secret it accepts.
+async fn start_simulator(config: &Config) -> Result<Option<(RunningSimulator, String, SecretString)>, StartError> {
+    if !config.uses_simulator() {
+        return Ok(None);
+    }
+    let mut settings =
+        SimulatorSettings::with_random_secret(config.simulator.client_id.clone(), config.simulator.token_lifetime);
+    if let Some(secret) = &config.simulator.client_secret {
+        settings.client_secret = secret.clone();
+    }
+    settings.issued_tokens_file.clone_from(&config.simulator.issued_tokens_file);
+    let secret = settings.client_secret.clone();
+    let running =
+        simulator::spawn(settings, SocketAddr::from(([127, 0, 0, 1], 0))).await.map_err(StartError::Simulator)?;
+    tracing::info!(addr = %running.addr, "built-in simulator listening");
+    Ok(Some((running, config.simulator.client_id.clone(), secret)))
+}
+
+/// Every configured environment resolved to its API base, token source and client.
+fn live_environments(
+    config: &Config,
+    simulator: Option<&(RunningSimulator, String, SecretString)>,
+) -> Result<Vec<LiveEnvironment>, StartError> {
+    let mut environments = Vec::new();
+    for env in &config.environments {
+        let (api_base, token_url, client_id, secret) = match (&env.target, simulator) {
+            (Target::Remote(remote), _) => (
+                remote.api_base.clone(),
+                remote.token_url.clone(),
+                remote.client_id.clone(),
+                match &remote.client_secret_file {
+                    Some(path) => SecretProvider::file(path.clone(), remote.client_secret.clone()),
+                    None => SecretProvider::fixed(remote.client_secret.clone()),
+                },
+            ),
+            (Target::Simulator, Some((sim, client_id, secret))) => {
+                (sim.api_base(), sim.token_url(), client_id.clone(), SecretProvider::fixed(secret.clone()))
+            }
+            (Target::SimulatorProduction, Some((sim, client_id, secret))) => {
+                (sim.production_api_base(), sim.token_url(), client_id.clone(), SecretProvider::fixed(secret.clone()))
+            }
+            (Target::Simulator | Target::SimulatorProduction, None) => continue,
+        };
+        environments.push(LiveEnvironment {
+            token: TokenSource {
+                environment: env.id.clone(),
+                token_url,
+                client_id,
+                secret: Arc::new(secret),
+                scope: env.scope.clone(),
+                auth: env.client_auth,
+                timeout: env.timeouts.token,
+                refresh_skew: env.refresh_skew,
+            },
+            http: api_client(env.timeouts.connect).map_err(StartError::Http)?,
+            api_base,
+            config: env.clone(),
+        });
+    }
+    Ok(environments)
 }

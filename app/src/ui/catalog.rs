@@ -133,9 +133,14 @@ pub fn EndpointList(
     let search: NodeRef<html::Input> = NodeRef::new();
     let groups = Memo::new(move |_| endpoints.with(|all| visible_groups(all, &filter.get())));
     let flat = Memo::new(move |_| groups.with(|g| g.iter().flat_map(|(_, m)| m.iter().cloned()).collect::<Vec<_>>()));
+    // Typing a filter puts the keyboard cursor on the best match; without one it rests on the
+    // endpoint in the form, so what is highlighted is what Run sends.
     Effect::new(move |_| {
-        filter.track();
-        highlighted.set(0);
+        let typed = filter.with(|f| !f.trim().is_empty());
+        let chosen = selected.with(|s| s.as_ref().map(|e| e.id.clone()));
+        let position =
+            chosen.filter(|_| !typed).and_then(|id| flat.with_untracked(|f| f.iter().position(|e| e.id == id)));
+        highlighted.set(position.unwrap_or(0));
     });
 
     // `/` anywhere outside a text field jumps to the search box, as in most pickers.

@@ -79,6 +79,16 @@ impl Tool {
     }
 }
 
+/// The endpoint a first visit starts on: listing wallets (a read that needs no parameter), else
+/// listing charges, else the first read-only operation of the catalog.
+fn first_screen_endpoint(endpoints: &[Endpoint]) -> Option<Endpoint> {
+    let by_id = |id: &str| endpoints.iter().find(|e| e.id == id && e.method.eq_ignore_ascii_case("GET"));
+    by_id("listWallets")
+        .or_else(|| by_id("listCharges"))
+        .or_else(|| endpoints.iter().find(|e| e.method.eq_ignore_ascii_case("GET")))
+        .cloned()
+}
+
 #[component]
 fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: Preferences) -> impl IntoView {
     let clock = provide_browser_clock();
@@ -134,7 +144,9 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
             if let Some(env) = preferences.last_environment.filter(restorable) {
                 environment.set(env);
             }
-            if let Some(endpoint) = preferences.last_endpoint.as_deref().and_then(find_endpoint) {
+            // A first visit starts on a safe read that answers at once, ready to run.
+            let first_visit = || catalog.with_untracked(|c| first_screen_endpoint(&c.endpoints));
+            if let Some(endpoint) = preferences.last_endpoint.as_deref().and_then(find_endpoint).or_else(first_visit) {
                 on_select.run(endpoint);
             }
         }
