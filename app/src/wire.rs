@@ -486,7 +486,20 @@ impl leptos::server_fn::error::FromServerFnError for ConsoleError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        Self::Transport(value.to_string())
+        use leptos::server_fn::error::ServerFnErrorErr;
+        match value {
+            // The arguments the caller sent do not decode: the caller's mistake, said with the field.
+            ServerFnErrorErr::Args(reason) | ServerFnErrorErr::MissingArg(reason) => {
+                Self::InvalidRequest(format!("the call's arguments do not decode: {reason}"))
+            }
+            // On the server, decoding only ever reads a request's arguments (a JSON body); in the
+            // browser the same variant means an answer that did not decode, which stays Transport.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(reason) => {
+                Self::InvalidRequest(format!("the call's arguments do not decode: {reason}"))
+            }
+            other => Self::Transport(other.to_string()),
+        }
     }
 }
 

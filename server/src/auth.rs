@@ -16,6 +16,7 @@ use std::time::Duration;
 use app::backend::{Caller, StaffBackend};
 use app::wire::{AuditFilter, AuditRecord, ConsoleError, Role, StaffView};
 use axum::extract::ConnectInfo;
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
 use tower_sessions::Session;
@@ -47,6 +48,8 @@ pub struct StaffAccess {
     clock: SharedClock,
     audit: AuditLog,
     throttle: throttle::LoginThrottle,
+    /// What a Prometheus scraper presents on `/metrics` instead of a session.
+    metrics_token: Option<SecretString>,
 }
 
 /// Why a session stopped being valid.
@@ -61,7 +64,26 @@ pub enum SessionState {
 impl StaffAccess {
     pub fn new(auth: AuthSection, db: SqlitePool, clock: SharedClock, audit: AuditLog) -> Self {
         let throttle = throttle::LoginThrottle::new(auth.max_failed_logins, auth.lockout, clock.clone());
-        Self { auth, db, clock, audit, throttle }
+        Self { auth, db, clock, audit, throttle, metrics_token: None }
+    }
+
+    pub fn with_metrics_token(mut self, token: Option<SecretString>) -> Self {
+        self.metrics_token = token;
+        self
+    }
+
+    /// Whether `/metrics` may take a scrape token at all.
+    pub fn has_metrics_token(&self) -> bool {
+        self.metrics_token.is_some()
+    }
+
+    /// Whether `presented` is the scrape token, compared in constant time.
+    pub fn is_metrics_token(&self, presented: &str) -> bool {
+        use secrecy::ExposeSecret as _;
+        use subtle::ConstantTimeEq as _;
+        self.metrics_token
+            .as_ref()
+            .is_some_and(|token| bool::from(token.expose_secret().as_bytes().ct_eq(presented.as_bytes())))
     }
 
     pub fn local_caller(address: Option<String>) -> Caller {

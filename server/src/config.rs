@@ -41,6 +41,8 @@ pub struct SimulatorSection {
 /// The validated configuration the server runs on.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The scrape credential for `/metrics`, when configured (see `metrics_token`).
+    pub metrics_token: Option<SecretString>,
     pub bind: SocketAddr,
     /// Origin staff use, when configured (scheme, host and port only).
     pub public_url: Option<Url>,

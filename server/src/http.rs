@@ -7,6 +7,7 @@ mod bodies;
 mod metrics;
 
 use app::{shell, App};
+use axum::response::IntoResponse as _;
 use axum::routing::get;
 use axum::{middleware, Router};
 use http::header::{self, HeaderValue};
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(state.clone(), web::gate))
         .layer(session_layer(&state))
         .layer(middleware::from_fn(web::secure_removal_cookie))
@@ -47,6 +49,28 @@ pub fn router(state: AppState) -> Router {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// server_fn answers every error it raises itself (arguments that do not decode, for one) with 500;
+/// the status follows the error instead, so `ConsoleError::status_code` stays the one status map.
+async fn server_fn_status(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    let response = next.run(request).await;
+    if response.status() != http::StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Error bodies are a short JSON error; anything larger is passed on as it is.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::wire::ConsoleError>(&bytes) {
+        if let Ok(status) = http::StatusCode::from_u16(error.status_code()) {
+            parts.status = status;
+        }
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Leptos put a fresh nonce on its hydration script; the page's CSP allows exactly that one.

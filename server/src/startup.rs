@@ -172,7 +172,10 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     if config.auth.local_mode() {
         tracing::warn!("no staff accounts configured: local mode, everyone reaching {addr} is the local admin");
     }
-    let access = Arc::new(StaffAccess::new(config.auth.clone(), db.clone(), clock.clone(), audit.clone()));
+    let access = Arc::new(
+        StaffAccess::new(config.auth.clone(), db.clone(), clock.clone(), audit.clone())
+            .with_metrics_token(config.metrics_token.clone()),
+    );
     let sessions = SqliteSessionStore::new(db.clone(), clock.clone());
     let purge = tokio::spawn(purge_expired_sessions(sessions.clone()));
     let state = AppState {

@@ -198,6 +198,17 @@ pub async fn gate(State(access): State<Arc<StaffAccess>>, mut request: Request, 
     if path.starts_with("/pkg/") || path == "/healthz" {
         return next.run(request).await;
     }
+    // A Prometheus scraper has no session: `/metrics`, and nothing else, takes the scrape token.
+    if path == "/metrics" && access.has_metrics_token() {
+        if let Some(presented) = request.headers().get(http::header::AUTHORIZATION) {
+            let token = presented.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+            if token.is_some_and(|t| access.is_metrics_token(t)) {
+                return next.run(request).await;
+            }
+            tracing::warn!(address = address.as_deref().unwrap_or("-"), "refused a /metrics scrape with a wrong token");
+            return refusal(ConsoleError::Unauthenticated("wrong scrape token for /metrics".into()));
+        }
+    }
     let Some(session) = request.extensions().get::<Session>().cloned() else {
         return refusal(ConsoleError::Internal("sessions are not configured".into()));
     };
@@ -223,7 +234,8 @@ pub async fn gate(State(access): State<Arc<StaffAccess>>, mut request: Request, 
                 SessionState::Expired(_) => "your session reached its maximum length: log in again",
                 _ => "log in to use the console",
             };
-            if request.method() == Method::GET && !path.starts_with("/api/") {
+            // Pages send people to the login page; machine endpoints (`/api/*`, `/metrics`) say 401.
+            if request.method() == Method::GET && !path.starts_with("/api/") && path != "/metrics" {
                 let next_path = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
                 let target = format!(
                     "/login?next={}",

@@ -29,11 +29,23 @@ pub struct RawServer {
     /// The origin staff type into the browser, e.g. `https://console.example.com` (when behind a TLS
     /// proxy). Requests must name this host (or a loopback one); https turns on HSTS.
     pub public_url: Option<String>,
+    /// The bearer token a Prometheus scraper presents on `/metrics` (and nowhere else): the name of
+    /// an env var holding it, or a file holding only it. Never the token itself.
+    pub metrics_token_env: Option<String>,
+    pub metrics_token_file: Option<PathBuf>,
+    /// Refused: a token written into the file.
+    pub metrics_token: Option<MisplacedSecret>,
 }
 
 impl Default for RawServer {
     fn default() -> Self {
-        Self { bind: "127.0.0.1:3000".into(), public_url: None }
+        Self {
+            bind: "127.0.0.1:3000".into(),
+            public_url: None,
+            metrics_token_env: None,
+            metrics_token_file: None,
+            metrics_token: None,
+        }
     }
 }
 

@@ -12,6 +12,11 @@ pub fn summary(config: &Config) -> String {
             out.push_str(&format!("staff: {} ({})\n", user.name, user.role.as_str()));
         }
     }
+    out.push_str(if config.metrics_token.is_some() {
+        "metrics: /metrics takes a staff session or the scrape token (loaded)\n"
+    } else {
+        "metrics: /metrics takes a staff session (no scrape token configured)\n"
+    });
     for env in &config.environments {
         out.push_str(&format!("environment {} ({}, {}):\n", env.id, env.label, env.kind.as_str()));
         match &env.target {

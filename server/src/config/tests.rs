@@ -297,3 +297,29 @@ fn a_response_cap_larger_than_the_body_store_is_refused_at_start_up() {
     ));
     assert!(load(Some(&fits.0), &FakeEnv::default()).is_ok());
 }
+
+#[test]
+fn the_metrics_scrape_token_comes_from_an_env_var_or_a_file_never_the_file_itself_and_is_long() {
+    let token = "0123456789abcdef0123456789abcdef";
+    let env = FakeEnv::default().with("SCRAPE", token);
+    let file = write_toml("[server]\nmetrics_token_env = \"SCRAPE\"\n");
+    let config = load(Some(&file.0), &env).unwrap();
+    assert_eq!(config.metrics_token.as_ref().map(|t| t.expose_secret().to_owned()).as_deref(), Some(token));
+    assert!(summary(&config).contains("scrape token (loaded)"));
+    assert!(!summary(&config).contains(token));
+
+    let written = write_toml("[server]\nmetrics_token = \"0123456789abcdef0123456789abcdef\"\n");
+    let text = load(Some(&written.0), &FakeEnv::default()).unwrap_err().to_string();
+    assert!(text.contains("server.metrics_token must not be written"), "{text}");
+    assert!(!text.contains("0123456789abcdef"), "{text}");
+
+    let short = FakeEnv::default().with("SCRAPE", "short");
+    let text = load(Some(&file.0), &short).unwrap_err().to_string();
+    assert!(text.contains("at least 32 characters"), "{text}");
+    let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
+    assert!(text.contains("SCRAPE, which is not set"), "{text}");
+
+    let none = load(None, &FakeEnv::default()).unwrap();
+    assert!(none.metrics_token.is_none());
+    assert!(summary(&none).contains("no scrape token configured"));
+}

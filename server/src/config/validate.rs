@@ -114,6 +114,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
         EnvironmentKind::Production => 2,
     });
     let public_url = validate_public_url(raw.server.public_url.as_deref(), &mut problems);
+    let metrics_token = metrics_token(&raw.server, env, &mut problems);
     let ids: Vec<&str> = environments.iter().map(|e| e.id.as_str()).collect();
     let auth = validate_auth(raw.auth, &ids, &mut problems);
     if let Some(bind) = bind {
@@ -121,6 +122,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     }
     match (problems.is_empty(), bind) {
         (true, Some(bind)) => Ok(Config {
+            metrics_token,
             bind,
             public_url,
             auth,
@@ -203,6 +205,53 @@ fn with_default_environments(
         );
     }
     environments
+}
+
+/// Shorter scrape tokens are refused: the token is the whole credential for `/metrics`.
+const MIN_METRICS_TOKEN_CHARS: usize = 32;
+
+/// The `/metrics` scrape token from `server.metrics_token_env` or `server.metrics_token_file`.
+fn metrics_token(raw: &super::raw::RawServer, env: &dyn EnvSource, problems: &mut Vec<String>) -> Option<SecretString> {
+    if raw.metrics_token.is_some() {
+        problems.push(
+            "server.metrics_token must not be written in configuration: set server.metrics_token_env (the name of an \
+             env var) or server.metrics_token_file (a file holding only the token)"
+                .into(),
+        );
+    }
+    let token = match (&raw.metrics_token_env, &raw.metrics_token_file) {
+        (None, None) => return None,
+        (Some(_), Some(_)) => {
+            problems.push("set only one of server.metrics_token_env and server.metrics_token_file".into());
+            return None;
+        }
+        (Some(var), None) => match env.var(var) {
+            Some(value) if !value.trim().is_empty() => value.trim().to_owned(),
+            _ => {
+                problems.push(format!("server.metrics_token_env names env var {var}, which is not set or empty"));
+                return None;
+            }
+        },
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(value) if !value.trim().is_empty() => value.trim().to_owned(),
+            Ok(_) => {
+                problems.push(format!("server.metrics_token_file = {} is empty", path.display()));
+                return None;
+            }
+            Err(error) => {
+                problems.push(format!("server.metrics_token_file = {} cannot be read: {error}", path.display()));
+                return None;
+            }
+        },
+    };
+    if token.chars().count() < MIN_METRICS_TOKEN_CHARS || token.chars().any(|c| c.is_control() || c == ' ') {
+        problems.push(format!(
+            "the /metrics token must be at least {MIN_METRICS_TOKEN_CHARS} characters without spaces (it is the \
+             whole credential), e.g. the output of `openssl rand -hex 32`"
+        ));
+        return None;
+    }
+    Some(SecretString::from(token))
 }
 
 /// Beyond loopback the console needs staff accounts, and https so session cookies work.

@@ -761,3 +761,122 @@ async fn staff_clear_their_own_history_one_run_or_all_and_only_an_admin_clears_a
     assert_eq!(audit_details(&s.console, "history_delete").await.len(), 1);
     s.console.console.shutdown().await;
 }
+
+/// A server function called with arguments that do not decode is the caller's mistake: 400 and
+/// which field, for every server function (enumerated, so a new one is covered).
+#[tokio::test]
+async fn every_server_function_answers_a_call_whose_arguments_do_not_decode_with_400_naming_the_field() {
+    let s = staffed(Arc::new(SystemClock)).await;
+    let cookie = s.console.login("alice").await;
+    let mut refused = Vec::new();
+    for path in state_changing_routes().into_iter().filter(|p| p.starts_with("/api/") && p != "/api/logout") {
+        for (shape, request) in [
+            ("an empty form", s.console.http.post(format!("{}{path}", s.console.base)).form(&[("unrelated", "x")])),
+            ("an empty JSON object", s.console.http.post(format!("{}{path}", s.console.base)).json(&json!({}))),
+        ] {
+            let response = request.header("cookie", format!("{COOKIE}={cookie}")).send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            assert_ne!(status, 500, "{path} with {shape} is the caller's mistake, not the server's: {text}");
+            if status == 400 {
+                let error: ConsoleError =
+                    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {text} ({e})"));
+                assert!(matches!(error, ConsoleError::InvalidRequest(_)), "{path} with {shape}: {error:?}");
+                refused.push(path.clone());
+            } else {
+                assert!((200..300).contains(&status), "{path} with {shape}: {status} {text}");
+            }
+        }
+    }
+    refused.dedup();
+    for expected in ["/api/execute", "/api/history", "/api/token", "/api/saved/delete", "/api/compare", "/api/login"] {
+        assert!(
+            refused.iter().any(|p| p == expected),
+            "{expected} should refuse a call without its arguments: {refused:?}"
+        );
+    }
+    let missing = s.console.form_as("/api/history", &cookie, &[]).await;
+    assert_eq!(missing.status(), 400);
+    let text = missing.text().await.unwrap();
+    assert!(text.contains("limit"), "names the missing field: {text}");
+    let malformed = s.console.form_as("/api/history", &cookie, &[("limit", "many")]).await;
+    assert_eq!(malformed.status(), 400);
+    let execute = s.console.call("/api/execute", &cookie, json!({ "request": { "environment": 7 } })).await;
+    assert_eq!(execute.status(), 400);
+    let text = execute.text().await.unwrap();
+    assert!(text.contains("environment") || text.contains("invalid type"), "says what is wrong: {text}");
+    s.console.console.shutdown().await;
+}
+
+/// A Prometheus scraper has no session: `/metrics` (and only it) takes the configured token.
+#[tokio::test]
+async fn the_metrics_scrape_token_opens_metrics_only_and_a_wrong_one_is_refused() {
+    let token = "scrape-token-0123456789abcdef0123456789abcdef";
+    let production = standalone("prod-secret", Duration::from_secs(3600)).await;
+    let mut raw = RawConfig::default();
+    raw.environments.insert("production".into(), remote_env(&production, "production", "PROD_SECRET"));
+    raw.auth.users = vec![user("alice", "admin", &[])];
+    raw.server.metrics_token_env = Some("A55_TEST_METRICS_TOKEN".into());
+    let mut vars = Vars::default();
+    vars.0.insert("PROD_SECRET".into(), "prod-secret".into());
+    vars.0.insert("A55_TEST_METRICS_TOKEN".into(), token.into());
+    let console = TestConsole::start(raw, vars, Arc::new(SystemClock)).await;
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let get = |path: &str, bearer: Option<&str>| {
+        let mut request = plain.get(format!("{}{path}", console.base));
+        if let Some(bearer) = bearer {
+            request = request.header("authorization", format!("Bearer {bearer}"));
+        }
+        request.send()
+    };
+    let scraped = get("/metrics", Some(token)).await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped.text().await.unwrap().contains("# TYPE a55_console_token_requests_total counter"));
+    for (path, bearer) in [
+        ("/metrics", Some("scrape-token-0123456789abcdef0123456789abcdeX")),
+        ("/metrics", Some("")),
+        ("/metrics", None),
+    ] {
+        let response = get(path, bearer).await.unwrap();
+        assert_eq!(response.status(), 401, "{path} with {bearer:?}");
+        assert!(!response.text().await.unwrap().contains(token));
+    }
+    // The token opens nothing else.
+    let audit = get("/audit/export", Some(token)).await.unwrap();
+    assert_eq!(audit.status(), 303, "sent to the login page like anyone without a session");
+    assert!(audit.headers()["location"].to_str().unwrap().starts_with("/login"));
+    let execute = plain
+        .post(format!("{}/api/whoami", console.base))
+        .header("authorization", format!("Bearer {token}"))
+        .header("x-a55-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(execute.status(), 401);
+    // A staff session still works on /metrics.
+    let cookie = console.login("alice").await;
+    let staff = plain
+        .get(format!("{}/metrics", console.base))
+        .header("cookie", format!("{COOKIE}={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(staff.status(), 200);
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_scrape_token_metrics_stay_staff_only() {
+    let s = staffed(Arc::new(SystemClock)).await;
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/metrics", s.console.base))
+        .header("authorization", "Bearer anything-at-all-0123456789abcdef0123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    s.console.console.shutdown().await;
+}
