@@ -224,7 +224,6 @@ async fn requests_to_the_console_that_name_another_host_or_climb_out_of_its_file
         // loopback Host is accepted: an absolute-form target must name the listening address.
         ("T-P18", raw(format!("GET http://{}/ HTTP/1.1\r\nHost: {}", trip.host(), trip.host())), vec![421]),
         ("T-P18", raw(format!("GET http://{}/ HTTP/1.1\r\nHost: {host}", trip.host())), vec![421]),
-        ("T-P18", raw(format!("GET http://{host}/ HTTP/1.1\r\nHost: {host}")), vec![200]),
         // T-P19: TRACE and CONNECT are never served: 405 with Allow, whatever the target.
         ("T-P19", raw(format!("CONNECT {} HTTP/1.1\r\nHost: {}", trip.host(), trip.host())), vec![405]),
         ("T-P19", raw(format!("TRACE / HTTP/1.1\r\nHost: {host}")), vec![405]),
@@ -249,6 +248,11 @@ async fn requests_to_the_console_that_name_another_host_or_climb_out_of_its_file
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // A target naming the listening address itself is served (asked directly: under the leak canary
+    // the test talks to a recording front whose address is not the console's).
+    let own = console.console.addr;
+    let (status, text) = raw_http(own, &raw(format!("GET http://{own}/ HTTP/1.1\r\nHost: {own}"))).await;
+    assert_eq!(status, 200, "T-P18: the console's own address: {text:.300}");
     let (status, text) = raw_http(addr, &raw(format!("TRACE / HTTP/1.1\r\nHost: {host}"))).await;
     assert_eq!(status, 405);
     assert!(text.to_ascii_lowercase().contains("allow: get, head, post"), "405 without Allow: {text:.400}");
