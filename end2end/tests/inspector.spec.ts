@@ -204,7 +204,7 @@ test('the request tab shows what went upstream with the token as its fingerprint
   await expect(page.getByTestId('rate-limits')).toContainText('x-ratelimit-limit');
 });
 
-test('the search of a response survives a visit to another tab, and a new response starts without one', async ({ page }) => {
+test('the search of a response and its current match survive a visit to another tab, and a new response starts without one', async ({ page }) => {
   await runPath(page, '/sim/bigjson/0.1');
   await expect(page.getByTestId('json-tree')).toBeVisible();
   await page.getByTestId('search-input').fill('Cliente 17');
@@ -215,7 +215,19 @@ test('the search of a response survives a visit to another tab, and a new respon
   await page.getByTestId('tab-tree').click();
   await expect(page.getByTestId('search-input')).toHaveValue('Cliente 17');
   await expect(page.getByTestId('search-count')).toHaveText('1 of 11');
-  await expect(page.locator('[data-testid="tree-row"].current-match')).toHaveText(/name: "Cliente 17"/);
+  const current = page.locator('[data-testid="tree-row"].current-match');
+  await expect(current).toHaveText(/name: "Cliente 17"/);
+
+  // A match further down stays the current one across a visit to the Headers tab.
+  await page.getByTestId('search-next').click();
+  await page.getByTestId('search-next').click();
+  await expect(page.getByTestId('search-count')).toHaveText('3 of 11');
+  const third = await current.getAttribute('data-node');
+  await page.getByTestId('tab-headers').click();
+  await expect(page.getByTestId('search-input')).toHaveCount(0);
+  await page.getByTestId('tab-tree').click();
+  await expect(page.getByTestId('search-count')).toHaveText('3 of 11');
+  await expect(current).toHaveAttribute('data-node', third!);
 
   await runPath(page, '/sim/bigjson/0.1');
   await expect(page.getByTestId('json-tree')).toBeVisible();

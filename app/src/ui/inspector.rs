@@ -97,6 +97,7 @@ pub fn Inspector(response: ExecuteResponse) -> impl IntoView {
     let tree_state = StoredValue::new(None::<crate::inspect::tree::TreeState>);
     // The search of this response, kept while another tab is shown.
     let search_text = StoredValue::new(String::new());
+    let search_match = StoredValue::new(0usize);
 
     // Runs in the browser only: take the inline body or fetch the stored one, then index it.
     Effect::new(move |_| {
@@ -197,7 +198,7 @@ pub fn Inspector(response: ExecuteResponse) -> impl IntoView {
                     Load::Ready => {
                         let Some(loaded) = body.get_value() else { return ().into_any() };
                         match current {
-                            Tab::Tree => body_view(loaded, response.with_value(|r| (r.status, r.status_text.clone(), r.body_id.clone())), tree_state, search_text).into_any(),
+                            Tab::Tree => body_view(loaded, response.with_value(|r| (r.status, r.status_text.clone(), r.body_id.clone())), tree_state, (search_text, search_match)).into_any(),
                             Tab::Raw => view! { <text_view::RawView body=loaded /> }.into_any(),
                             _ => {
                                 let Some((href, ct)) = download.clone() else {
@@ -224,7 +225,7 @@ fn body_view(
     loaded: Arc<Body>,
     (status, status_text, body_id): (u16, String, Option<String>),
     tree: StoredValue<Option<crate::inspect::tree::TreeState>>,
-    search_text: StoredValue<String>,
+    (search_text, search_match): (StoredValue<String>, StoredValue<usize>),
 ) -> impl IntoView {
     match loaded.kind {
         BodyKind::Empty => view! {
@@ -232,7 +233,7 @@ fn body_view(
         }
         .into_any(),
         BodyKind::Json if loaded.index().is_some() => {
-            view! { <tree::TreeView body=loaded body_id tree search_text /> }.into_any()
+            view! { <tree::TreeView body=loaded body_id tree search_text search_match /> }.into_any()
         }
         BodyKind::Json => view! {
             <p class="hint">"The body is not valid JSON; see the Raw tab."</p>

@@ -77,6 +77,8 @@ pub fn TreeView(
     tree: StoredValue<Option<TreeState>>,
     /// Owned by the inspector too: the search of this response survives a visit to another tab.
     search_text: StoredValue<String>,
+    /// And which of its matches was the current one.
+    search_match: StoredValue<usize>,
 ) -> impl IntoView {
     if tree.with_value(Option::is_none) {
         tree.set_value(body.index().map(|index| TreeState::new(index, INITIAL_ROW_BUDGET)));
@@ -171,6 +173,7 @@ pub fn TreeView(
     let go_to_match = move |k: usize| {
         let node = search.with_value(|s| s.as_ref().and_then(|s| s.matches.get(k).map(|m| m.node)));
         if let Some(node) = node {
+            search_match.set_value(k);
             status.update(|s| {
                 if let Some(s) = s {
                     s.current = Some(k);
@@ -223,11 +226,26 @@ pub fn TreeView(
         status.set(Some(SearchStatus { count: 0, done: false, current: None }));
         run_slice(generation, body, search, search_gen, status, go_to_match);
     };
-    // Back from another tab: the kept search runs again over this response.
+    // Back from another tab: the kept search runs again over this response and returns to the
+    // match that was current, once the scan has found it.
+    let restore = StoredValue::new(None::<usize>);
     Effect::new(move |_| {
         let kept = search_text.get_value();
         if !kept.is_empty() {
+            let current = search_match.get_value();
             start_search(kept);
+            restore.set_value(Some(current));
+        }
+    });
+    Effect::new(move |_| {
+        let Some(found) = status.get() else { return };
+        if let Some(k) = restore.get_value() {
+            if k < found.count {
+                restore.set_value(None);
+                go_to_match(k);
+            } else if found.done {
+                restore.set_value(None);
+            }
         }
     });
     let step_match = move |delta: isize| {
