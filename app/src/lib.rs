@@ -51,11 +51,11 @@ pub fn App() -> impl IntoView {
         <Title text="a55 console" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=path!("/") view=ui::console::ConsolePage />
-                <Route path=path!("/login") view=ui::login::LoginPage />
-                <Route path=path!("/audit") view=ui::audit::AuditPage />
-                <Route path=path!("/token") view=ui::token_panel::TokenPage />
-                <Route path=path!("/compare") view=ui::compare::ComparePage />
+                <Route path=path!("/") view=ui::pages::console::ConsolePage />
+                <Route path=path!("/login") view=ui::pages::login::LoginPage />
+                <Route path=path!("/audit") view=ui::pages::audit::AuditPage />
+                <Route path=path!("/token") view=ui::pages::token::TokenPage />
+                <Route path=path!("/compare") view=ui::pages::compare::ComparePage />
             </Routes>
         </Router>
     }

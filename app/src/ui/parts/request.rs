@@ -373,6 +373,78 @@ const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OP
 
 #[component]
 pub fn RequestEditor(draft: RequestDraft, on_run: Callback<()>, pending: Signal<bool>) -> impl IntoView {
+    view! {
+        <section class="request" aria-label="Request">
+            <RequestLine draft on_run pending />
+            <Show when=move || draft.endpoint_id.with(Option::is_none) && draft.path.with(|p| !p.is_empty())>
+                <p class="hint raw-mode" data-testid="raw-mode">
+                    "Raw request: not a catalog operation. Any path under the environment's API base; "
+                    "the console refuses URLs, '..' and encoded separators."
+                </p>
+            </Show>
+            <div class="params">
+                {move || {
+                    let fields = draft.fields.get();
+                    if fields.is_empty() {
+                        return view! { <p class="hint">"Pick an endpoint, or type any path under the environment's API base."</p> }.into_any();
+                    }
+                    fields.into_iter().map(|field| view! { <ParamInput field draft /> }).collect_view().into_any()
+                }}
+            </div>
+            <PairRows rows=draft.extra_query kind="query" label="Query parameters" add_label="Add query parameter" draft />
+            <PairRows rows=draft.extra_headers kind="header" label="Headers" add_label="Add header" draft />
+            <BodyEditor draft />
+        </section>
+    }
+    .into_any()
+}
+
+/// Method, path and Run.
+#[component]
+fn RequestLine(draft: RequestDraft, on_run: Callback<()>, pending: Signal<bool>) -> impl IntoView {
+    view! {
+        <div class="request-line">
+            <select
+                class="method-select"
+                data-testid="method-select"
+                prop:value=move || draft.method.get()
+                on:change=move |ev| {
+                    draft.method.set(event_target_value(&ev));
+                    draft.ensure_idempotency_key();
+                }
+            >
+                {METHODS.iter().map(|m| view! { <option value=*m>{*m}</option> }).collect_view()}
+            </select>
+            <input
+                class="path-input"
+                data-testid="path-input"
+                placeholder="/bank/wallet/charges/"
+                spellcheck="false"
+                aria-label="Path under the environment's API base"
+                prop:value=move || draft.path.get()
+                on:input=move |ev| {
+                    draft.path.set(event_target_value(&ev));
+                    draft.endpoint_id.set(None);
+                    draft.sync_path_fields();
+                }
+            />
+            <button
+                class="run"
+                data-testid="run-button"
+                title="Run (Ctrl+Enter or Cmd+Enter)"
+                disabled=move || pending.get()
+                on:click=move |_| on_run.run(())
+            >
+                {move || if pending.get() { "Running…" } else { "Run" }}
+            </button>
+        </div>
+    }
+}
+
+/// The JSON body of a method that has one: editor, format, example, skeleton, syntax error and
+/// schema warnings.
+#[component]
+fn BodyEditor(draft: RequestDraft) -> impl IntoView {
     let body_error = Memo::new(move |_| {
         if !method_has_body(&draft.method.get()) {
             return None;
@@ -405,101 +477,46 @@ pub fn RequestEditor(draft: RequestDraft, on_run: Callback<()>, pending: Signal<
         }
     };
     view! {
-        <section class="request" aria-label="Request">
-            <div class="request-line">
-                <select
-                    class="method-select"
-                    data-testid="method-select"
-                    prop:value=move || draft.method.get()
-                    on:change=move |ev| {
-                        draft.method.set(event_target_value(&ev));
-                        draft.ensure_idempotency_key();
-                    }
-                >
-                    {METHODS.iter().map(|m| view! { <option value=*m>{*m}</option> }).collect_view()}
-                </select>
-                <input
-                    class="path-input"
-                    data-testid="path-input"
-                    placeholder="/bank/wallet/charges/"
-                    spellcheck="false"
-                    aria-label="Path under the environment's API base"
-                    prop:value=move || draft.path.get()
-                    on:input=move |ev| {
-                        draft.path.set(event_target_value(&ev));
-                        draft.endpoint_id.set(None);
-                        draft.sync_path_fields();
-                    }
-                />
-                <button
-                    class="run"
-                    data-testid="run-button"
-                    title="Run (Ctrl+Enter or Cmd+Enter)"
-                    disabled=move || pending.get()
-                    on:click=move |_| on_run.run(())
-                >
-                    {move || if pending.get() { "Running…" } else { "Run" }}
+        <Show when=move || method_has_body(&draft.method.get())>
+            <div class="body-toolbar">
+                <label class="body-label" for="body-editor">"JSON body"</label>
+                <button class="small" data-testid="body-format" on:click=format_body disabled=move || body_error.with(Option::is_some)>
+                    "Format"
                 </button>
+                <Show when=move || draft.body_example.with(Option::is_some)>
+                    <button class="small" data-testid="body-example" on:click=use_example>"Example"</button>
+                </Show>
+                <Show when=move || draft.body_schema.with(Option::is_some)>
+                    <button class="small" data-testid="body-skeleton" on:click=use_skeleton>"Skeleton from schema"</button>
+                </Show>
             </div>
-            <Show when=move || draft.endpoint_id.with(Option::is_none) && draft.path.with(|p| !p.is_empty())>
-                <p class="hint raw-mode" data-testid="raw-mode">
-                    "Raw request: not a catalog operation. Any path under the environment's API base; "
-                    "the console refuses URLs, '..' and encoded separators."
-                </p>
-            </Show>
-            <div class="params">
-                {move || {
-                    let fields = draft.fields.get();
-                    if fields.is_empty() {
-                        return view! { <p class="hint">"Pick an endpoint, or type any path under the environment's API base."</p> }.into_any();
+            <textarea
+                id="body-editor"
+                class="body-editor"
+                data-testid="body-editor"
+                spellcheck="false"
+                rows="14"
+                prop:value=move || draft.body.get()
+                on:input=move |ev| draft.body.set(event_target_value(&ev))
+            ></textarea>
+            {move || body_error.get().map(|e| view! { <p class="warning" data-testid="body-error">{e}</p> })}
+            {move || {
+                let all = warnings.get();
+                (!all.is_empty()).then(|| {
+                    let more = all.len().saturating_sub(SHOWN_WARNINGS);
+                    view! {
+                        <div class="schema-warnings" data-testid="schema-warnings">
+                            <p>"The body does not match the operation's schema (sending is still allowed):"</p>
+                            <ul>
+                                {all.into_iter().take(SHOWN_WARNINGS).map(|w| view! { <li><code>{w.path.clone()}</code>" "{w.message.clone()}</li> }).collect_view()}
+                            </ul>
+                            {(more > 0).then(|| view! { <p>{format!("…and {more} more")}</p> })}
+                        </div>
                     }
-                    fields.into_iter().map(|field| view! { <ParamInput field draft /> }).collect_view().into_any()
-                }}
-            </div>
-            <PairRows rows=draft.extra_query kind="query" label="Query parameters" add_label="Add query parameter" draft />
-            <PairRows rows=draft.extra_headers kind="header" label="Headers" add_label="Add header" draft />
-            <Show when=move || method_has_body(&draft.method.get())>
-                <div class="body-toolbar">
-                    <label class="body-label" for="body-editor">"JSON body"</label>
-                    <button class="small" data-testid="body-format" on:click=format_body disabled=move || body_error.with(Option::is_some)>
-                        "Format"
-                    </button>
-                    <Show when=move || draft.body_example.with(Option::is_some)>
-                        <button class="small" data-testid="body-example" on:click=use_example>"Example"</button>
-                    </Show>
-                    <Show when=move || draft.body_schema.with(Option::is_some)>
-                        <button class="small" data-testid="body-skeleton" on:click=use_skeleton>"Skeleton from schema"</button>
-                    </Show>
-                </div>
-                <textarea
-                    id="body-editor"
-                    class="body-editor"
-                    data-testid="body-editor"
-                    spellcheck="false"
-                    rows="14"
-                    prop:value=move || draft.body.get()
-                    on:input=move |ev| draft.body.set(event_target_value(&ev))
-                ></textarea>
-                {move || body_error.get().map(|e| view! { <p class="warning" data-testid="body-error">{e}</p> })}
-                {move || {
-                    let all = warnings.get();
-                    (!all.is_empty()).then(|| {
-                        let more = all.len().saturating_sub(SHOWN_WARNINGS);
-                        view! {
-                            <div class="schema-warnings" data-testid="schema-warnings">
-                                <p>"The body does not match the operation's schema (sending is still allowed):"</p>
-                                <ul>
-                                    {all.into_iter().take(SHOWN_WARNINGS).map(|w| view! { <li><code>{w.path.clone()}</code>" "{w.message.clone()}</li> }).collect_view()}
-                                </ul>
-                                {(more > 0).then(|| view! { <p>{format!("…and {more} more")}</p> })}
-                            </div>
-                        }
-                    })
-                }}
-            </Show>
-        </section>
+                })
+            }}
+        </Show>
     }
-    .into_any()
 }
 
 #[component]

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::format;
-use crate::ui::clock::BrowserClock;
+use crate::ui::parts::clock::BrowserClock;
 use crate::wire::{TokenState, TokenView};
 
 /// Token metadata plus the browser time at which it was received, so the countdown can run locally.

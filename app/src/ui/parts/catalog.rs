@@ -144,7 +144,7 @@ pub fn EndpointList(
     });
 
     // `/` anywhere outside a text field jumps to the search box, as in most pickers.
-    crate::ui::clock::window_listener_while_mounted(ev::keydown, move |event| {
+    crate::ui::parts::clock::window_listener_while_mounted(ev::keydown, move |event| {
         if event.key() != "/" || event.ctrl_key() || event.meta_key() || event.alt_key() {
             return;
         }

@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::ui::demo::MaskingNotice;
-use crate::ui::inspector::Inspector;
+use crate::ui::parts::demo::MaskingNotice;
+use crate::ui::parts::inspector::Inspector;
 use crate::wire::{ConsoleError, ExecuteResponse};
 
 #[component]

@@ -2,7 +2,7 @@
 //! (`op=…&q.limit=…`), per-side overrides (`l.q.wallet_uuid=…`, `r.p.charge_uuid=…`), the array
 //! key (`key=…`) and shape-only mode (`shape=1`). Opening one fills the form; nothing is sent.
 
-use crate::ui::link;
+use crate::ui::parts::link;
 use crate::wire::{ExecuteRequest, ParamLocation};
 
 /// One side's replacement for a shared parameter value.
