@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use crate::wire::{
     AuditFilter, AuditRecord, Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse,
-    HistoryDetail, HistoryEntry, JsonPathAnswer, Preferences, Role, SaveRequest, SavedRequest, Snippet, StaffView,
-    TokenDetails, TokenView,
+    HistoryDetail, HistoryEntry, JsonPathAnswer, LoginOptions, Preferences, Role, SaveRequest, SavedRequest, Snippet,
+    StaffView, TokenDetails, TokenView,
 };
 use crate::wire::{CompareRequest, CompareResult, CompareSettings, RediffRequest};
 use crate::wire::{DemoView, RevealedSecret};
@@ -129,6 +129,8 @@ pub trait StaffBackend: Send + Sync + 'static {
     async fn login(&self, name: String, password: String) -> Result<StaffView, ConsoleError>;
     /// Ends the current session on the server and clears its cookie.
     async fn logout(&self) -> Result<(), ConsoleError>;
+    /// How staff may sign in (shown before anyone is signed in).
+    fn login_options(&self) -> LoginOptions;
     /// Newest first; admins only.
     async fn audit(&self, caller: &Caller, filter: AuditFilter) -> Result<Vec<AuditRecord>, ConsoleError>;
 }

@@ -445,6 +445,23 @@ pub struct StaffView {
     pub local: bool,
 }
 
+/// What the login page offers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoginOptions {
+    /// Sign-in through the company's identity provider, offered first.
+    pub provider: Option<ProviderSignIn>,
+    /// Whether local accounts may sign in with a name and password.
+    pub password: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProviderSignIn {
+    /// "Sign in with <name>".
+    pub name: String,
+    /// Signing out at the identity provider too (RP-initiated logout), when it offers it.
+    pub logout_url: Option<String>,
+}
+
 /// Filters of the audit page; every field is optional.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditFilter {

@@ -107,7 +107,7 @@ test('logging in sets a strict host-only cookie and logging out removes it from 
   expect(session!.domain).toBe('127.0.0.1');
 
   await page.getByTestId('logout').click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?signed_out=1$/);
   expect((await context.cookies()).filter((c) => c.name === '__Host-a55-session'), 'the browser dropped the cookie').toHaveLength(0);
   await page.goto(`${BASE}/`);
   await expect(page).toHaveURL(/\/login\?next=/);

@@ -5,16 +5,18 @@
 //! (logout, timeout) ends the session even if a request that was in flight during logout saves the
 //! record again afterwards (tower-sessions' `save` is an upsert). Anonymous visitors get no record.
 
+pub mod oidc;
 pub mod password;
 pub mod store;
 pub mod throttle;
 pub mod web;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::{Caller, StaffBackend};
-use app::wire::{AuditFilter, AuditRecord, ConsoleError, Role, StaffView};
+use app::wire::{AuditFilter, AuditRecord, ConsoleError, LoginOptions, ProviderSignIn, Role, StaffView};
 use axum::extract::ConnectInfo;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
@@ -23,7 +25,7 @@ use tower_sessions::Session;
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::clock::SharedClock;
-use crate::config::{AuthSection, StaffAccount};
+use crate::config::{AuthSection, ResolvedRoles, StaffAccount};
 
 /// The session key holding the login id.
 const LOGIN_KEY: &str = "login";
@@ -50,6 +52,16 @@ pub struct StaffAccess {
     throttle: throttle::LoginThrottle,
     /// What a Prometheus scraper presents on `/metrics` instead of a session.
     metrics_token: Option<SecretString>,
+    /// The company's identity provider, when `[auth.oidc]` is configured.
+    oidc: Option<Arc<oidc::OidcProvider>>,
+}
+
+/// Who vouched for a login, and what they vouched for.
+enum Vouched<'a> {
+    /// A local account: its role is read from configuration on every request.
+    Password(&'a StaffAccount),
+    /// The identity provider: the role its groups gave at sign-in.
+    Provider(&'a oidc::Identity),
 }
 
 /// Why a session stopped being valid.
@@ -64,7 +76,16 @@ pub enum SessionState {
 impl StaffAccess {
     pub fn new(auth: AuthSection, db: SqlitePool, clock: SharedClock, audit: AuditLog) -> Self {
         let throttle = throttle::LoginThrottle::new(auth.max_failed_logins, auth.lockout, clock.clone());
-        Self { auth, db, clock, audit, throttle, metrics_token: None }
+        Self { auth, db, clock, audit, throttle, metrics_token: None, oidc: None }
+    }
+
+    pub fn with_oidc(mut self, provider: Option<Arc<oidc::OidcProvider>>) -> Self {
+        self.oidc = provider;
+        self
+    }
+
+    pub fn oidc(&self) -> Option<&oidc::OidcProvider> {
+        self.oidc.as_deref()
     }
 
     pub fn with_metrics_token(mut self, token: Option<SecretString>) -> Self {
@@ -108,13 +129,17 @@ impl StaffAccess {
             .await
             .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
         let Some(login_id) = login_id else { return Ok(SessionState::None) };
-        let row: Option<(String, i64, i64, Option<i64>)> =
-            sqlx::query_as("SELECT staff, login_at_ms, last_seen_ms, ended_at_ms FROM staff_logins WHERE login_id = ?")
-                .bind(&login_id)
-                .fetch_optional(&self.db)
-                .await
-                .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
-        let Some((staff, login_at, last_seen, ended)) = row else { return Ok(SessionState::None) };
+        let row: Option<LoginRow> = sqlx::query_as(
+            "SELECT staff, login_at_ms, last_seen_ms, ended_at_ms, source, role, environment_roles \
+             FROM staff_logins WHERE login_id = ?",
+        )
+        .bind(&login_id)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
+        let Some((staff, login_at, last_seen, ended, source, stored_role, stored_environments)) = row else {
+            return Ok(SessionState::None);
+        };
         if ended.is_some() {
             return Ok(SessionState::None);
         }
@@ -142,8 +167,13 @@ impl StaffAccess {
             let _ = session.flush().await;
             return Ok(SessionState::Expired(reason));
         }
-        let Some(account) = self.account(&staff) else {
-            // The account was removed from config since this login.
+        let roles = if source == "oidc" {
+            stored_roles(stored_role.as_deref(), stored_environments.as_deref()).map(|(r, e)| (staff.clone(), r, e))
+        } else {
+            self.account(&staff).map(|a| (a.name.clone(), a.role, a.environment_roles.clone()))
+        };
+        let Some((name, role, environment_roles)) = roles else {
+            // The account was removed from config since this login (or the row is unreadable).
             self.end_login(&login_id, "account_removed").await;
             return Ok(SessionState::None);
         };
@@ -159,9 +189,9 @@ impl StaffAccess {
                 .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
         }
         Ok(SessionState::Valid(Box::new(Caller {
-            name: account.name.clone(),
-            role: account.role,
-            environment_roles: account.environment_roles.clone(),
+            name,
+            role,
+            environment_roles,
             local: false,
             session: Some(hashed(&login_id)),
             address,
@@ -189,6 +219,10 @@ impl StaffAccess {
         name: &str,
         password: &str,
     ) -> Result<StaffView, ConsoleError> {
+        if !self.auth.local_accounts {
+            let via = self.oidc().map(|p| format!(": sign in with {}", p.display_name())).unwrap_or_default();
+            return Err(ConsoleError::Forbidden(format!("password sign-in is turned off{via}")));
+        }
         let shown = printable_name(name);
         let mut keys = vec![format!("account:{}", shown.to_lowercase())];
         if let Some(address) = &address {
@@ -228,39 +262,107 @@ impl StaffAccess {
         };
         self.throttle.clear(&keys[0]);
 
+        self.open_login(session, address, Vouched::Password(account)).await
+    }
+
+    /// Starts a login in `session`: ends a previous one, cycles the session id, records the login.
+    async fn open_login(
+        &self,
+        session: &Session,
+        address: Option<String>,
+        vouched: Vouched<'_>,
+    ) -> Result<StaffView, ConsoleError> {
+        let unavailable =
+            |e: &dyn std::fmt::Display| ConsoleError::Unavailable(format!("the session store is unavailable: {e}"));
         // A login inside an existing session ends the previous login first.
         if let Ok(Some(previous)) = session.get::<String>(LOGIN_KEY).await {
             self.end_login(&previous, "replaced_by_login").await;
         }
         // A new id: an id planted before login (fixation) stops working, its record is deleted.
-        session
-            .cycle_id()
-            .await
-            .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
+        session.cycle_id().await.map_err(|e| unavailable(&e))?;
         let login_id = hex::encode(rand::random::<[u8; 32]>());
         let now = self.clock.wall_ms();
-        sqlx::query("INSERT INTO staff_logins (login_id, staff, login_at_ms, last_seen_ms) VALUES (?, ?, ?, ?)")
-            .bind(&login_id)
-            .bind(&account.name)
-            .bind(now)
-            .bind(now)
-            .execute(&self.db)
-            .await
-            .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
-        session
-            .insert(LOGIN_KEY, &login_id)
-            .await
-            .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
-        tracing::info!(staff = %account.name, login = %hashed(&login_id), "login");
+        let (name, role, source, stored_role, stored_environments, detail) = match vouched {
+            Vouched::Password(account) => (account.name.clone(), account.role, "local", None, None, None),
+            Vouched::Provider(identity) => (
+                identity.name.clone(),
+                identity.role,
+                "oidc",
+                Some(identity.role.as_str()),
+                Some(serde_json::to_string(&identity.environment_roles).unwrap_or_else(|_| "[]".into())),
+                self.oidc().map(|p| format!("via {}", p.display_name())),
+            ),
+        };
+        sqlx::query(
+            "INSERT INTO staff_logins (login_id, staff, login_at_ms, last_seen_ms, source, role, environment_roles) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&login_id)
+        .bind(&name)
+        .bind(now)
+        .bind(now)
+        .bind(source)
+        .bind(stored_role)
+        .bind(stored_environments)
+        .execute(&self.db)
+        .await
+        .map_err(|e| unavailable(&e))?;
+        session.insert(LOGIN_KEY, &login_id).await.map_err(|e| unavailable(&e))?;
+        tracing::info!(staff = %name, login = %hashed(&login_id), source, "login");
         self.audit.record(AuditEvent {
-            actor: account.name.clone(),
+            actor: name.clone(),
             event: "login",
             outcome: "ok",
+            detail,
             address,
             session: Some(hashed(&login_id)),
             ..AuditEvent::default()
         });
-        Ok(StaffView { name: account.name.clone(), role: account.role, local: false })
+        Ok(StaffView { name, role, local: false })
+    }
+
+    /// Finishes a sign-in at the identity provider. `Ok` is where to go next; `Err` is the code the
+    /// login page explains. Every refusal is audited with its reason.
+    pub async fn finish_sign_in(
+        &self,
+        session: &Session,
+        address: Option<String>,
+        params: oidc::CallbackParams,
+        binding: Option<&str>,
+    ) -> Result<String, &'static str> {
+        let Some(provider) = self.oidc() else { return Err("off") };
+        let refused = |refusal: oidc::Refusal, address: Option<String>| {
+            tracing::warn!(code = refusal.code, reason = %refusal.reason, address = address.as_deref().unwrap_or("-"), "sign-in refused");
+            self.audit.record(AuditEvent {
+                actor: refusal.name.unwrap_or_else(|| "-".into()),
+                event: "login_failed",
+                outcome: "refused",
+                detail: Some(format!("{}: {}", provider.display_name(), refusal.reason)),
+                address,
+                ..AuditEvent::default()
+            });
+            refusal.code
+        };
+        let identity = match provider.finish(params, binding).await {
+            Ok(identity) => identity,
+            Err(refusal) => return Err(refused(refusal, address)),
+        };
+        // A name the identity provider controls must not take over a local account's saved work.
+        if self.account(&identity.name).is_some() {
+            let refusal = oidc::Refusal {
+                code: "taken",
+                reason: format!("the name {} belongs to a local account", identity.name),
+                name: Some(identity.name.clone()),
+            };
+            return Err(refused(refusal, address));
+        }
+        match self.open_login(session, address, Vouched::Provider(&identity)).await {
+            Ok(_) => Ok(identity.next),
+            Err(error) => {
+                tracing::error!(%error, "could not record a sign-in");
+                Err("unavailable")
+            }
+        }
     }
 
     async fn do_logout(&self, session: &Session, address: Option<String>) -> Result<(), ConsoleError> {
@@ -286,6 +388,17 @@ impl StaffAccess {
     }
 }
 
+/// A `staff_logins` row: staff, login and last-seen times, end, and for an identity provider's
+/// login the role and per-environment roles given at sign-in.
+type LoginRow = (String, i64, i64, Option<i64>, String, Option<String>, Option<String>);
+
+/// The roles an identity provider's login was given, as stored.
+fn stored_roles(role: Option<&str>, environments: Option<&str>) -> Option<ResolvedRoles> {
+    let role = Role::parse(role?)?;
+    let environments: Vec<(String, Option<Role>)> = serde_json::from_str(environments.unwrap_or("[]")).ok()?;
+    Some((role, environments))
+}
+
 /// The session and client address of the server function's request.
 fn request_session() -> Result<(Session, Option<String>), ConsoleError> {
     let parts = leptos::prelude::use_context::<http::request::Parts>()
@@ -307,6 +420,10 @@ impl StaffBackend for StaffAccess {
                 "this console runs in local mode (no staff accounts configured): there is nothing to log in to".into(),
             ));
         }
+        if self.auth.users.is_empty() {
+            let via = self.oidc().map(|p| format!(": sign in with {}", p.display_name())).unwrap_or_default();
+            return Err(ConsoleError::Forbidden(format!("there are no local accounts{via}")));
+        }
         let (session, address) = request_session()?;
         self.do_login(&session, address, &name, &password).await
     }
@@ -317,6 +434,15 @@ impl StaffBackend for StaffAccess {
         }
         let (session, address) = request_session()?;
         self.do_logout(&session, address).await
+    }
+
+    fn login_options(&self) -> LoginOptions {
+        LoginOptions {
+            provider: self
+                .oidc()
+                .map(|p| ProviderSignIn { name: p.display_name().to_owned(), logout_url: p.logout_url() }),
+            password: self.auth.password_login(),
+        }
     }
 
     async fn audit(&self, caller: &Caller, filter: AuditFilter) -> Result<Vec<AuditRecord>, ConsoleError> {

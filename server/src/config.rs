@@ -5,7 +5,9 @@
 
 mod auth;
 mod environments;
+mod oidc;
 mod raw;
+mod secrets;
 mod summary;
 mod validate;
 
@@ -18,6 +20,7 @@ use url::Url;
 
 pub use auth::{AuthSection, StaffAccount};
 pub use environments::{ClientAuth, Environment, GuardRails, RemoteTarget, Target, Timeouts};
+pub use oidc::{OidcSettings, ResolvedRoles, RoleMapping};
 pub use raw::*;
 pub use summary::summary;
 pub use validate::{load, validate, ConfigErrors, EnvSource, ProcessEnv};

@@ -23,6 +23,8 @@ pub trait ExpiringStore<V>: Send + Sync {
     /// The value kept under `id` for `owner`, unless it expired or was evicted. Anyone else, even
     /// holding the id, gets `None`.
     fn get(&self, id: &str, owner: &str) -> Option<V>;
+    /// Like `get`, and removes it: a value that must be used once (a pending sign-in).
+    fn take(&self, id: &str, owner: &str) -> Option<V>;
     /// Values and bytes kept now (expired ones not counted).
     fn usage(&self) -> (usize, usize);
 }
@@ -111,6 +113,21 @@ impl<V: Clone + Weighed + Send> ExpiringStore<V> for MemoryStore<V> {
         found
     }
 
+    fn take(&self, id: &str, owner: &str) -> Option<V> {
+        let now = self.clock.now();
+        let mut entries = self.entries.lock().ok()?;
+        self.expire(&mut entries, now);
+        let mut found = None;
+        for (at, entry) in entries.queue.iter().enumerate() {
+            if constant_time_eq(entry.id.as_bytes(), id.as_bytes()) && entry.owner == owner {
+                found = Some(at);
+            }
+        }
+        let entry = entries.queue.remove(found?)?;
+        entries.bytes -= entry.weight;
+        Some(entry.value)
+    }
+
     fn usage(&self) -> (usize, usize) {
         let now = self.clock.now();
         match self.entries.lock() {
@@ -153,6 +170,17 @@ mod tests {
         assert_eq!(kept.get(&id, "bruno"), None);
         assert_eq!(kept.get(&id[..31], "ana"), None);
         assert_ne!(kept.put("ana", "two".to_owned()).unwrap(), id);
+    }
+
+    #[test]
+    fn a_taken_value_is_gone_and_only_its_owner_can_take_it() {
+        let kept = store(ManualClock::new(), 10, 1_000);
+        let id = kept.put("ana", "one".to_owned()).unwrap();
+        assert_eq!(kept.take(&id, "bruno"), None);
+        assert_eq!(kept.take(&id, "ana").as_deref(), Some("one"));
+        assert_eq!(kept.take(&id, "ana"), None);
+        assert_eq!(kept.get(&id, "ana"), None);
+        assert_eq!(kept.usage(), (0, 0));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod audit;
 mod bodies;
 mod metrics;
+mod oidc;
 
 use app::{shell, App};
 use axum::response::IntoResponse as _;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(bodies::routes())
         .merge(audit::routes())
         .merge(metrics::routes())
+        .merge(oidc::routes())
         .leptos_routes_with_context(
             &state,
             routes,

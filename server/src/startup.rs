@@ -33,6 +33,9 @@ pub enum StartError {
     Http(reqwest::Error),
     #[error(transparent)]
     Database(#[from] crate::db::DbError),
+    /// The identity provider could not be discovered; the message names the issuer.
+    #[error("could not set up sign-in: {0}")]
+    IdentityProvider(String),
 }
 
 /// A console serving on `addr` until `shutdown` is called.
@@ -135,6 +138,7 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
 /// Starts everything on `listener`.
 pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) -> Result<RunningConsole, StartError> {
     let addr = listener.local_addr().map_err(StartError::Simulator)?;
+    let provider = discover_identity_provider(&config, addr, &clock).await?;
     let db = crate::db::open(&config.database_path).await?;
     let simulator = start_simulator(&config).await?;
 
@@ -174,7 +178,8 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     }
     let access = Arc::new(
         StaffAccess::new(config.auth.clone(), db.clone(), clock.clone(), audit.clone())
-            .with_metrics_token(config.metrics_token.clone()),
+            .with_metrics_token(config.metrics_token.clone())
+            .with_oidc(provider),
     );
     let sessions = SqliteSessionStore::new(db.clone(), clock.clone());
     let purge = tokio::spawn(purge_expired_sessions(sessions.clone()));
@@ -223,6 +228,25 @@ async fn purge_expired_sessions(store: SqliteSessionStore) {
 }
 
 /// The built-in simulator, when an environment uses it, with the client id and secret it accepts.
+/// Discovers `[auth.oidc]`'s provider; its callback is under `server.public_url`, or on loopback
+/// under the address the console listens on.
+async fn discover_identity_provider(
+    config: &Config,
+    addr: SocketAddr,
+    clock: &SharedClock,
+) -> Result<Option<Arc<crate::auth::oidc::OidcProvider>>, StartError> {
+    let Some(settings) = config.auth.oidc.clone() else { return Ok(None) };
+    let origin = match &config.public_url {
+        Some(url) => url.clone(),
+        None => url::Url::parse(&format!("http://{addr}")).map_err(|e| StartError::IdentityProvider(e.to_string()))?,
+    };
+    let provider = crate::auth::oidc::OidcProvider::discover(settings, &origin, clock.clone())
+        .await
+        .map_err(StartError::IdentityProvider)?;
+    tracing::info!(provider = provider.display_name(), "staff sign in through OpenID Connect");
+    Ok(Some(Arc::new(provider)))
+}
+
 async fn start_simulator(config: &Config) -> Result<Option<(RunningSimulator, String, SecretString)>, StartError> {
     if !config.uses_simulator() {
         return Ok(None);

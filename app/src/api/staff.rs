@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::csrf::CsrfClient;
-use crate::wire::{AuditFilter, AuditRecord, ConsoleError, StaffView};
+use crate::wire::{AuditFilter, AuditRecord, ConsoleError, LoginOptions, StaffView};
 
 /// Who is logged in (the local admin in local mode).
 #[server(prefix = "/api", endpoint = "whoami", client = CsrfClient)]
@@ -15,6 +15,12 @@ pub async fn get_current_staff() -> Result<StaffView, ConsoleError> {
 #[server(prefix = "/api", endpoint = "login", client = CsrfClient)]
 pub async fn open_session(name: String, password: String) -> Result<StaffView, ConsoleError> {
     crate::backend::serve_staff(|_, staff| async move { staff.login(name, password).await }).await
+}
+
+/// How staff may sign in: the identity provider first, local accounts when they are on.
+#[server(prefix = "/api", endpoint = "login/options", client = CsrfClient)]
+pub async fn get_login_options() -> Result<LoginOptions, ConsoleError> {
+    crate::backend::serve_staff(|_, staff| async move { Ok(staff.login_options()) }).await
 }
 
 #[server(prefix = "/api", endpoint = "logout", client = CsrfClient)]

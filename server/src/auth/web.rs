@@ -181,7 +181,17 @@ pub async fn secure_removal_cookie(request: Request, next: Next) -> Response {
 
 /// Paths served without a session: the login page and its server function, assets, health.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/api/login" | "/healthz" | "/favicon.svg" | "/favicon.ico") || path.starts_with("/pkg/")
+    matches!(
+        path,
+        "/login"
+            | "/api/login"
+            | "/api/login/options"
+            | "/auth/oidc/start"
+            | crate::auth::oidc::CALLBACK_PATH
+            | "/healthz"
+            | "/favicon.svg"
+            | "/favicon.ico"
+    ) || path.starts_with("/pkg/")
 }
 
 /// Resolves the session into a `Caller` (request extension) and keeps everyone else out.

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use app::wire::Role;
 
+use super::oidc::{validate_oidc, OidcSettings};
 use super::raw::RawAuth;
+use super::EnvSource;
 
 /// One staff account.
 #[derive(Clone)]
@@ -29,8 +31,11 @@ impl fmt::Debug for StaffAccount {
 
 #[derive(Clone, Debug)]
 pub struct AuthSection {
-    /// Empty: local mode.
+    /// Empty, and no `oidc`: local mode.
     pub users: Vec<StaffAccount>,
+    /// Whether `users` may sign in with a password (off: only through the identity provider).
+    pub local_accounts: bool,
+    pub oidc: Option<OidcSettings>,
     pub idle_timeout: Duration,
     pub absolute_timeout: Duration,
     pub max_failed_logins: u32,
@@ -39,11 +44,21 @@ pub struct AuthSection {
 
 impl AuthSection {
     pub fn local_mode(&self) -> bool {
-        self.users.is_empty()
+        self.users.is_empty() && self.oidc.is_none()
+    }
+
+    /// Whether the login page offers the name and password form.
+    pub fn password_login(&self) -> bool {
+        self.local_accounts && !self.users.is_empty()
     }
 }
 
-pub(super) fn validate_auth(raw: RawAuth, environment_ids: &[&str], problems: &mut Vec<String>) -> AuthSection {
+pub(super) fn validate_auth(
+    raw: RawAuth,
+    environment_ids: &[&str],
+    env: &dyn EnvSource,
+    problems: &mut Vec<String>,
+) -> AuthSection {
     let mut users: Vec<StaffAccount> = Vec::new();
     for (index, user) in raw.users.into_iter().enumerate() {
         let key = format!("auth.users[{index}]");
@@ -106,8 +121,17 @@ pub(super) fn validate_auth(raw: RawAuth, environment_ids: &[&str], problems: &m
     if !(1..=86_400).contains(&raw.lockout_secs) {
         problems.push("auth.lockout_secs must be between 1 and 86400".into());
     }
+    if !raw.local_accounts && raw.oidc.is_none() {
+        problems.push(
+            "auth.local_accounts = false leaves no way to sign in: configure [auth.oidc], or turn local accounts back on"
+                .into(),
+        );
+    }
+    let oidc = raw.oidc.and_then(|oidc| validate_oidc(oidc, environment_ids, env, problems));
     AuthSection {
         users,
+        local_accounts: raw.local_accounts,
+        oidc,
         idle_timeout: Duration::from_secs(raw.idle_timeout_mins.saturating_mul(60)),
         absolute_timeout: Duration::from_secs(raw.absolute_timeout_hours.saturating_mul(3600)),
         max_failed_logins: raw.max_failed_logins,

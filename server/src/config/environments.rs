@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use url::Url;
 
 use super::raw::{RawEnvironment, RawLiveSpec};
+use super::secrets::{read_secret, SecretSource};
 use super::{EnvSource, DEFAULT_SPEC_PATH};
 
 /// How the client authenticates at the token endpoint (both are accepted by Cognito).
@@ -343,40 +344,19 @@ fn remote_target(
             None
         }
     };
-    let secret = match (&raw.client_secret_env, &raw.client_secret_file) {
-        (Some(_), Some(_)) => {
-            problems.push(format!("set only one of {} and {}", key("client_secret_env"), key("client_secret_file")));
-            None
-        }
-        (None, None) => {
-            if raw.client_secret.is_none() {
-                problems.push(format!(
-                    "no client secret for {id}: set {} to the name of an env var holding it, or {} to a file holding it",
-                    key("client_secret_env"),
-                    key("client_secret_file")
-                ));
-            }
-            None
-        }
-        (Some(var), None) => match env.var(var) {
-            Some(value) if !value.trim().is_empty() => Some(SecretString::from(value.trim().to_owned())),
-            _ => {
-                problems.push(format!("{} names env var {var}, which is not set or empty", key("client_secret_env")));
-                None
-            }
-        },
-        (None, Some(path)) => match std::fs::read_to_string(path) {
-            Ok(value) if !value.trim().is_empty() => Some(SecretString::from(value.trim().to_owned())),
-            Ok(_) => {
-                problems.push(format!("{} = {} is empty", key("client_secret_file"), path.display()));
-                None
-            }
-            Err(error) => {
-                problems.push(format!("{} = {} cannot be read: {error}", key("client_secret_file"), path.display()));
-                None
-            }
-        },
+    let (env_key, file_key) = (key("client_secret_env"), key("client_secret_file"));
+    let source = SecretSource {
+        env_key: &env_key,
+        env_var: raw.client_secret_env.as_deref(),
+        file_key: &file_key,
+        file: raw.client_secret_file.as_deref(),
     };
+    let secret = read_secret(&source, env, problems);
+    if raw.client_secret_env.is_none() && raw.client_secret_file.is_none() && raw.client_secret.is_none() {
+        problems.push(format!(
+            "no client secret for {id}: set {env_key} to the name of an env var holding it, or {file_key} to a file holding it"
+        ));
+    }
     Some(RemoteTarget {
         api_base: api_base?,
         token_url: token_url?,

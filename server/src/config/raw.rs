@@ -61,6 +61,38 @@ pub struct RawAuth {
     /// Failed logins allowed per account and per client address within `lockout_secs`.
     pub max_failed_logins: u32,
     pub lockout_secs: u64,
+    /// Whether `[[auth.users]]` may sign in with a password. With `[auth.oidc]` they are the
+    /// break-glass accounts: keep them, and turn this off until the identity provider is down.
+    pub local_accounts: bool,
+    /// Sign-in through the company's OpenID Connect provider.
+    pub oidc: Option<RawOidc>,
+}
+
+/// `[auth.oidc]`: the identity provider staff sign in with.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawOidc {
+    /// The issuer URL; its `/.well-known/openid-configuration` is read at start-up.
+    pub issuer: Option<String>,
+    /// Shown on the login page as "Sign in with <display_name>".
+    pub display_name: Option<String>,
+    pub client_id: Option<String>,
+    /// The name of an env var holding the client secret, or a file holding only it.
+    pub client_secret_env: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    /// Refused: a secret written into the file.
+    pub client_secret: Option<MisplacedSecret>,
+    /// Scopes asked for; `openid` is always included.
+    pub scopes: Option<Vec<String>>,
+    /// The ID token claim that names the person (default `email`); a dotted path reaches nested claims.
+    pub username_claim: Option<String>,
+    /// The claim listing the person's groups or roles (default `groups`), e.g. `realm_access.roles`.
+    pub groups_claim: Option<String>,
+    /// Group -> "viewer" | "operator" | "admin". A person gets the highest role of their groups;
+    /// someone in none of them cannot sign in.
+    pub roles: BTreeMap<String, String>,
+    /// Per-environment overrides: environment id -> group -> role or "none".
+    pub environments: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Default for RawAuth {
@@ -71,6 +103,8 @@ impl Default for RawAuth {
             absolute_timeout_hours: 12,
             max_failed_logins: 5,
             lockout_secs: 900,
+            local_accounts: true,
+            oidc: None,
         }
     }
 }

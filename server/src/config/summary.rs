@@ -8,8 +8,22 @@ pub fn summary(config: &Config) -> String {
     if config.auth.local_mode() {
         out.push_str("staff: none configured, local mode (one local admin, loopback only)\n");
     } else {
+        let password = if config.auth.local_accounts { "" } else { ", password sign-in turned off" };
         for user in &config.auth.users {
-            out.push_str(&format!("staff: {} ({})\n", user.name, user.role.as_str()));
+            out.push_str(&format!("staff: {} ({}{password})\n", user.name, user.role.as_str()));
+        }
+        if let Some(oidc) = &config.auth.oidc {
+            out.push_str(&format!(
+                "sign-in: {} via OpenID Connect, issuer {}, client {}, secret from {}, scopes {}, name claim {}, groups claim {}, {} group mapping(s)\n",
+                oidc.display_name,
+                oidc.issuer,
+                oidc.client_id,
+                "auth.oidc.client_secret_env/_file",
+                oidc.scopes.join(" "),
+                oidc.username_claim,
+                oidc.groups_claim,
+                oidc.roles.roles.len(),
+            ));
         }
     }
     out.push_str(if config.metrics_token.is_some() {

@@ -323,3 +323,64 @@ fn the_metrics_scrape_token_comes_from_an_env_var_or_a_file_never_the_file_itsel
     assert!(none.metrics_token.is_none());
     assert!(summary(&none).contains("no scrape token configured"));
 }
+
+#[test]
+fn sign_in_through_an_identity_provider_is_checked_with_every_problem_named() {
+    let file = write_toml(
+        r#"
+[auth]
+local_accounts = false
+[auth.oidc]
+issuer = "http://idp.example.com/realms/staff"
+client_secret = "oops-oidc"
+scopes = ["profile", "two words"]
+username_claim = "a..b"
+[auth.oidc.roles]
+"ops" = "superuser"
+[auth.oidc.environments.nowhere]
+"ops" = "maybe"
+"#,
+    );
+    let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
+    for expected in [
+        "auth.oidc.issuer = \"http://idp.example.com/realms/staff\" must use https",
+        "auth.oidc.client_id is missing",
+        "auth.oidc.client_secret must not be written in configuration",
+        "auth.oidc.scopes: \"two words\" is not a scope",
+        "auth.oidc.username_claim = \"a..b\" must name a claim",
+        "auth.oidc.roles.\"ops\" = \"superuser\"",
+        "auth.oidc.environments.nowhere: there is no environment",
+        "auth.oidc.environments.nowhere.\"ops\" = \"maybe\"",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("oops-oidc"), "the misplaced secret must not be echoed");
+
+    let file = write_toml("[auth]\nlocal_accounts = false\n");
+    let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
+    assert!(text.contains("auth.local_accounts = false leaves no way to sign in"), "{text}");
+    let file =
+        write_toml("[auth.oidc]\nissuer = \"https://idp.example.com\"\nclient_id = \"c\"\nclient_secret_env = \"S\"\n");
+    let text = load(Some(&file.0), &FakeEnv::default().with("S", "x")).unwrap_err().to_string();
+    assert!(text.contains("auth.oidc.roles is empty, so nobody could sign in"), "{text}");
+}
+
+#[test]
+fn an_identity_provider_alone_is_not_local_mode_and_its_secret_comes_from_env_or_file() {
+    let file = write_toml(
+        "[auth.oidc]\nissuer = \"https://idp.example.com/\"\ndisplay_name = \" Okta \"\nclient_id = \"console\"\nclient_secret_env = \"OIDC\"\ngroups_claim = \"realm_access.roles\"\n[auth.oidc.roles]\nstaff = \"viewer\"\n",
+    );
+    let config = load(Some(&file.0), &FakeEnv::default().with("OIDC", " s3cret \n")).unwrap();
+    assert!(!config.auth.local_mode());
+    assert!(!config.auth.password_login(), "no local accounts, no password form");
+    let oidc = config.auth.oidc.as_ref().unwrap();
+    assert_eq!(oidc.issuer, "https://idp.example.com/", "kept as written: discovery compares it exactly");
+    assert_eq!(oidc.display_name, "Okta");
+    assert_eq!(oidc.client_secret.expose_secret(), "s3cret");
+    assert_eq!(oidc.scopes, ["openid", "profile", "email"]);
+    assert_eq!((oidc.username_claim.as_str(), oidc.groups_claim.as_str()), ("email", "realm_access.roles"));
+    assert!(!format!("{oidc:?}").contains("s3cret"));
+    let summary = summary(&config);
+    assert!(summary.contains("sign-in: Okta via OpenID Connect"), "{summary}");
+    assert!(!summary.contains("s3cret"), "{summary}");
+}

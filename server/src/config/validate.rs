@@ -9,12 +9,13 @@ use std::time::Duration;
 use app::wire::EnvironmentKind;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
 
 use super::auth::validate_auth;
 use super::environments::{parse_service_url, validate_environment};
 use super::raw::{RawConfig, RawEnvironment, RawMasking};
+use super::secrets::{read_secret, SecretSource};
 use super::{Config, HistoryRetention, SimulatorSection, ENV_PREFIX};
 
 /// Every problem found, each naming the key and what to do.
@@ -116,7 +117,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     let public_url = validate_public_url(raw.server.public_url.as_deref(), &mut problems);
     let metrics_token = metrics_token(&raw.server, env, &mut problems);
     let ids: Vec<&str> = environments.iter().map(|e| e.id.as_str()).collect();
-    let auth = validate_auth(raw.auth, &ids, &mut problems);
+    let auth = validate_auth(raw.auth, &ids, env, &mut problems);
     if let Some(bind) = bind {
         check_exposure(bind, &auth, public_url.as_ref(), &mut problems);
     }
@@ -219,39 +220,22 @@ fn metrics_token(raw: &super::raw::RawServer, env: &dyn EnvSource, problems: &mu
                 .into(),
         );
     }
-    let token = match (&raw.metrics_token_env, &raw.metrics_token_file) {
-        (None, None) => return None,
-        (Some(_), Some(_)) => {
-            problems.push("set only one of server.metrics_token_env and server.metrics_token_file".into());
-            return None;
-        }
-        (Some(var), None) => match env.var(var) {
-            Some(value) if !value.trim().is_empty() => value.trim().to_owned(),
-            _ => {
-                problems.push(format!("server.metrics_token_env names env var {var}, which is not set or empty"));
-                return None;
-            }
-        },
-        (None, Some(path)) => match std::fs::read_to_string(path) {
-            Ok(value) if !value.trim().is_empty() => value.trim().to_owned(),
-            Ok(_) => {
-                problems.push(format!("server.metrics_token_file = {} is empty", path.display()));
-                return None;
-            }
-            Err(error) => {
-                problems.push(format!("server.metrics_token_file = {} cannot be read: {error}", path.display()));
-                return None;
-            }
-        },
+    let source = SecretSource {
+        env_key: "server.metrics_token_env",
+        env_var: raw.metrics_token_env.as_deref(),
+        file_key: "server.metrics_token_file",
+        file: raw.metrics_token_file.as_deref(),
     };
-    if token.chars().count() < MIN_METRICS_TOKEN_CHARS || token.chars().any(|c| c.is_control() || c == ' ') {
+    let token = read_secret(&source, env, problems)?;
+    let text = token.expose_secret();
+    if text.chars().count() < MIN_METRICS_TOKEN_CHARS || text.chars().any(|c| c.is_control() || c == ' ') {
         problems.push(format!(
             "the /metrics token must be at least {MIN_METRICS_TOKEN_CHARS} characters without spaces (it is the \
              whole credential), e.g. the output of `openssl rand -hex 32`"
         ));
         return None;
     }
-    Some(SecretString::from(token))
+    Some(token)
 }
 
 /// Beyond loopback the console needs staff accounts, and https so session cookies work.

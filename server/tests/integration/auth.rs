@@ -58,13 +58,7 @@ async fn staffed(clock: SharedClock) -> Staffed {
 
 /// The session cookie value from a response, if it sets one.
 fn set_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{COOKIE}=")))
-        .map(str::to_owned)
+    set_cookie_named(response, COOKIE)
 }
 
 fn cookie_value(set_cookie: &str) -> String {
@@ -379,12 +373,18 @@ async fn a_request_for_a_foreign_host_name_is_refused() {
 async fn without_a_session_every_api_route_answers_401_and_pages_redirect_to_login() {
     let s = staffed(Arc::new(SystemClock)).await;
     for (path, _) in leptos::server_fn::axum::server_fn_paths() {
-        if path == "/api/login" {
+        // The two the login page needs before anyone is signed in.
+        if path == "/api/login" || path == "/api/login/options" {
             continue;
         }
         let response = s.console.http.post(format!("{}{path}", s.console.base)).json(&json!({})).send().await.unwrap();
         assert_eq!(response.status(), 401, "{path}");
     }
+    let options = s.console.http.post(format!("{}/api/login/options", s.console.base)).send().await.unwrap();
+    assert_eq!(
+        options.json::<app::wire::LoginOptions>().await.unwrap(),
+        app::wire::LoginOptions { provider: None, password: true }
+    );
     for page in ["/", "/audit"] {
         let response = s.console.http.get(format!("{}{page}", s.console.base)).send().await.unwrap();
         assert_eq!(response.status(), 303, "{page}");

@@ -18,4 +18,5 @@ mod headers;
 mod inspector;
 mod leak_canary;
 mod masking;
+mod sign_in;
 mod token;

@@ -230,3 +230,14 @@ pub async fn raw_http(addr: SocketAddr, request: &[u8]) -> (u16, String) {
         text.strip_prefix("HTTP/1.1 ").and_then(|rest| rest.get(..3)).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, text)
 }
+
+/// The `Set-Cookie` header for cookie `name` in `response`, if it sets one.
+pub fn set_cookie_named(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}

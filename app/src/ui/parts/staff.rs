@@ -13,7 +13,7 @@ pub fn StaffMenu() -> impl IntoView {
         if let Some(Ok(())) = logout.value().get() {
             #[cfg(feature = "hydrate")]
             {
-                let _ = window().location().set_href("/login");
+                let _ = window().location().set_href("/login?signed_out=1");
             }
         }
     });
