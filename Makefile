@@ -24,7 +24,7 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 run: build-tools ## Build a release and serve it on 127.0.0.1:3000 (simulator only unless console.toml exists)
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 	LEPTOS_SITE_ROOT=target/site ./target/release/a55-console
 
 dev: build-tools ## Watch mode: rebuild and reload on change

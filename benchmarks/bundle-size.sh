@@ -16,13 +16,19 @@ baseline() { awk -v f="$1" '$1 == f {print $2}' "$budget_file"; }
 
 budget="$(baseline budget)"
 total_raw=0 total_gz=0 total_base=0 rows="" growth=""
+# The build names files by content hash (a55-console.<hash>.wasm): take the newest of each kind.
+newest() {
+  local stem="${1%.*}" ext="${1##*.}"
+  ls -t "$pkg/$stem".*."$ext" "$pkg/$1" 2>/dev/null | head -1
+}
 for f in "${files[@]}"; do
-  if [ ! -f "$pkg/$f" ]; then
-    echo "bundle size: $pkg/$f is missing; build the release front end first (make bundle-size)" >&2
+  path="$(newest "$f")"
+  if [ -z "$path" ] || [ ! -f "$path" ]; then
+    echo "bundle size: no $f (or its hashed name) in $pkg; build the release front end first (make bundle-size)" >&2
     exit 2
   fi
-  raw="$(wc -c < "$pkg/$f")"
-  gz="$(gzip -9 -c "$pkg/$f" | wc -c)"
+  raw="$(wc -c < "$path")"
+  gz="$(gzip -9 -c "$path" | wc -c)"
   base="$(baseline "$f")"
   total_raw=$((total_raw + raw)) total_gz=$((total_gz + gz)) total_base=$((total_base + base))
   diff=$((gz - base))

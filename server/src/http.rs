@@ -2,6 +2,7 @@
 //! (outermost first) security headers, host and CSRF checks, the removal-cookie fix, sessions, and
 //! the gate that resolves the caller.
 
+mod assets;
 mod audit;
 mod bodies;
 mod metrics;
@@ -14,6 +15,8 @@ use axum::{middleware, Router};
 use http::header::{self, HeaderValue};
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::predicate::{And, DefaultPredicate, Predicate as _, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::auth::web::{self, SESSION_COOKIE};
@@ -25,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     let shell_options = state.leptos.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(assets::routes(std::path::Path::new(&*state.leptos.site_root)))
         .merge(bodies::routes())
         .merge(audit::routes())
         .merge(metrics::routes())
@@ -46,7 +50,19 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(web::secure_removal_cookie))
         .layer(middleware::from_fn_with_state(state.clone(), web::request_guard))
         .layer(middleware::from_fn_with_state(state.clone(), web::security_headers))
+        .layer(compression())
         .with_state(state)
+}
+
+/// Pages, server-function answers and stored bodies, compressed when the client asks (assets under
+/// /pkg come precompressed and pass through). The fastest levels: these answers are made per
+/// request, and gzip at level 1 already takes most of the bytes off JSON. Nothing a page carries is
+/// a secret an attacker could guess byte by byte through sizes (BREACH): no CSRF token is in a body
+/// (the check is a header), and tokens and client secrets never reach the browser.
+fn compression() -> CompressionLayer<And<DefaultPredicate, SizeAbove>> {
+    CompressionLayer::new()
+        .quality(CompressionLevel::Fastest)
+        .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)))
 }
 
 async fn healthz() -> &'static str {

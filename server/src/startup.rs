@@ -121,6 +121,15 @@ pub fn site_root() -> PathBuf {
         .unwrap_or(local)
 }
 
+/// Whether the front end was built with content-hashed names: cargo-leptos writes `hash.txt` next
+/// to the executable it builds. A test binary has none, and then pages name the plain files.
+fn hash_file_present() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|f| f.is_file())
+}
+
 pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
     let env = match std::env::var("LEPTOS_ENV").as_deref() {
         Ok("DEV" | "dev" | "development") => leptos::config::Env::DEV,
@@ -130,6 +139,7 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
         .output_name(app::OUTPUT_NAME)
         .site_root(site_root().to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
+        .hash_files(hash_file_present())
         .site_addr(addr)
         .env(env)
         .build()

@@ -330,3 +330,39 @@ async fn a_401_from_the_api_replaces_the_cached_token_so_the_next_request_uses_a
     assert_eq!(console.builtin().simulator().token_requests(), 2);
     console.console.shutdown().await;
 }
+
+#[tokio::test]
+async fn pages_and_large_answers_are_compressed_when_the_client_asks_and_small_ones_are_not() {
+    let console = TestConsole::simulator_only().await;
+    // A client that keeps the encoding as sent (no automatic decoding).
+    let raw = reqwest::Client::builder().no_gzip().no_brotli().build().unwrap();
+    let page = raw.get(format!("{}/", console.base)).header("accept-encoding", "br, gzip").send().await.unwrap();
+    assert_eq!(page.headers()["content-encoding"], "br");
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let page_br = page.bytes().await.unwrap();
+    let plain = raw.get(format!("{}/", console.base)).send().await.unwrap();
+    assert!(!plain.headers().contains_key("content-encoding"), "no Accept-Encoding, no compression");
+    let plain = plain.bytes().await.unwrap();
+    assert!(page_br.len() * 3 < plain.len(), "{} B compressed of {} B", page_br.len(), plain.len());
+
+    let answer = |accept: &'static str| {
+        let request = list_charges("simulator", 50);
+        raw.post(format!("{}/api/execute", console.base))
+            .header(app::csrf::CSRF_HEADER, app::csrf::CSRF_VALUE)
+            .header("accept-encoding", accept)
+            .json(&serde_json::json!({ "request": request }))
+            .send()
+    };
+    let gzipped = answer("gzip").await.unwrap();
+    assert_eq!(gzipped.status(), 200);
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    let bytes = gzipped.bytes().await.unwrap();
+    let mut decoded = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut decoded).unwrap();
+    let response: app::wire::ExecuteResponse = serde_json::from_str(&decoded).unwrap();
+    assert_eq!(response.status, 200);
+    // Under a kilobyte stays as it is: compressing it costs more than it saves.
+    let small = raw.get(format!("{}/healthz", console.base)).header("accept-encoding", "gzip").send().await.unwrap();
+    assert!(!small.headers().contains_key("content-encoding"));
+    console.console.shutdown().await;
+}

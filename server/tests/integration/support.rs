@@ -131,7 +131,14 @@ impl TestConsole {
 pub fn csrf_client() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(app::csrf::CSRF_HEADER, reqwest::header::HeaderValue::from_static(app::csrf::CSRF_VALUE));
-    reqwest::Client::builder().default_headers(headers).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    // No Accept-Encoding: the recording proxy of the leak canary must see the answers as bytes it
+    // can scan, not gzip (compression itself is tested on its own).
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_gzip()
+        .build()
+        .unwrap()
 }
 
 pub fn list_charges(environment: &str, limit: u32) -> ExecuteRequest {
