@@ -49,6 +49,16 @@ pub trait ExecuteBackend: Send + Sync + 'static {
     /// Fetches an environment's live spec again; answers the catalog with its new status.
     async fn refresh_live_spec(&self, caller: &Caller, environment: &str) -> Result<Catalog, ConsoleError>;
     async fn execute(&self, caller: &Caller, request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError>;
+    /// `execute`, which the same staff member may cancel by `run_id` while it waits for the API.
+    async fn execute_run(
+        &self,
+        caller: &Caller,
+        request: ExecuteRequest,
+        run_id: Option<String>,
+    ) -> Result<ExecuteResponse, ConsoleError>;
+    /// Stops the caller's run `run_id`: its upstream request is dropped, the run answers
+    /// `Cancelled` and is audited. False when no such run is in flight.
+    async fn cancel_run(&self, caller: &Caller, run_id: &str) -> Result<bool, ConsoleError>;
     /// Runs an RFC 9535 JSONPath query over a stored response body.
     async fn jsonpath(&self, caller: &Caller, body_id: &str, expression: &str) -> Result<JsonPathAnswer, ConsoleError>;
 }

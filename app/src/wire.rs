@@ -383,6 +383,9 @@ pub enum ConsoleError {
     /// A store the console needs (sessions, database) cannot be reached: fail closed.
     #[error("{0}")]
     Unavailable(String),
+    /// The staff member cancelled the run; its upstream request was dropped.
+    #[error("{0}")]
+    Cancelled(String),
 }
 
 impl ConsoleError {
@@ -401,6 +404,8 @@ impl ConsoleError {
             Self::MisdirectedRequest(_) => 421,
             Self::MethodNotAllowed(_) => 405,
             Self::Unavailable(_) => 503,
+            // nginx's "client closed request": the answer nobody waits for any more.
+            Self::Cancelled(_) => 499,
         }
     }
 }

@@ -4,7 +4,7 @@ import { type Page, type Request } from '@playwright/test';
 import { expect, test } from './support/fixtures';
 
 import { canarySecrets, SANDBOX_PORT } from './support/paths';
-import { chooseEnvironment, openConsole, pickEndpoint, responseJson, runRequest } from './support/console';
+import { chooseEnvironment, isExecute, openConsole, pickEndpoint, responseJson, runRequest } from './support/console';
 
 const WALLET = '2f0c1b7e-3d4a-4e59-9c1a-1b2c3d4e5f60';
 
@@ -232,4 +232,24 @@ test('POST requests get a fresh Idempotency-Key that can be renewed; bodies get 
   await body.fill('{"value":1}');
   await page.getByTestId('body-format').click();
   await expect(body).toHaveValue('{\n  "value": 1\n}');
+});
+
+test('a slow request shows how long it has waited and Cancel really stops it', async ({ page }) => {
+  await openConsole(page);
+  // The simulator's slow test aid answers after ten seconds.
+  await page.getByTestId('path-input').fill('/sim/slow');
+  const answered = page.waitForResponse(isExecute);
+  const started = Date.now();
+  await page.getByTestId('run-button').click();
+  const status = page.getByTestId('run-status');
+  await expect(status).toBeVisible();
+  await expect(page.getByTestId('run-elapsed')).toHaveText(/^Waiting for the API… \d+\.\d s$/);
+  await page.getByTestId('run-cancel').click();
+  const response = await answered;
+  expect(response.status()).toBe(499);
+  expect(Date.now() - started, 'cancelled long before the API would have answered').toBeLessThan(8_000);
+  await expect(page.getByTestId('response-error')).toContainText('cancelled after');
+  await expect(page.getByTestId('response-what-to-try')).toContainText('Run it again when you are ready');
+  await expect(status).toBeHidden();
+  await expect(page.getByTestId('run-button')).toBeEnabled();
 });

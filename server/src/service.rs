@@ -6,6 +6,7 @@ mod builder;
 mod compare;
 mod execute;
 mod masking;
+mod runs;
 mod token;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub struct ConsoleService {
     bodies: Arc<BodyStore>,
     masking: Arc<Masking>,
     clock: SharedClock,
+    runs: runs::Runs,
 }
 
 /// Bodies larger than this are masked on a blocking thread, off the async workers.
@@ -55,7 +57,17 @@ impl ConsoleService {
             }
         }
         let masking = Arc::new(Masking::in_memory(crate::masking::MaskingSettings::default(), clock.clone()));
-        Self { environments, catalog, broker, audit, storage: None, bodies, masking, clock }
+        Self {
+            environments,
+            catalog,
+            broker,
+            audit,
+            storage: None,
+            bodies,
+            masking,
+            clock,
+            runs: runs::Runs::default(),
+        }
     }
 
     /// Uses the configured masking (settings, persisted demo mode, reveal vault).

@@ -22,15 +22,27 @@ pub async fn refresh_catalog(environment: String) -> Result<Catalog, ConsoleErro
     crate::backend::serve(|caller, backend| async move { backend.refresh_live_spec(&caller, &environment).await }).await
 }
 
-/// Sends one request and records it in the caller's history.
+/// Sends one request and records it in the caller's history. With a `run_id` (chosen by the
+/// browser), `cancel_run` can stop it while it waits for the API.
 #[server(prefix = "/api", endpoint = "execute", input = Json, client = CsrfClient)]
-pub async fn run_request(request: ExecuteRequest) -> Result<ExecuteResponse, ConsoleError> {
+pub async fn run_request(
+    request: ExecuteRequest,
+    #[server(default)] run_id: Option<String>,
+) -> Result<ExecuteResponse, ConsoleError> {
     crate::backend::serve(|caller, backend| async move {
-        let outcome = backend.execute(&caller, request.clone()).await;
-        backend.record_run(&caller, &request, &outcome).await;
+        let outcome = backend.execute_run(&caller, request.clone(), run_id).await;
+        if !matches!(outcome, Err(ConsoleError::Cancelled(_))) {
+            backend.record_run(&caller, &request, &outcome).await;
+        }
         outcome
     })
     .await
+}
+
+/// Cancels one of the caller's runs in flight; false when it already ended.
+#[server(prefix = "/api", endpoint = "execute/cancel", client = CsrfClient)]
+pub async fn cancel_run(run_id: String) -> Result<bool, ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.cancel_run(&caller, &run_id).await }).await
 }
 
 /// Filters a stored response body with a JSONPath expression (evaluated on the server, see ARCHITECTURE.md).

@@ -24,7 +24,7 @@ export async function chooseEnvironment(page: Page, id: string): Promise<void> {
   await expect(page.getByTestId('env-select')).toHaveValue(id);
 }
 
-const isExecute = (response: Response) =>
+export const isExecute = (response: Response) =>
   new URL(response.url()).pathname === '/api/execute' && response.request().method() === 'POST';
 
 /// Runs the current request with `trigger` (a click by default) and waits for the server function's

@@ -101,6 +101,43 @@ impl ExecuteBackend for ConsoleService {
         self.shape(caller, env, &method, needs_token, sent, shown)
     }
 
+    async fn execute_run(
+        &self,
+        caller: &Caller,
+        request: ExecuteRequest,
+        run_id: Option<String>,
+    ) -> Result<ExecuteResponse, ConsoleError> {
+        let Some(run_id) = run_id else { return self.execute(caller, request).await };
+        let mut run = self.runs.register(&caller.name, &run_id)?;
+        let started = Stopwatch::start();
+        let cancelled = AuditEvent {
+            event: "request",
+            environment: Some(request.environment.clone()),
+            method: Some(request.method.trim().to_ascii_uppercase()),
+            path_template: self.matching_endpoint(&request).map(|e| e.path),
+            path: Some(request.path.clone()),
+            outcome: "cancelled",
+            detail: Some("cancelled by the staff member while waiting for the API".into()),
+            ..AuditEvent::default()
+        };
+        // Dropping the run's future drops the upstream request with it: its connection is closed.
+        tokio::select! {
+            outcome = self.execute(caller, request) => outcome,
+            Ok(()) = &mut run.cancelled => {
+                let seconds = started.elapsed().as_secs_f64();
+                self.record(caller, AuditEvent { duration_ms: Some(started.elapsed_ms()), ..cancelled });
+                tracing::info!(staff = %caller.name, run = %run_id, seconds, "run cancelled");
+                Err(ConsoleError::Cancelled(format!(
+                    "cancelled after {seconds:.1} s: the request to the API was dropped, so the API may or may not have acted on it"
+                )))
+            }
+        }
+    }
+
+    async fn cancel_run(&self, caller: &Caller, run_id: &str) -> Result<bool, ConsoleError> {
+        Ok(self.runs.cancel(&caller.name, run_id))
+    }
+
     async fn jsonpath(&self, caller: &Caller, body_id: &str, expression: &str) -> Result<JsonPathAnswer, ConsoleError> {
         // Expression errors come first and cost nothing; only then is the body needed.
         crate::jsonpath::parse(expression)?;

@@ -47,6 +47,7 @@ pub(super) fn router(sim: Simulator) -> Router<Simulator> {
         .route("/bank/public/charge", get(public_charge))
         .route("/sim/large", get(large_charge_list))
         .route("/sim/revoked", get(revoked).post(revoked))
+        .route("/sim/slow", get(slow))
         .route("/swagger.json", get(super::spec::swagger))
         .route("/sim/content/{name}", get(content_fixture))
         .route("/sim/bigjson/{mb}", get(bigjson_alias))
@@ -60,6 +61,14 @@ async fn revoked() -> Response {
     let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "token revoked").into_response();
     response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
     response
+}
+
+/// Simulator aid: answers after `ms` milliseconds (default 10 s, at most a minute), so the
+/// console's elapsed counter and Cancel can be exercised against a slow API.
+async fn slow(RawQuery(query): RawQuery) -> Response {
+    let ms = Params::parse(query).get("ms").and_then(|v| v.parse::<u64>().ok()).unwrap_or(10_000).min(60_000);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Json(serde_json::json!({ "waited_ms": ms })).into_response()
 }
 
 // ---------------------------------------------------------------- errors

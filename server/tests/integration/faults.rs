@@ -10,9 +10,9 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::wire::{ExecuteRequest, ExecuteResponse};
+use app::wire::{ConsoleError, ExecuteRequest, ExecuteResponse};
 use console_server::clock::SystemClock;
-use console_server::config::RawConfig;
+use console_server::config::{RawConfig, RawEnvironment};
 
 use crate::support::fault::{response, token_response, Fault, FaultServer, Tripwire};
 use crate::support::*;
@@ -409,5 +409,65 @@ async fn a_refused_or_slow_token_endpoint_is_reported_or_waited_for_within_the_t
     assert_eq!(answer.status, 200);
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(600) && elapsed < TOKEN_TIMEOUT + MARGIN, "{elapsed:?}");
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_run_drops_its_upstream_request_answers_499_and_is_audited_not_kept_in_history() {
+    let server = FaultServer::start(vec![
+        ("/oauth2/token", Fault::Raw(token_response(&fault_token()))),
+        ("/api/v1/slow", Fault::Hang),
+    ])
+    .await;
+    let mut raw = RawConfig::default();
+    // A long timeout: only the cancel may end this run.
+    raw.environments.insert("faulty".into(), RawEnvironment { request_timeout_secs: Some(30), ..fault_env(&server) });
+    let vars = Vars(HashMap::from([("FAULT_SECRET".to_owned(), FAULT_SECRET.to_owned())]));
+    let console = TestConsole::start(raw, vars, Arc::new(SystemClock)).await;
+    let request = ExecuteRequest {
+        environment: "faulty".into(),
+        method: "GET".into(),
+        path: "/slow".into(),
+        ..ExecuteRequest::default()
+    };
+    let run_id = "run-cancel-test-0001";
+    let call = console
+        .http
+        .post(format!("{}/api/execute", console.base))
+        .json(&serde_json::json!({ "request": request, "run_id": run_id }))
+        .send();
+    let running = tokio::spawn(call);
+    // Wait until the request is at the upstream, then cancel it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.seen("/api/v1/slow").is_empty() {
+        assert!(Instant::now() < deadline, "the request never reached the upstream");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cancel =
+        |id: &str| console.http.post(format!("{}/api/execute/cancel", console.base)).form(&[("run_id", id)]).send();
+    assert_eq!(cancel("someone-elses-run").await.unwrap().text().await.unwrap(), "false");
+    let cancelled_at = Instant::now();
+    assert_eq!(cancel(run_id).await.unwrap().text().await.unwrap(), "true");
+    let answer = running.await.unwrap().unwrap();
+    assert_eq!(answer.status(), 499);
+    let error: ConsoleError = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+    assert!(matches!(&error, ConsoleError::Cancelled(m) if m.starts_with("cancelled after")), "{error:?}");
+    // The upstream saw its connection closed at once, not at the 30 s timeout.
+    while server.released() == 0 {
+        assert!(cancelled_at.elapsed() < Duration::from_secs(5), "the upstream request was not dropped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(cancel(run_id).await.unwrap().text().await.unwrap(), "false", "a finished run cannot be cancelled");
+
+    console.console.audit.flush().await;
+    let rows: Vec<(String, Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT outcome, path, duration_ms FROM audit_log WHERE event = 'request'")
+            .fetch_all(&console.console.db)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].0.as_str(), rows[0].1.as_deref()), ("cancelled", Some("/slow")));
+    let history: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM history").fetch_one(&console.console.db).await.unwrap();
+    assert_eq!(history, 0, "a run that never answered is not kept as if it had");
     console.console.shutdown().await;
 }

@@ -24,7 +24,7 @@ use crate::ui::parts::request::RequestEditor;
 use crate::wire::{Catalog, EnvironmentView, ExecuteRequest, Preferences};
 use confirm::ConfirmWrite;
 use response::ResponsePanel;
-use run::{RunProblems, Runner};
+use run::{RunProblems, RunStatus, Runner};
 use state::ConsoleState;
 use tools::Tools;
 use topbar::{ProductionBanner, TopBar};
@@ -74,6 +74,7 @@ fn Workbench(environments: Vec<EnvironmentView>, catalog: Catalog, preferences: 
             <CatalogColumn state on_select />
             <div class="work">
                 <RequestEditor draft=state.draft on_run pending=runner.pending() />
+                <RunStatus runner />
                 <RunProblems runner />
                 {move || state.shown_from.get().map(|note| view! { <p class="notice history-note" data-testid="history-note">{note}</p> })}
                 <ResponsePanel result=Signal::derive(move || shown.get()) />

@@ -77,6 +77,8 @@ pub struct FaultServer {
     routes: Routes,
     seen: Arc<Mutex<Vec<Seen>>>,
     connections: Arc<AtomicUsize>,
+    /// `Hang` connections the client closed (rather than the 60 s hold running out).
+    released: Arc<AtomicUsize>,
 }
 
 impl FaultServer {
@@ -86,14 +88,15 @@ impl FaultServer {
         let routes: Routes = Arc::new(Mutex::new(routes.into_iter().map(|(p, f)| (p.to_owned(), f)).collect()));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
-        let (r, s, c) = (routes.clone(), seen.clone(), connections.clone());
+        let released = Arc::new(AtomicUsize::new(0));
+        let (r, s, c, l) = (routes.clone(), seen.clone(), connections.clone(), released.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 c.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(serve(stream, r.clone(), s.clone()));
+                tokio::spawn(serve(stream, r.clone(), s.clone(), l.clone()));
             }
         });
-        Self { addr, routes, seen, connections }
+        Self { addr, routes, seen, connections, released }
     }
 
     /// Adds a route in front of the others.
@@ -117,9 +120,14 @@ impl FaultServer {
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
+
+    /// How many `Hang` requests the client gave up on by closing the connection.
+    pub fn released(&self) -> usize {
+        self.released.load(Ordering::SeqCst)
+    }
 }
 
-async fn serve(mut stream: TcpStream, routes: Routes, seen: Arc<Mutex<Vec<Seen>>>) {
+async fn serve(mut stream: TcpStream, routes: Routes, seen: Arc<Mutex<Vec<Seen>>>, released: Arc<AtomicUsize>) {
     let Some(request) = read_request(&mut stream).await else { return };
     let fault = routes
         .lock()
@@ -133,7 +141,11 @@ async fn serve(mut stream: TcpStream, routes: Routes, seen: Arc<Mutex<Vec<Seen>>
     let head = |len: u64| format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n");
     // Write errors only mean the console hung up, which is what several faults provoke.
     match fault {
-        Fault::Hang => hold(stream).await,
+        Fault::Hang => {
+            if hold(stream).await {
+                released.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         Fault::StallBody => {
             let _ = stream.write_all(format!("{}0123456789", head(1000)).as_bytes()).await;
             hold(stream).await;
@@ -197,12 +209,14 @@ async fn serve(mut stream: TcpStream, routes: Routes, seen: Arc<Mutex<Vec<Seen>>
 }
 
 /// Keeps a connection open without answering until the peer closes it (or a minute passes).
-async fn hold(mut stream: TcpStream) {
+/// Keeps the connection open, reading and discarding, until the client closes it (true) or 60 s pass.
+async fn hold(mut stream: TcpStream) -> bool {
     let mut sink = [0u8; 1024];
-    let _ = tokio::time::timeout(Duration::from_secs(60), async {
+    tokio::time::timeout(Duration::from_secs(60), async {
         while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })
-    .await;
+    .await
+    .is_ok()
 }
 
 async fn read_request(stream: &mut TcpStream) -> Option<Seen> {

@@ -6,6 +6,25 @@ use crate::ui::parts::demo::MaskingNotice;
 use crate::ui::parts::inspector::Inspector;
 use crate::wire::{ConsoleError, ExecuteResponse};
 
+/// The next step for a failure that is not the request's own fault.
+pub fn what_to_try(error: &ConsoleError) -> Option<&'static str> {
+    Some(match error {
+        ConsoleError::UpstreamTimeout(_) => {
+            "What to try: run it again; if the API is often this slow, raise request_timeout_secs for this environment."
+        }
+        ConsoleError::UpstreamUnavailable(_) => {
+            "What to try: check that the API is up and that the environment's api_base is right; the token page shows whether its token endpoint answers."
+        }
+        ConsoleError::TokenUnavailable(_) => {
+            "What to try: open the token page (the badge in the top bar) for the token endpoint's last answer."
+        }
+        ConsoleError::Transport(_) => "What to try: check your connection to the console, then run it again.",
+        ConsoleError::Unavailable(_) => "What to try: wait a moment and run it again; the console's own storage did not answer.",
+        ConsoleError::Cancelled(_) => "Run it again when you are ready; the history has every run that finished.",
+        _ => return None,
+    })
+}
+
 #[component]
 pub fn ResponsePanel(result: Signal<Option<Result<ExecuteResponse, ConsoleError>>>) -> impl IntoView {
     view! {
@@ -13,10 +32,12 @@ pub fn ResponsePanel(result: Signal<Option<Result<ExecuteResponse, ConsoleError>
             {move || match result.get() {
                 None => view! { <p class="hint">"Run a request to see the response here."</p> }.into_any(),
                 Some(Err(error)) => {
+                    let next = what_to_try(&error);
                     view! {
                         <div class="console-error" role="alert" data-testid="response-error">
                             <strong>"The request did not complete. "</strong>
                             <span>{error.to_string()}</span>
+                            {next.map(|hint| view! { <p class="hint" data-testid="response-what-to-try">{hint}</p> })}
                         </div>
                     }
                         .into_any()

@@ -5,9 +5,12 @@ use leptos::ev;
 use leptos::prelude::*;
 
 use super::state::ConsoleState;
-use crate::api::{run_request, RunRequest};
-use crate::ui::parts::clock::window_listener_while_mounted;
+use crate::api::{cancel_run, run_request, RunRequest};
+use crate::ui::parts::clock::{window_listener_while_mounted, BrowserClock};
 use crate::wire::ExecuteRequest;
+
+/// A run waits this long before it offers Cancel: most answers come sooner.
+const OFFER_CANCEL_AFTER_MS: f64 = 500.0;
 
 #[derive(Clone, Copy)]
 pub struct Runner {
@@ -16,7 +19,16 @@ pub struct Runner {
     pub blocked: RwSignal<Vec<String>>,
     /// A write waiting until the environment id is typed (the server checks too).
     pub confirming: RwSignal<Option<ExecuteRequest>>,
+    /// The run in flight: its id (to cancel it) and the browser time it was sent.
+    current: RwSignal<Option<(String, f64)>>,
+    cancelling: RwSignal<bool>,
     state: ConsoleState,
+}
+
+/// 128 random bits as hex: the id the server files this run under, for this staff member only.
+fn new_run_id() -> String {
+    let part = || (js_sys::Math::random() * 4_294_967_296.0) as u32;
+    format!("{:08x}{:08x}{:08x}{:08x}", part(), part(), part(), part())
 }
 
 impl Runner {
@@ -26,7 +38,20 @@ impl Runner {
         Effect::new(move |_| state.show_run(action.value().get()));
         // Keep the import used on both builds; the server function is called through `RunRequest`.
         let _ = run_request;
-        let runner = Self { action, blocked: RwSignal::new(Vec::new()), confirming: RwSignal::new(None), state };
+        let runner = Self {
+            action,
+            blocked: RwSignal::new(Vec::new()),
+            confirming: RwSignal::new(None),
+            current: RwSignal::new(None),
+            cancelling: RwSignal::new(false),
+            state,
+        };
+        Effect::new(move |_| {
+            if !action.pending().get() {
+                runner.current.set(None);
+                runner.cancelling.set(false);
+            }
+        });
         window_listener_while_mounted(ev::keydown, move |event| {
             if (event.ctrl_key() || event.meta_key()) && event.key() == "Enter" {
                 event.prevent_default();
@@ -68,7 +93,43 @@ impl Runner {
 
     /// Sends a request as it is (a confirmed write).
     pub fn dispatch(self, request: ExecuteRequest) {
-        self.action.dispatch(RunRequest { request });
+        let run_id = new_run_id();
+        self.current.set(Some((run_id.clone(), js_sys::Date::now())));
+        self.action.dispatch(RunRequest { request, run_id: Some(run_id) });
+    }
+
+    /// Asks the server to drop the run in flight (and its upstream request).
+    pub fn cancel(self) {
+        let Some((run_id, _)) = self.current.get_untracked() else { return };
+        self.cancelling.set(true);
+        leptos::task::spawn_local(async move {
+            // The run itself then answers `Cancelled`; if it ended first, there is nothing to do.
+            let _ = cancel_run(run_id).await;
+        });
+    }
+}
+
+/// While a run waits for the API: how long so far, and Cancel.
+#[component]
+pub fn RunStatus(runner: Runner) -> impl IntoView {
+    let clock = use_context::<BrowserClock>();
+    let waited = move || {
+        let (_, sent) = runner.current.get()?;
+        let now = clock.and_then(|c| c.0.get())?;
+        Some((now - sent).max(0.0))
+    };
+    move || {
+        waited().filter(|ms| *ms >= OFFER_CANCEL_AFTER_MS).map(|ms| {
+            view! {
+                <div class="run-status" role="status" data-testid="run-status">
+                    <span data-testid="run-elapsed">{format!("Waiting for the API… {:.1} s", ms / 1000.0)}</span>
+                    <button class="small" data-testid="run-cancel" disabled=move || runner.cancelling.get()
+                        on:click=move |_| runner.cancel()>
+                        {move || if runner.cancelling.get() { "Cancelling…" } else { "Cancel" }}
+                    </button>
+                </div>
+            }
+        })
     }
 }
 
