@@ -98,6 +98,8 @@ pub trait BuilderBackend: Send + Sync + 'static {
     /// admin. Answers how many runs went.
     async fn clear_history(&self, caller: &Caller, staff: Option<String>) -> Result<u64, ConsoleError>;
     async fn preferences(&self, caller: &Caller) -> Result<Preferences, ConsoleError>;
+    /// Remembers the caller's theme: `light`, `dark`, or `None` for the system setting.
+    async fn set_theme(&self, caller: &Caller, theme: Option<String>) -> Result<(), ConsoleError>;
     async fn saved_requests(&self, caller: &Caller) -> Result<Vec<SavedRequest>, ConsoleError>;
     async fn save_request(&self, caller: &Caller, request: SaveRequest) -> Result<SavedRequest, ConsoleError>;
     /// Deletes a saved request: its owner or an admin only.

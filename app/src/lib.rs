@@ -32,6 +32,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                // The theme this browser last used, before the first paint (no flash of the other one).
+                <script nonce=leptos::nonce::use_nonce() inner_html=ui::parts::theme::EARLY_SCRIPT></script>
                 <AutoReload options=options.clone() />
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
@@ -58,6 +60,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/compare") view=ui::pages::compare::ComparePage />
             </Routes>
         </Router>
+        <ui::parts::shortcuts::ShortcutsHelp />
     }
 }
 

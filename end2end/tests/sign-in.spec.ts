@@ -7,6 +7,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test } from './support/fixtures';
 
 import { RUN_DIR, runFile } from './support/paths';
@@ -126,3 +127,15 @@ test('a person the console does not know is told why and gets no session', async
   await expect(page.getByTestId('sign-in-problem')).toContainText('none of your groups gives access to the console');
   expect((await context.cookies()).filter((c) => c.name === '__Host-a55-session')).toHaveLength(0);
 });
+
+for (const scheme of ['light', 'dark'] as const) {
+  test(`axe finds nothing serious on the login page in the ${scheme} theme`, async ({ page }) => {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.goto(`${BASE}/login?sso=role`);
+    await expect(page.locator('main.login[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
+    await expect(page.getByTestId('login-form')).toBeVisible();
+    const results = await new AxeBuilder({ page }).analyze();
+    const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(serious.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`))).toEqual([]);
+  });
+}

@@ -284,10 +284,26 @@ impl HistoryStore {
         Ok(())
     }
 
-    /// The environment and endpoint `staff` used last.
+    /// Remembers the theme `staff` chose (`None`: follow the system).
+    pub async fn set_theme(&self, staff: &str, theme: Option<&str>) -> Result<(), ConsoleError> {
+        let _turn = crate::db::write_turn().await;
+        sqlx::query(
+            "INSERT INTO staff_preferences (staff, theme, updated_at_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (staff) DO UPDATE SET theme = ?2, updated_at_ms = ?3",
+        )
+        .bind(staff)
+        .bind(theme)
+        .bind(self.clock.wall_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(())
+    }
+
+    /// The environment and endpoint `staff` used last, and their theme.
     pub async fn preferences(&self, staff: &str) -> Result<Preferences, ConsoleError> {
         self.flush().await;
-        let row = sqlx::query("SELECT last_environment, last_endpoint FROM staff_preferences WHERE staff = ?")
+        let row = sqlx::query("SELECT last_environment, last_endpoint, theme FROM staff_preferences WHERE staff = ?")
             .bind(staff)
             .fetch_optional(&self.pool)
             .await
@@ -296,6 +312,7 @@ impl HistoryStore {
             Some(row) => Preferences {
                 last_environment: row.try_get("last_environment").map_err(database)?,
                 last_endpoint: row.try_get("last_endpoint").map_err(database)?,
+                theme: row.try_get("theme").map_err(database)?,
             },
             None => Preferences::default(),
         })

@@ -41,6 +41,12 @@ pub async fn clear_history(staff: Option<String>) -> Result<u64, ConsoleError> {
     crate::backend::serve(|caller, backend| async move { backend.clear_history(&caller, staff).await }).await
 }
 
+/// Remembers the caller's theme (`light`, `dark`, or none to follow the system).
+#[server(prefix = "/api", endpoint = "preferences/theme", client = CsrfClient)]
+pub async fn set_theme(#[server(default)] theme: Option<String>) -> Result<(), ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.set_theme(&caller, theme).await }).await
+}
+
 #[server(prefix = "/api", endpoint = "preferences", client = CsrfClient)]
 pub async fn get_preferences() -> Result<Preferences, ConsoleError> {
     crate::backend::serve(|caller, backend| async move { backend.preferences(&caller).await }).await

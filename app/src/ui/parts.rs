@@ -7,5 +7,7 @@ pub mod demo;
 pub mod inspector;
 pub mod link;
 pub mod request;
+pub mod shortcuts;
 pub mod staff;
+pub mod theme;
 pub mod token_badge;

@@ -117,4 +117,7 @@ pub struct SaveRequest {
 pub struct Preferences {
     pub last_environment: Option<String>,
     pub last_endpoint: Option<String>,
+    /// `light` or `dark`; `None` follows the system setting.
+    #[serde(default)]
+    pub theme: Option<String>,
 }

@@ -108,6 +108,15 @@ impl BuilderBackend for ConsoleService {
         self.history_store()?.preferences(&caller.name).await
     }
 
+    async fn set_theme(&self, caller: &Caller, theme: Option<String>) -> Result<(), ConsoleError> {
+        match theme.as_deref() {
+            None | Some("light" | "dark") => self.history_store()?.set_theme(&caller.name, theme.as_deref()).await,
+            Some(other) => Err(ConsoleError::InvalidRequest(format!(
+                "theme {other:?} is not one of \"light\" or \"dark\" (or none, to follow the system)"
+            ))),
+        }
+    }
+
     async fn saved_requests(&self, caller: &Caller) -> Result<Vec<SavedRequest>, ConsoleError> {
         let mut saved = self.saved_store()?.list().await?;
         for s in &mut saved {

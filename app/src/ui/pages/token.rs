@@ -38,7 +38,7 @@ fn TokenPanels(environments: Vec<EnvironmentView>) -> impl IntoView {
     view! {
         <header class="topbar">
             <a class="brand" href="/">"a55 console"</a>
-            <h2 class="page-title">"Access tokens"</h2>
+            <h1 class="page-title">"Access tokens"</h1>
             <a class="nav-link" href="/" data-testid="back-to-console">"Back to the console"</a>
         </header>
         <DemoBanner demo />

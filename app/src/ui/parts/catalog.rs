@@ -211,7 +211,7 @@ pub fn EndpointList(
                             .collect_view();
                         view! {
                             <section class="catalog-group">
-                                <h3>{tag}</h3>
+                                <h2>{tag}</h2>
                                 <ul>{items}</ul>
                             </section>
                         }

@@ -406,6 +406,7 @@ fn RequestLine(draft: RequestDraft, on_run: Callback<()>, pending: Signal<bool>)
         <div class="request-line">
             <select
                 class="method-select"
+                aria-label="HTTP method"
                 data-testid="method-select"
                 prop:value=move || draft.method.get()
                 on:change=move |ev| {

@@ -25,6 +25,7 @@ pub fn StaffMenu() -> impl IntoView {
                         {if staff.local { "local admin".to_owned() } else { format!("{} ({})", staff.name, staff.role.as_str()) }}
                     </span>
                     {(staff.role == Role::Admin).then(|| view! { <a class="staff-link" href="/audit" data-testid="audit-link">"Audit"</a> })}
+                    <crate::ui::parts::theme::ThemeSwitch />
                     {(!staff.local).then(|| view! {
                         <button class="staff-logout" data-testid="logout" on:click=move |_| { logout.dispatch(crate::api::CloseSession {}); }>
                             "Log out"

@@ -27,7 +27,7 @@ pub fn DiffOptionsPanel(state: CompareState) -> impl IntoView {
             <details class="ignore-rules" open=true>
                 <summary>{move || format!("Ignore rules ({})", parse_rules(&rules_text.get()).len())}</summary>
                 <p class="hint">"One JSONPath per line; the nodes it selects, and everything under them, are left out."</p>
-                <textarea data-testid="compare-ignore" rows="6" spellcheck="false"
+                <textarea data-testid="compare-ignore" rows="6" spellcheck="false" aria-label="Ignore rules, one JSONPath per line"
                     prop:value=move || rules_text.get()
                     on:change=move |ev| { rules_text.set(event_target_value(&ev)); state.rediff(); } />
                 <button class="small" data-testid="compare-ignore-defaults" on:click=move |_| {

@@ -32,7 +32,8 @@ pub fn ConfirmWrite(
             };
             let send_on_enter = send.clone();
             view! {
-                <div class="confirm-write" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="confirm-write">
+                <div class="confirm-write" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="confirm-write"
+                    on:keydown=move |ev| if ev.key() == "Escape" { typed.set(String::new()); pending.set(None); }>
                     <h2 id="confirm-title">{format!("Send {} to {}?", request.method, environment_label.get())}</h2>
                     <p>"This environment confirms writes. Type " <code>{expected.clone()}</code> " to send "
                         <code>{format!("{} {}", request.method, request.path)}</code> "."</p>

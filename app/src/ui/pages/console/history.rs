@@ -82,7 +82,7 @@ pub fn HistoryPanel(
                         </button>
                     </div>
                     <table class="history-table">
-                        <thead><tr><th>"Time"</th><th>"Env"</th><th>"Request"</th><th>"Status"</th><th>"Duration"</th><th></th></tr></thead>
+                        <thead><tr><th>"Time"</th><th>"Env"</th><th>"Request"</th><th>"Status"</th><th>"Duration"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                         <tbody>
                             {entries.into_iter().enumerate().map(|(index, entry)| {
                                 let id = entry.id;

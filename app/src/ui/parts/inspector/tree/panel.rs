@@ -22,7 +22,8 @@ pub(super) fn ValuePanel(tree: Tree) -> impl IntoView {
                 })
                 .unwrap_or_default();
             view! {
-                <div class="value-panel" data-testid="value-panel">
+                <div class="value-panel" data-testid="value-panel"
+                    on:keydown=move |ev| if ev.key() == "Escape" { panel.set(None); }>
                     <p>
                         <code>{path}</code>
                         {format!(" — {total} characters")}

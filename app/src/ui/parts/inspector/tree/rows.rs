@@ -169,6 +169,7 @@ fn on_key(tree: Tree, event: &leptos::ev::KeyboardEvent) {
         }
         "Enter" | " " if container => tree.toggle(id),
         "Enter" | " " => tree.panel.set(Some(id)),
+        "Escape" if tree.panel.get_untracked().is_some() => tree.panel.set(None),
         _ => return,
     }
     event.prevent_default();
