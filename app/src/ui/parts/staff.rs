@@ -21,7 +21,7 @@ pub fn StaffMenu() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 me.await.ok().map(|staff| view! {
-                    <span class="staff" data-testid="staff-name" title=format!("role: {}", staff.role.as_str())>
+                    <span class="staff" data-testid="staff-name" title=format!("{} (role: {})", staff.name, staff.role.as_str())>
                         {if staff.local { "local admin".to_owned() } else { format!("{} ({})", staff.name, staff.role.as_str()) }}
                     </span>
                     {(staff.role == Role::Admin).then(|| view! { <a class="staff-link" href="/audit" data-testid="audit-link">"Audit"</a> })}

@@ -60,11 +60,12 @@ pub fn ThemeSwitch() -> impl IntoView {
     view! {
         <label class="theme-switch">
             <span class="visually-hidden">"Theme"</span>
-            <select data-testid="theme-select" aria-label="Theme" prop:value=move || choice.get()
+            <select data-testid="theme-select" aria-label="Theme" title="Theme: the system's, light or dark"
+                prop:value=move || choice.get()
                 on:change=move |ev| change(event_target_value(&ev))>
-                <option value="">"System theme"</option>
-                <option value="light">"Light"</option>
-                <option value="dark">"Dark"</option>
+                <option value="">"◐ Auto"</option>
+                <option value="light">"☀ Light"</option>
+                <option value="dark">"☾ Dark"</option>
             </select>
         </label>
     }
