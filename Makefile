@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-overhead bench-compare bench-inspector bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
+.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-overhead bench-compare bench-inspector screenshots bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -82,6 +82,10 @@ bench-compare: ## Compare diff engine on 5 MB of JSON per side, every mode
 	benchmarks/assemble.sh
 
 # A release build: the inspector's figures are meaningless on a debug WASM.
+screenshots: tools ## The README's pictures (docs/screenshots/*.png, each under 200 KB) from the simulator
+	cargo leptos build
+	cd end2end && npx playwright test --config screenshots.config.ts
+
 bench-inspector: tools ## Response inspector on 1, 5 and 20 MB in chromium (BENCH_SIZES=1,5,20)
 	cargo leptos build --release
 	cd end2end && A55_CONSOLE_BIN=../target/release/a55-console npx playwright test --config bench.config.ts
