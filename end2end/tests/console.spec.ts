@@ -35,7 +35,7 @@ test('the page hydrates, shows the simulator environment and lists the catalog g
   await expect(page.getByTestId('token-badge')).toBeVisible();
 
   const groups = page.locator('.catalog-group');
-  const tags = await groups.locator('h3').allTextContents();
+  const tags = await groups.locator('h2').allTextContents();
   expect(tags).toEqual(expect.arrayContaining(['Wallets', 'Charges', 'Payouts', 'Public']));
   expect(new Set(tags).size, `each tag heads one group: ${tags.join(', ')}`).toBe(tags.length);
 
