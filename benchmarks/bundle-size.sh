@@ -19,7 +19,7 @@ total_raw=0 total_gz=0 total_base=0 rows="" growth=""
 # The build names files by content hash (a55-console.<hash>.wasm): take the newest of each kind.
 newest() {
   local stem="${1%.*}" ext="${1##*.}"
-  ls -t "$pkg/$stem".*."$ext" "$pkg/$1" 2>/dev/null | head -1
+  { ls -t "$pkg/$stem".*."$ext" "$pkg/$1" 2>/dev/null || true; } | head -1
 }
 for f in "${files[@]}"; do
   path="$(newest "$f")"

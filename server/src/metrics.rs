@@ -120,6 +120,56 @@ impl Metrics {
     }
 }
 
+/// What the in-memory stores hold at the moment of a scrape: read then, never counted.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Gauges {
+    /// Response bodies kept for the inspector: entries and bytes.
+    pub body_store: (usize, usize),
+    /// Masked originals kept for reveals: entries and bytes.
+    pub reveal_vault: (usize, usize),
+    pub runs_in_flight: usize,
+    pub pending_sign_ins: usize,
+}
+
+impl Gauges {
+    /// The gauges in the text format, each with its help and type; the store bounds beside them.
+    pub fn render(&self) -> String {
+        let families: [(&str, &str, usize); 8] = [
+            ("a55_console_body_store_bytes", "Bytes of response bodies kept for the inspector.", self.body_store.1),
+            ("a55_console_body_store_entries", "Response bodies kept for the inspector.", self.body_store.0),
+            (
+                "a55_console_body_store_limit_bytes",
+                "The body store's bound in bytes (oldest bodies go first beyond it).",
+                crate::bodies::MAX_TOTAL_BYTES,
+            ),
+            ("a55_console_reveal_vault_bytes", "Bytes of masked originals kept for reveals.", self.reveal_vault.1),
+            ("a55_console_reveal_vault_entries", "Masked originals kept for reveals.", self.reveal_vault.0),
+            (
+                "a55_console_reveal_vault_limit_bytes",
+                "The reveal vault's bound in bytes.",
+                crate::masking::vault::VAULT_MAX_BYTES,
+            ),
+            (
+                "a55_console_runs_in_flight",
+                "Runs waiting for an API that their staff member may cancel.",
+                self.runs_in_flight,
+            ),
+            (
+                "a55_console_pending_sign_ins",
+                "Sign-ins started at the identity provider and not finished yet.",
+                self.pending_sign_ins,
+            ),
+        ];
+        let mut out = String::new();
+        for (name, help, value) in families {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            let _ = writeln!(out, "{name} {value}");
+        }
+        out
+    }
+}
+
 /// Label values escape `\`, `"` and newlines, as the exposition format requires.
 fn escape_label(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
@@ -154,6 +204,21 @@ mod tests {
             let (_, value) = line.rsplit_once(' ').unwrap();
             value.parse::<u64>().unwrap();
         }
+    }
+
+    #[test]
+    fn store_gauges_render_with_their_bounds() {
+        let text =
+            Gauges { body_store: (2, 1500), reveal_vault: (1, 12), runs_in_flight: 3, pending_sign_ins: 0 }.render();
+        assert!(
+            text.contains("# TYPE a55_console_body_store_bytes gauge\na55_console_body_store_bytes 1500\n"),
+            "{text}"
+        );
+        assert!(text.contains("a55_console_body_store_entries 2\n"));
+        assert!(text.contains(&format!("a55_console_body_store_limit_bytes {}\n", crate::bodies::MAX_TOTAL_BYTES)));
+        assert!(text.contains("a55_console_reveal_vault_bytes 12\n"));
+        assert!(text.contains("a55_console_runs_in_flight 3\n"));
+        assert!(text.contains("a55_console_pending_sign_ins 0\n"));
     }
 
     #[test]

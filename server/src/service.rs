@@ -70,6 +70,16 @@ impl ConsoleService {
         }
     }
 
+    /// What the in-memory stores hold now, for `/metrics`.
+    pub fn gauges(&self) -> crate::metrics::Gauges {
+        crate::metrics::Gauges {
+            body_store: self.bodies.usage(),
+            reveal_vault: (self.masking.vault.len(), self.masking.vault.bytes()),
+            runs_in_flight: self.runs.in_flight(),
+            pending_sign_ins: 0,
+        }
+    }
+
     /// Uses the configured masking (settings, persisted demo mode, reveal vault).
     pub fn with_masking(mut self, masking: Arc<Masking>) -> Self {
         self.masking = masking;

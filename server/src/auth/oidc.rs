@@ -169,6 +169,11 @@ impl OidcProvider {
         })
     }
 
+    /// Sign-ins started and not finished (expired ones not counted).
+    pub fn pending_sign_ins(&self) -> usize {
+        self.pending.usage().0
+    }
+
     pub fn display_name(&self) -> &str {
         &self.settings.display_name
     }

@@ -9,13 +9,24 @@ use axum::routing::get;
 use axum::Router;
 use http::header::{self, HeaderValue};
 
-use crate::metrics::{Metrics, CONTENT_TYPE};
+use crate::auth::StaffAccess;
+use crate::metrics::{Gauges, Metrics, CONTENT_TYPE};
+use crate::service::ConsoleService;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
 }
 
-async fn metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))], metrics.render())
+async fn metrics(
+    State(metrics): State<Arc<Metrics>>,
+    State(service): State<Arc<ConsoleService>>,
+    State(access): State<Arc<StaffAccess>>,
+) -> impl IntoResponse {
+    let gauges = Gauges {
+        pending_sign_ins: access.oidc().map_or(0, crate::auth::oidc::OidcProvider::pending_sign_ins),
+        ..service.gauges()
+    };
+    let body = format!("{}{}", metrics.render(), gauges.render());
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))], body)
 }

@@ -51,7 +51,6 @@ impl Runs {
         sender.is_some_and(|tx| tx.send(()).is_ok())
     }
 
-    #[cfg(test)]
     pub fn in_flight(&self) -> usize {
         self.inner.lock().map(|inner| inner.len()).unwrap_or(0)
     }

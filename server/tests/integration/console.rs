@@ -366,3 +366,28 @@ async fn pages_and_large_answers_are_compressed_when_the_client_asks_and_small_o
     assert!(!small.headers().contains_key("content-encoding"));
     console.console.shutdown().await;
 }
+
+#[tokio::test]
+async fn metrics_report_what_the_body_store_holds_against_its_bound() {
+    let console = TestConsole::simulator_only().await;
+    let scrape =
+        || async { console.http.get(format!("{}/metrics", console.base)).send().await.unwrap().text().await.unwrap() };
+    let gauge = |text: &str, name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .parse()
+            .unwrap()
+    };
+    let before = scrape().await;
+    assert_eq!(gauge(&before, "a55_console_body_store_entries"), 0);
+    assert_eq!(gauge(&before, "a55_console_body_store_limit_bytes"), 256 * 1024 * 1024);
+    let response = console.execute(&list_charges("simulator", 50)).await;
+    assert_eq!(response.status, 200);
+    let after = scrape().await;
+    assert_eq!(gauge(&after, "a55_console_body_store_entries"), 1);
+    assert_eq!(gauge(&after, "a55_console_body_store_bytes"), response.kept_bytes);
+    assert_eq!(gauge(&after, "a55_console_runs_in_flight"), 0);
+    assert!(after.contains("# TYPE a55_console_reveal_vault_bytes gauge"));
+    console.console.shutdown().await;
+}
