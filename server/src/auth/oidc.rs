@@ -73,12 +73,25 @@ impl Weighed for Arc<PendingLogin> {
 }
 
 /// What the identity provider's callback carries.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Default, serde::Deserialize)]
 pub struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+}
+
+/// The code is a credential until it is exchanged, and the state names a pending sign-in.
+impl std::fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |v: &Option<String>| v.as_ref().map(|_| "[redacted]");
+        f.debug_struct("CallbackParams")
+            .field("code", &shown(&self.code))
+            .field("state", &shown(&self.state))
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .finish()
+    }
 }
 
 /// A person the identity provider vouched for, with the roles their groups give.
@@ -382,4 +395,21 @@ impl Check {
 /// The store keeps a pending sign-in under the hash of the browser's binding cookie.
 fn binding_owner(binding: &str) -> String {
     hex::encode(Sha256::digest(binding.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_callback_prints_without_its_code_or_state() {
+        let params = CallbackParams {
+            code: Some("the-one-time-code".into()),
+            state: Some("0123456789abcdef".into()),
+            ..CallbackParams::default()
+        };
+        let printed = format!("{params:?}");
+        assert!(!printed.contains("the-one-time-code") && !printed.contains("0123456789abcdef"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
 }

@@ -666,12 +666,8 @@ impl TestConsole {
 }
 
 async fn audit_details(console: &TestConsole, event: &str) -> Vec<(String, String, String)> {
-    console.console.audit.flush().await;
-    sqlx::query_as("SELECT actor, outcome, detail FROM audit_log WHERE event = ? ORDER BY id")
-        .bind(event)
-        .fetch_all(&console.console.db)
-        .await
-        .unwrap()
+    let rows = audit_rows_of(console, event).await;
+    rows.into_iter().map(|(actor, outcome, detail)| (actor, outcome, detail.unwrap_or_default())).collect()
 }
 
 #[tokio::test]

@@ -171,12 +171,7 @@ async fn whoami(console: &TestConsole, session: &str) -> reqwest::Response {
 }
 
 async fn audit(console: &TestConsole, event: &str) -> Vec<(String, String, Option<String>)> {
-    console.console.audit.flush().await;
-    sqlx::query_as("SELECT actor, outcome, detail FROM audit_log WHERE event = ? ORDER BY id")
-        .bind(event)
-        .fetch_all(&console.console.db)
-        .await
-        .unwrap()
+    audit_rows_of(console, event).await
 }
 
 fn refused_to(response: &reqwest::Response) -> String {

@@ -238,6 +238,16 @@ pub async fn raw_http(addr: SocketAddr, request: &[u8]) -> (u16, String) {
     (status, text)
 }
 
+/// The audit rows of one event, oldest first: actor, outcome, detail (after everything queued is written).
+pub async fn audit_rows_of(console: &TestConsole, event: &str) -> Vec<(String, String, Option<String>)> {
+    console.console.audit.flush().await;
+    sqlx::query_as("SELECT actor, outcome, detail FROM audit_log WHERE event = ? ORDER BY id")
+        .bind(event)
+        .fetch_all(&console.console.db)
+        .await
+        .unwrap()
+}
+
 /// The `Set-Cookie` header for cookie `name` in `response`, if it sets one.
 pub fn set_cookie_named(response: &reqwest::Response, name: &str) -> Option<String> {
     response
