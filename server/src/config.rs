@@ -72,5 +72,12 @@ pub struct HistoryRetention {
     pub max_age: Duration,
 }
 
+impl HistoryRetention {
+    /// The time (Unix ms) before which a run, at `now_ms`, is past the age bound.
+    pub fn oldest_kept(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_sub(i64::try_from(self.max_age.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
 #[cfg(test)]
 mod tests;

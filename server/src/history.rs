@@ -25,6 +25,10 @@ const NEVER_STORED: [&str; 4] = ["authorization", "proxy-authorization", "cookie
 
 /// Runs written per transaction at most: a burst is written in a few commits instead of one each.
 const BATCH: usize = 128;
+/// Bytes of encoded runs the writer's queue may hold. When the disk is slower than the runs coming
+/// in, a request waits for room here instead of the queue growing without bound in memory. Larger
+/// than one run with a body at [`MAX_STORED_BODY`], which then waits for an empty queue.
+pub const QUEUE_BYTES: u32 = 4 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct HistoryStore {
@@ -47,6 +51,13 @@ pub struct Run {
     error: Option<String>,
     request_json: String,
     response_json: Option<String>,
+}
+
+impl Run {
+    /// About the memory the run holds while queued: its encoded request and response.
+    fn weight(&self) -> usize {
+        256 + self.request_json.len() + self.response_json.as_ref().map_or(0, String::len)
+    }
 }
 
 /// The request as it may be kept: without credentials of any kind.
@@ -82,9 +93,19 @@ impl HistoryStore {
     /// The store and its writer task, which ends when the last handle to the store is dropped.
     pub fn new(pool: SqlitePool, retention: HistoryRetention, clock: SharedClock) -> Arc<Self> {
         // The writer holds no handle to the store, so it cannot keep its own queue open.
-        let sink = WriterState { pool: pool.clone(), retention: retention.clone(), clock: clock.clone() };
-        let (writer, _task) = BatchWriter::spawn(sink, BATCH);
+        let sink = WriterState {
+            pool: pool.clone(),
+            retention: retention.clone(),
+            clock: clock.clone(),
+            unpruned: std::sync::Mutex::new(std::collections::HashMap::new()),
+        };
+        let (writer, _task) = BatchWriter::spawn_bounded(sink, BATCH, QUEUE_BYTES);
         Arc::new(Self { pool, retention, clock, writer })
+    }
+
+    /// Bytes of runs queued for the writer.
+    pub fn queued_bytes(&self) -> usize {
+        self.writer.queued_bytes()
     }
 
     /// Waits until every run recorded before this call is in the database. Reads call it first, so a
@@ -125,8 +146,10 @@ impl HistoryStore {
             error,
             response_json,
         };
+        let weight = run.weight();
         self.writer
-            .push(run)
+            .push_weighed(run, weight)
+            .await
             .map_err(|_| ConsoleError::Internal("the history writer has stopped; the run was not recorded".into()))
     }
 
@@ -136,10 +159,12 @@ impl HistoryStore {
         let rows = sqlx::query(
             "SELECT id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error,
                     compare_environment, compare_status, compare_counts
-             FROM history WHERE staff = ? ORDER BY id DESC LIMIT ?",
+             FROM history WHERE staff = ? AND at_ms >= ? ORDER BY id DESC LIMIT ?",
         )
         .bind(staff)
-        .bind(i64::from(limit.clamp(1, 1_000)))
+        .bind(self.retention.oldest_kept(self.clock.wall_ms()))
+        // The writer deletes runs past the bounds in steps, so reading applies the bounds exactly.
+        .bind(i64::from(limit.clamp(1, 1_000).min(self.retention.max_entries)))
         .fetch_all(&self.pool)
         .await
         .map_err(database)?;
@@ -324,6 +349,9 @@ struct WriterState {
     pool: SqlitePool,
     retention: HistoryRetention,
     clock: SharedClock,
+    /// Runs written per member since their last pruning: pruning every member of every batch was
+    /// most of the writer's time under load, and reads apply the bounds exactly anyway.
+    unpruned: std::sync::Mutex<std::collections::HashMap<String, u32>>,
 }
 
 #[async_trait::async_trait]
@@ -361,16 +389,40 @@ impl WriterState {
             .execute(&mut *tx)
             .await
             .map_err(database)?;
-            self.remember(&mut tx, &run.staff, &run.environment, run.endpoint_id.as_deref()).await?;
         }
-        let mut pruned: Vec<&str> = Vec::new();
-        for run in runs.iter().rev() {
-            if !pruned.contains(&run.staff.as_str()) {
-                prune(&mut tx, &self.retention, &run.staff, run.at_ms).await?;
-                pruned.push(&run.staff);
+        // Only each member's last run of the batch decides their remembered choice.
+        for (index, run) in runs.iter().enumerate() {
+            if !runs[index + 1..].iter().any(|later| later.staff == run.staff) {
+                self.remember(&mut tx, &run.staff, &run.environment, run.endpoint_id.as_deref()).await?;
             }
         }
+        for staff in self.due_for_pruning(runs) {
+            prune(&mut tx, &self.retention, &staff, self.clock.wall_ms()).await?;
+        }
         tx.commit().await.map_err(database)
+    }
+
+    /// The members of `runs` whose runs since their last pruning reach a tenth of the count bound.
+    fn due_for_pruning(&self, runs: &[Run]) -> Vec<String> {
+        let step = (self.retention.max_entries / 10).max(1);
+        let Ok(mut unpruned) = self.unpruned.lock() else {
+            // A poisoned map only costs speed: prune everyone in the batch.
+            let mut all: Vec<String> = runs.iter().map(|r| r.staff.clone()).collect();
+            all.dedup();
+            return all;
+        };
+        let mut due = Vec::new();
+        for run in runs {
+            let count = unpruned.entry(run.staff.clone()).or_insert(0);
+            *count += 1;
+            if *count >= step && !due.contains(&run.staff) {
+                due.push(run.staff.clone());
+            }
+        }
+        for staff in &due {
+            unpruned.remove(staff);
+        }
+        due
     }
 
     async fn remember(
@@ -402,7 +454,7 @@ async fn prune(
     staff: &str,
     now_ms: i64,
 ) -> Result<(), ConsoleError> {
-    let oldest = now_ms - i64::try_from(retention.max_age.as_millis()).unwrap_or(i64::MAX);
+    let oldest = retention.oldest_kept(now_ms);
     sqlx::query(
         "DELETE FROM history WHERE staff = ?1 AND (at_ms < ?2 OR id NOT IN
            (SELECT id FROM history WHERE staff = ?1 ORDER BY id DESC LIMIT ?3))",
@@ -568,14 +620,28 @@ mod tests {
         for n in 0..5 {
             store.record("ana", &request(&format!("/{n}")), &Ok(response("{}"))).await.unwrap();
         }
-        store.record("bruno", &request("/b"), &Ok(response("{}"))).await.unwrap();
         let paths: Vec<String> = store.list("ana", 50).await.unwrap().into_iter().map(|e| e.path).collect();
         assert_eq!(paths, vec!["/4", "/3", "/2"]);
         clock.advance(Duration::from_secs(3 * 86_400));
+        store.record("bruno", &request("/b"), &Ok(response("{}"))).await.unwrap();
         store.record("ana", &request("/new"), &Ok(response("{}"))).await.unwrap();
         let paths: Vec<String> = store.list("ana", 50).await.unwrap().into_iter().map(|e| e.path).collect();
         assert_eq!(paths, vec!["/new"], "entries older than max_age are gone");
         assert_eq!(store.list("bruno", 50).await.unwrap().len(), 1, "pruning one member leaves the others alone");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn runs_past_the_count_bound_never_show_although_the_writer_deletes_them_in_steps() {
+        let (store, _clock, dir) = store(20, 30).await;
+        for n in 0..47 {
+            store.record("ana", &request(&format!("/{n}")), &Ok(response("{}"))).await.unwrap();
+            let shown = store.list("ana", 1_000).await.unwrap();
+            assert_eq!(shown.len(), (n + 1).min(20), "after run {n}");
+            assert_eq!(shown[0].path, format!("/{n}"), "newest first");
+        }
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM history").fetch_one(&store.pool).await.unwrap();
+        assert!((20..=22).contains(&kept), "the table holds the bound plus at most one step: {kept}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -129,12 +129,14 @@ pub struct Gauges {
     pub reveal_vault: (usize, usize),
     pub runs_in_flight: usize,
     pub pending_sign_ins: usize,
+    /// Bytes of runs waiting for the history writer.
+    pub history_queue: usize,
 }
 
 impl Gauges {
     /// The gauges in the text format, each with its help and type; the store bounds beside them.
     pub fn render(&self) -> String {
-        let families: [(&str, &str, usize); 8] = [
+        let families: [(&str, &str, usize); 10] = [
             ("a55_console_body_store_bytes", "Bytes of response bodies kept for the inspector.", self.body_store.1),
             ("a55_console_body_store_entries", "Response bodies kept for the inspector.", self.body_store.0),
             (
@@ -158,6 +160,12 @@ impl Gauges {
                 "a55_console_pending_sign_ins",
                 "Sign-ins started at the identity provider and not finished yet.",
                 self.pending_sign_ins,
+            ),
+            ("a55_console_history_queue_bytes", "Bytes of runs waiting to be written to history.", self.history_queue),
+            (
+                "a55_console_history_queue_limit_bytes",
+                "The history queue's bound: beyond it, a run waits for the writer.",
+                crate::history::QUEUE_BYTES as usize,
             ),
         ];
         let mut out = String::new();
@@ -208,8 +216,14 @@ mod tests {
 
     #[test]
     fn store_gauges_render_with_their_bounds() {
-        let text =
-            Gauges { body_store: (2, 1500), reveal_vault: (1, 12), runs_in_flight: 3, pending_sign_ins: 0 }.render();
+        let text = Gauges {
+            body_store: (2, 1500),
+            reveal_vault: (1, 12),
+            runs_in_flight: 3,
+            pending_sign_ins: 0,
+            history_queue: 0,
+        }
+        .render();
         assert!(
             text.contains("# TYPE a55_console_body_store_bytes gauge\na55_console_body_store_bytes 1500\n"),
             "{text}"

@@ -77,6 +77,7 @@ impl ConsoleService {
             reveal_vault: (self.masking.vault.len(), self.masking.vault.bytes()),
             runs_in_flight: self.runs.in_flight(),
             pending_sign_ins: 0,
+            history_queue: self.storage.as_ref().map_or(0, |(history, _)| history.queued_bytes()),
         }
     }
 
