@@ -5,12 +5,12 @@
 mod assets;
 mod audit;
 mod bodies;
+mod health;
 mod metrics;
 mod oidc;
 
 use app::{shell, App};
 use axum::response::IntoResponse as _;
-use axum::routing::get;
 use axum::{middleware, Router};
 use http::header::{self, HeaderValue};
 use leptos::prelude::{provide_context, use_context};
@@ -27,7 +27,7 @@ pub fn router(state: AppState) -> Router {
     let (backend, staff) = (state.backend(), state.staff());
     let shell_options = state.leptos.clone();
     Router::new()
-        .route("/healthz", get(healthz))
+        .merge(health::routes())
         .merge(assets::routes(std::path::Path::new(&*state.leptos.site_root)))
         .merge(bodies::routes())
         .merge(audit::routes())
@@ -65,10 +65,6 @@ fn compression() -> CompressionLayer<And<DefaultPredicate, SizeAbove>> {
         .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)))
 }
 
-async fn healthz() -> &'static str {
-    "ok"
-}
-
 /// server_fn answers every error it raises itself (arguments that do not decode, for one) with 500;
 /// the status follows the error instead, so `ConsoleError::status_code` stays the one status map.
 async fn server_fn_status(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
@@ -100,7 +96,7 @@ fn allow_hydration_script() {
     }
 }
 
-fn session_layer(state: &AppState) -> SessionManagerLayer<crate::auth::store::SqliteSessionStore> {
+fn session_layer(state: &AppState) -> SessionManagerLayer<crate::auth::store::Sessions> {
     SessionManagerLayer::new(state.sessions.clone())
         .with_name(SESSION_COOKIE)
         .with_secure(true)
