@@ -332,3 +332,71 @@ async fn a_replica_keeps_running_and_refuses_sessions_clearly_while_redis_is_dow
     assert!(a.is_running(), "the replica did not crash:\n{}", a.log_text());
     assert!(!a.log_text().contains("panicked"), "{}", a.log_text());
 }
+
+/// The value of one series in a `/metrics` text, 0 when absent.
+fn series(text: &str, line_start: &str) -> u64 {
+    text.lines().find_map(|l| l.strip_prefix(line_start)).map_or(0, |v| v.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_signed_in_request_costs_one_redis_read_and_metrics_count_the_commands_and_errors() {
+    let mut redis = RedisServer::start().await;
+    let console = console_on(&redis).await;
+    let cookie = login(&console.http, &console.base).await;
+    let scrape = || async {
+        let response = console
+            .http
+            .get(format!("{}/metrics", console.base))
+            .header("cookie", format!("{COOKIE}={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        response.text().await.unwrap()
+    };
+    let ops = |operation: &str| {
+        format!("a55_console_session_store_operations_total{{store=\"redis\",operation=\"{operation}\"}} ")
+    };
+    let before = scrape().await;
+    for _ in 0..3 {
+        assert_eq!(whoami(&console.http, &console.base, &cookie).await.status(), 200);
+    }
+    let after = scrape().await;
+    // Each request reads its session once (the scrape itself included) and writes nothing.
+    assert_eq!(series(&after, &ops("load")) - series(&before, &ops("load")), 4, "{after}");
+    assert_eq!(series(&after, &ops("create")), 1, "one create, at login");
+    assert_eq!(series(&after, &ops("save")), 0);
+    assert!(after.contains("# TYPE a55_console_redis_errors_total counter"));
+
+    redis.kill();
+    assert_eq!(whoami(&console.http, &console.base, &cookie).await.status(), 503);
+    redis.restart().await;
+    // The session died with the unpersisted Redis: sign in again to read the counter.
+    let mut cookie_again = None;
+    for _ in 0..50 {
+        let response = console
+            .http
+            .post(format!("{}/api/login", console.base))
+            .form(&[("name", "alice"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        if let Some(set) = set_cookie_named(&response, COOKIE) {
+            cookie_again = Some(set.split(';').next().unwrap().trim_start_matches(&format!("{COOKIE}=")).to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cookie_again = cookie_again.expect("sign-in works again once Redis is back");
+    let text = console
+        .http
+        .get(format!("{}/metrics", console.base))
+        .header("cookie", format!("{COOKIE}={cookie_again}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(series(&text, "a55_console_redis_errors_total{operation=\"load\"} ") >= 1, "{text}");
+    console.console.shutdown().await;
+}
