@@ -94,6 +94,23 @@ async fn a_save_after_the_session_was_deleted_elsewhere_does_not_bring_it_back()
 }
 
 #[tokio::test]
+async fn saves_racing_a_delete_on_another_connection_never_leave_the_session_behind() {
+    let redis = RedisServer::start().await;
+    let (replica_a, _) = store(&redis).await;
+    let (replica_b, _) = store(&redis).await;
+    for round in 0..50 {
+        let mut record = record(time::Duration::hours(1));
+        replica_a.create(&mut record).await.unwrap();
+        let loaded = replica_a.load(&record.id).await.unwrap().unwrap();
+        let saves = (0..8).map(|_| replica_a.save(&loaded));
+        let (deleted, saved) = tokio::join!(replica_b.delete(&record.id), futures::future::join_all(saves));
+        deleted.unwrap();
+        assert!(saved.iter().all(Result::is_ok), "round {round}");
+        assert!(replica_a.load(&record.id).await.unwrap().is_none(), "round {round}: the session came back");
+    }
+}
+
+#[tokio::test]
 async fn creating_a_session_never_overwrites_another_and_takes_a_new_id_instead() {
     let redis = RedisServer::start().await;
     let (store, _) = store(&redis).await;
