@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(state.clone(), web::gate))
         .layer(session_layer(&state))
+        .layer(middleware::from_fn(session_save_failed))
         .layer(middleware::from_fn(web::secure_removal_cookie))
         .layer(middleware::from_fn_with_state(state.clone(), web::request_guard))
         .layer(middleware::from_fn_with_state(state.clone(), web::security_headers))
@@ -85,6 +86,23 @@ async fn server_fn_status(request: axum::extract::Request, next: middleware::Nex
         }
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// tower-sessions answers a bare, empty 500 when it cannot save the session at the end of a request
+/// (a login while Redis is down); every 500 of our own carries a body. Say what happened instead.
+async fn session_save_failed(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    use axum::body::HttpBody as _;
+    let response = next.run(request).await;
+    if response.status() == http::StatusCode::INTERNAL_SERVER_ERROR
+        && response.body().size_hint().exact() == Some(0)
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        tracing::warn!("the session could not be saved: the session store is unavailable");
+        return crate::error::refusal(app::wire::ConsoleError::Unavailable(
+            "the session store is unavailable: try again in a moment".into(),
+        ));
+    }
+    response
 }
 
 /// Leptos put a fresh nonce on its hydration script; the page's CSP allows exactly that one.

@@ -344,8 +344,10 @@ async fn a_replica_keeps_running_and_refuses_sessions_clearly_while_redis_is_dow
         .send()
         .await
         .unwrap();
-    assert!(login.status().is_server_error(), "no session can be made: {}", login.status());
+    assert_eq!(login.status(), 503, "no session can be made");
     assert!(set_cookie_named(&login, COOKIE).is_none(), "and no cookie is handed out");
+    let error: app::wire::ConsoleError = login.json().await.unwrap();
+    assert!(error.to_string().contains("the session store is unavailable"), "{error}");
     assert!(a.is_running(), "the replica did not crash:\n{}", a.log_text());
     assert!(!a.log_text().contains("panicked"), "{}", a.log_text());
 }
