@@ -19,8 +19,9 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::SessionStore as _;
 
+use crate::support::redis::tls_file;
 use crate::support::redis::RedisServer;
-use crate::support::replica::{shared_config, Replica};
+use crate::support::replica::{config_for, shared_config, Replica};
 use crate::support::*;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -272,14 +273,17 @@ async fn readyz_without_redis_checks_the_database_only() {
     console.console.shutdown().await;
 }
 
+fn alice_toml() -> String {
+    format!(
+        "[[auth.users]]\nname = \"alice\"\npassword_hash = {:?}\nrole = \"admin\"\n",
+        password::hash(PASSWORD).unwrap()
+    )
+}
+
 /// Two console processes sharing one Redis and one SQLite file, as two replicas behind a balancer.
 async fn two_replicas(redis: &RedisServer) -> (Replica, Replica, std::path::PathBuf) {
     let database = canary::database_path();
-    let users = format!(
-        "[[auth.users]]\nname = \"alice\"\npassword_hash = {:?}\nrole = \"admin\"\n",
-        password::hash(PASSWORD).unwrap()
-    );
-    let config = shared_config(redis, &database, &users);
+    let config = shared_config(redis, &database, &alice_toml());
     // One after the other: the first creates and migrates the database file.
     let a = Replica::start("a", &config, redis).await;
     let b = Replica::start("b", &config, redis).await;
@@ -418,4 +422,26 @@ async fn a_signed_in_request_costs_one_redis_read_and_metrics_count_the_commands
         .unwrap();
     assert!(series(&text, "a55_console_redis_errors_total{operation=\"load\"} ") >= 1, "{text}");
     console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn sessions_over_tls_work_with_a_trusted_certificate_and_an_untrusted_one_stops_start_up() {
+    let redis = RedisServer::start_tls().await;
+    let database = canary::database_path();
+    let config = config_for(&redis.tls_url(), &database, &alice_toml());
+    // The system's trust store, plus the test authority through the variable rustls reads.
+    let replica = Replica::start_with_env("tls", &config, &redis, &[("SSL_CERT_FILE", &tls_file("ca.pem"))]).await;
+    let http = csrf_client();
+    let cookie = login(&http, &replica.base).await;
+    assert_eq!(whoami(&http, &replica.base, &cookie).await.status(), 200);
+    let keys: Vec<String> = redis.client().await.keys("*session:*").await.unwrap();
+    assert_eq!(keys.len(), 1, "the session went to Redis over TLS");
+    assert_eq!(readyz(&http, &replica.base).await.0, 200);
+
+    // This process trusts only the system's authorities, which never signed the test certificate.
+    let untrusted = RedisSessions { url: url::Url::parse(&redis.tls_url()).unwrap(), ..settings(&redis, "it:") };
+    let error = RedisSessionStore::connect(&untrusted, Arc::new(Metrics::default())).await.unwrap_err().to_string();
+    assert!(error.contains(&format!("Redis at 127.0.0.1:{}", redis.tls_port.unwrap())), "{error}");
+    assert!(error.contains("UnknownIssuer"), "refused for its certificate: {error}");
+    assert!(!error.contains(&redis.password), "{error}");
 }

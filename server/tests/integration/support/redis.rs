@@ -16,12 +16,23 @@ pub struct RedisServer {
     pub port: u16,
     /// Generated per server like the other canaries, so the leak scan looks for it everywhere.
     pub password: String,
+    /// With `start_tls`: the port serving TLS with `tests/tls/server.pem` (the plain port stays open).
+    pub tls_port: Option<u16>,
     dir: PathBuf,
 }
 
 impl RedisServer {
     /// Starts a server and waits until it answers `PING`.
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// Also serves TLS on a second port, with the certificate `tests/tls/ca.pem` signed.
+    pub async fn start_tls() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(tls: bool) -> Self {
         use base64::Engine as _;
         // `CANARY-SECRET-` + base64url only: redis-server re-parses its arguments, so no quotes or spaces.
         let random: [u8; 24] = rand::random();
@@ -30,10 +41,11 @@ impl RedisServer {
         super::canary::record_secret("redis-sessions", &password);
         let dir = std::env::temp_dir().join(format!("a55-console-it-redis-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut server = Self { child: None, port: 0, password, dir };
+        let mut server = Self { child: None, port: 0, password, tls_port: None, dir };
         // A port found free can be taken before redis-server binds it: then try another.
         for _ in 0..5 {
             server.port = free_port();
+            server.tls_port = tls.then(free_port);
             server.spawn();
             if server.wait_until_ready().await {
                 return server;
@@ -44,16 +56,22 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new(BINARY)
+        let mut command = Command::new(BINARY);
+        command
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
-            .args(["--requirepass", &self.password])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| {
+            .args(["--requirepass", &self.password]);
+        if let Some(port) = self.tls_port {
+            command.args(["--tls-port", &port.to_string(), "--tls-auth-clients", "no"]);
+            for (option, file) in
+                [("--tls-cert-file", "server.pem"), ("--tls-key-file", "server.key"), ("--tls-ca-cert-file", "ca.pem")]
+            {
+                command.arg(option).arg(tls_file(file));
+            }
+        }
+        let child =
+            command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|error| {
                 panic!(
                     "cannot start {BINARY} ({error}): the Redis tests need it on PATH; `make tools` installs it \
                      (Debian: apt-get install redis-server)"
@@ -98,6 +116,11 @@ impl RedisServer {
         answer.ends_with(b"+PONG\r\n")
     }
 
+    /// `rediss://` on the TLS port (with `start_tls`).
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}/0", self.tls_port.expect("started with start_tls"))
+    }
+
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
@@ -137,6 +160,11 @@ impl Drop for RedisServer {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A file of `server/tests/tls/`: the test certificate authority, and the server's certificate and key.
+pub fn tls_file(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("tls").join(name)
 }
 
 /// A loopback port nobody listened on a moment ago.

@@ -21,11 +21,16 @@ pub struct Replica {
 /// The configuration every replica of one deployment shares: one database file, one Redis, one
 /// key prefix, the same staff accounts.
 pub fn shared_config(redis: &RedisServer, database: &Path, users_toml: &str) -> String {
+    config_for(&redis.url(), database, users_toml)
+}
+
+/// `shared_config` with another Redis URL (e.g. `rediss://` on the TLS port).
+pub fn config_for(redis_url: &str, database: &Path, users_toml: &str) -> String {
     format!(
         "[storage]\ndatabase_path = {database:?}\n\n[sessions]\nredis_url = {url:?}\nredis_password_env = \
          \"{PASSWORD_VAR}\"\nkey_prefix = \"it-{prefix}:\"\ncommand_timeout_ms = 500\n\n{users_toml}",
         database = database.display().to_string(),
-        url = redis.url(),
+        url = redis_url,
         prefix = uuid::Uuid::new_v4().simple(),
     )
 }
@@ -33,6 +38,11 @@ pub fn shared_config(redis: &RedisServer, database: &Path, users_toml: &str) -> 
 impl Replica {
     /// Starts the binary on a free loopback port with `config` and waits until `/healthz` answers.
     pub async fn start(name: &str, config: &str, redis: &RedisServer) -> Self {
+        Self::start_with_env(name, config, redis, &[]).await
+    }
+
+    /// `start`, with extra environment variables for the process.
+    pub async fn start_with_env(name: &str, config: &str, redis: &RedisServer, env: &[(&str, &Path)]) -> Self {
         let dir = super::canary::dir().unwrap_or_else(std::env::temp_dir);
         let id = uuid::Uuid::new_v4().simple().to_string();
         let config_path = std::env::temp_dir().join(format!("a55-console-it-{name}-{id}.toml"));
@@ -50,6 +60,7 @@ impl Replica {
                 .env(SIMULATOR_SECRET_VAR, &simulator_secret)
                 // What an operator debugging sessions would turn on.
                 .env("A55_CONSOLE_LOG", "debug")
+                .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(output.try_clone().unwrap())
                 .stderr(output)
