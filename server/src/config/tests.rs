@@ -403,6 +403,14 @@ fn redis_sessions_take_the_password_from_an_env_var_and_check_config_never_shows
     assert!(!text.contains(password), "{text}");
     assert!(!format!("{config:?}").contains(password));
 
+    let from_env = FakeEnv::default()
+        .with("A55_CONSOLE__SESSIONS__REDIS_URL", "redis://redis.internal:6379/0")
+        .with("A55_CONSOLE__SESSIONS__COMMAND_TIMEOUT_MS", "250");
+    let config = load(None, &from_env).unwrap();
+    let redis = config.redis_sessions.expect("set through the environment alone");
+    assert_eq!((redis.url.as_str(), redis.command_timeout.as_millis()), ("redis://redis.internal:6379/0", 250));
+    assert!(redis.password.is_none());
+
     let default = load(None, &FakeEnv::default()).unwrap();
     assert!(default.redis_sessions.is_none(), "without [sessions] nothing changes");
     assert!(summary(&default).contains("sessions: in the SQLite database"));
