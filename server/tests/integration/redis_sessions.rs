@@ -266,11 +266,17 @@ async fn readyz_answers_200_while_the_database_and_redis_answer_and_503_naming_r
 }
 
 #[tokio::test]
-async fn readyz_without_redis_checks_the_database_only() {
+async fn readyz_without_redis_checks_the_database_only_and_names_it_when_it_fails() {
     let console = TestConsole::simulator_only().await;
     let (status, body) = readyz(&console.http, &console.base).await;
     assert_eq!((status, body), (200, json!({ "status": "ready", "database": "ok", "redis": "not configured" })));
-    console.console.shutdown().await;
+    console.console.db.close().await;
+    let (status, body) = readyz(&console.http, &console.base).await;
+    assert_eq!(
+        (status, body),
+        (503, json!({ "status": "unavailable", "database": "unreachable", "redis": "not configured" }))
+    );
+    assert_eq!(console.http.get(format!("{}/healthz", console.base)).send().await.unwrap().status(), 200);
 }
 
 fn alice_toml() -> String {
