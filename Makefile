@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-overhead bench-compare bench-inspector screenshots bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium node-deps clean
+.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-overhead bench-compare bench-inspector screenshots bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium redis-server node-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,9 +37,10 @@ test: tools test-rust test-browser leak-scan test-bundle-size ## Everything the 
 LEAK_DIR := $(CURDIR)/target/leak-canary
 
 # node-deps installs oauth2-mock-server, the independent OAuth2 server of the token integration test;
-# A55_REQUIRE_OAUTH2_MOCK makes that test fail instead of skipping when it is missing.
+# A55_REQUIRE_OAUTH2_MOCK makes that test fail instead of skipping when it is missing. The Redis
+# session tests start their own redis-server and fail, naming it, when it is missing.
 # The second command is the load benchmark's smoke run (20 staff sessions for 10 s, same assertions).
-test-rust: wasm-target node-deps
+test-rust: wasm-target node-deps redis-server
 	rm -rf $(LEAK_DIR)/integration && mkdir -p $(LEAK_DIR)/integration
 	set -o pipefail; A55_LEAK_CANARY_DIR=$(LEAK_DIR)/integration A55_REQUIRE_OAUTH2_MOCK=1 RUST_BACKTRACE=1 \
 	  cargo test -p app -p server --features app/ssr -- --nocapture 2>&1 | tee $(LEAK_DIR)/integration/test-output.log
@@ -109,7 +110,7 @@ fmt: ## Format the code
 
 build-tools: wasm-target cargo-leptos wasm-bindgen node-deps
 
-tools: build-tools chromium
+tools: build-tools chromium redis-server
 
 wasm-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -127,6 +128,12 @@ wasm-bindgen:
 
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+# The tests start their own servers on random ports: the service the package sets up is stopped
+# and disabled (where there is a service manager at all).
+redis-server:
+	@command -v redis-server >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server \
+	  && { $(SUDO) systemctl disable --now redis-server 2>/dev/null || $(SUDO) service redis-server stop 2>/dev/null || true; }; }
 
 node-deps: end2end/node_modules/.package-lock.json
 

@@ -1,4 +1,4 @@
-//! Staff access: accounts, sessions (tower-sessions on SQLite), login/logout, idle and absolute
+//! Staff access: accounts, sessions (tower-sessions on SQLite or Redis), login/logout, idle and absolute
 //! timeouts, and the request gate that turns a session into a `Caller` for the server functions.
 //!
 //! Design: the tower-sessions record only holds the id of a `staff_logins` row. Ending that row
@@ -7,6 +7,7 @@
 
 pub mod oidc;
 pub mod password;
+pub mod redis_store;
 pub mod store;
 pub mod throttle;
 pub mod web;

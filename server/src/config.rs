@@ -8,6 +8,7 @@ mod environments;
 mod oidc;
 mod raw;
 mod secrets;
+mod sessions;
 mod summary;
 mod validate;
 
@@ -22,6 +23,7 @@ pub use auth::{AuthSection, StaffAccount};
 pub use environments::{ClientAuth, Environment, GuardRails, RemoteTarget, Target, Timeouts};
 pub use oidc::{OidcSettings, ResolvedRoles, RoleMapping};
 pub use raw::*;
+pub use sessions::{RawSessions, RedisSessions};
 pub use summary::summary;
 pub use validate::{load, validate, ConfigErrors, EnvSource, ProcessEnv};
 
@@ -51,6 +53,8 @@ pub struct Config {
     pub public_url: Option<Url>,
     pub auth: AuthSection,
     pub database_path: PathBuf,
+    /// `[sessions]` with a Redis URL: sessions shared by every replica. `None`: in the SQLite file.
+    pub redis_sessions: Option<RedisSessions>,
     /// Extra OpenAPI documents for the catalog, in order.
     pub catalog_documents: Vec<PathBuf>,
     pub history: HistoryRetention,

@@ -5,12 +5,12 @@
 mod assets;
 mod audit;
 mod bodies;
+mod health;
 mod metrics;
 mod oidc;
 
 use app::{shell, App};
 use axum::response::IntoResponse as _;
-use axum::routing::get;
 use axum::{middleware, Router};
 use http::header::{self, HeaderValue};
 use leptos::prelude::{provide_context, use_context};
@@ -27,7 +27,7 @@ pub fn router(state: AppState) -> Router {
     let (backend, staff) = (state.backend(), state.staff());
     let shell_options = state.leptos.clone();
     Router::new()
-        .route("/healthz", get(healthz))
+        .merge(health::routes())
         .merge(assets::routes(std::path::Path::new(&*state.leptos.site_root)))
         .merge(bodies::routes())
         .merge(audit::routes())
@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(state.clone(), web::gate))
         .layer(session_layer(&state))
+        .layer(middleware::from_fn(session_save_failed))
         .layer(middleware::from_fn(web::secure_removal_cookie))
         .layer(middleware::from_fn_with_state(state.clone(), web::request_guard))
         .layer(middleware::from_fn_with_state(state.clone(), web::security_headers))
@@ -63,10 +64,6 @@ fn compression() -> CompressionLayer<And<DefaultPredicate, SizeAbove>> {
     CompressionLayer::new()
         .quality(CompressionLevel::Fastest)
         .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)))
-}
-
-async fn healthz() -> &'static str {
-    "ok"
 }
 
 /// server_fn answers every error it raises itself (arguments that do not decode, for one) with 500;
@@ -91,6 +88,23 @@ async fn server_fn_status(request: axum::extract::Request, next: middleware::Nex
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
+/// tower-sessions answers a bare, empty 500 when it cannot save the session at the end of a request
+/// (a login while Redis is down); every 500 of our own carries a body. Say what happened instead.
+async fn session_save_failed(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    use axum::body::HttpBody as _;
+    let response = next.run(request).await;
+    if response.status() == http::StatusCode::INTERNAL_SERVER_ERROR
+        && response.body().size_hint().exact() == Some(0)
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        tracing::warn!("the session could not be saved: the session store is unavailable");
+        return crate::error::refusal(app::wire::ConsoleError::Unavailable(
+            "the session store is unavailable: try again in a moment".into(),
+        ));
+    }
+    response
+}
+
 /// Leptos put a fresh nonce on its hydration script; the page's CSP allows exactly that one.
 fn allow_hydration_script() {
     if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
@@ -100,7 +114,7 @@ fn allow_hydration_script() {
     }
 }
 
-fn session_layer(state: &AppState) -> SessionManagerLayer<crate::auth::store::SqliteSessionStore> {
+fn session_layer(state: &AppState) -> SessionManagerLayer<crate::auth::store::Sessions> {
     SessionManagerLayer::new(state.sessions.clone())
         .with_name(SESSION_COOKIE)
         .with_secure(true)

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 
 /// Every metric the console exports: name, type and help text, in output order.
-const FAMILIES: [(&str, &str, &str); 5] = [
+const FAMILIES: [(&str, &str, &str); 7] = [
     (
         "a55_console_token_requests_total",
         "counter",
@@ -33,6 +33,16 @@ const FAMILIES: [(&str, &str, &str); 5] = [
         "a55_console_upstream_retries_total",
         "counter",
         "Requests re-sent once after a 401 and a forced token refresh, by environment.",
+    ),
+    (
+        "a55_console_session_store_operations_total",
+        "counter",
+        "Commands sent to the shared session store, by store and operation (create, save, load, delete, ttl).",
+    ),
+    (
+        "a55_console_redis_errors_total",
+        "counter",
+        "Redis commands that failed or timed out, by operation (create, save, load, delete, ttl, ping).",
     ),
 ];
 
@@ -87,6 +97,17 @@ impl Metrics {
 
     pub fn upstream_retry(&self, environment: &str) {
         self.add("a55_console_upstream_retries_total", vec![("environment", environment.to_owned())]);
+    }
+
+    pub fn session_store_operation(&self, store: &'static str, operation: &'static str) {
+        self.add(
+            "a55_console_session_store_operations_total",
+            vec![("store", store.to_owned()), ("operation", operation.to_owned())],
+        );
+    }
+
+    pub fn redis_error(&self, operation: &'static str) {
+        self.add("a55_console_redis_errors_total", vec![("operation", operation.to_owned())]);
     }
 
     /// The current value of one series; for tests and the benchmark.

@@ -10,7 +10,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::audit::AuditLog;
-use crate::auth::store::SqliteSessionStore;
+use crate::auth::redis_store::{ConnectError, RedisSessionStore};
+use crate::auth::store::{Sessions, SqliteSessionStore};
 use crate::auth::web::Origins;
 use crate::auth::StaffAccess;
 use crate::bodies::BodyStore;
@@ -36,6 +37,9 @@ pub enum StartError {
     /// The identity provider could not be discovered; the message names the issuer.
     #[error("could not set up sign-in: {0}")]
     IdentityProvider(String),
+    /// Redis for sessions is configured but does not answer; the message names the host.
+    #[error(transparent)]
+    Sessions(#[from] ConnectError),
 }
 
 /// A console serving on `addr` until `shutdown` is called.
@@ -150,11 +154,12 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let addr = listener.local_addr().map_err(StartError::Simulator)?;
     let provider = discover_identity_provider(&config, addr, &clock).await?;
     let db = crate::db::open(&config.database_path).await?;
+    let metrics = Arc::new(Metrics::default());
+    let sessions = session_store(&config, &db, &clock, &metrics).await?;
     let simulator = start_simulator(&config).await?;
 
     let (audit, audit_task) = AuditLog::spawn(db.clone(), clock.clone());
     let token_http = http_client(std::time::Duration::from_secs(5)).map_err(StartError::Http)?;
-    let metrics = Arc::new(Metrics::default());
     let token_audit = audit.clone();
     let broker = Arc::new(TokenBroker::new(token_http, clock.clone()).with_metrics(metrics.clone()).with_event_sink(
         Arc::new(move |environment: &str, event: &app::wire::TokenEvent, by: Option<&str>| {
@@ -191,8 +196,11 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
             .with_metrics_token(config.metrics_token.clone())
             .with_oidc(provider),
     );
-    let sessions = SqliteSessionStore::new(db.clone(), clock.clone());
-    let purge = tokio::spawn(purge_expired_sessions(sessions.clone()));
+    let mut background = vec![audit_task, live_specs];
+    // Redis expires its keys itself; only the SQLite table needs purging.
+    if let Sessions::Sqlite(store) = &sessions {
+        background.push(tokio::spawn(purge_expired_sessions(store.clone())));
+    }
     let state = AppState {
         leptos: leptos_options(addr),
         service,
@@ -220,8 +228,24 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         history,
         shutdown: Some(tx),
         task,
-        background: vec![purge, audit_task, live_specs],
+        background,
     })
+}
+
+/// Sessions in Redis when `[sessions] redis_url` is set (start-up fails if it does not answer),
+/// else in the SQLite database.
+async fn session_store(
+    config: &Config,
+    db: &sqlx::SqlitePool,
+    clock: &SharedClock,
+    metrics: &Arc<Metrics>,
+) -> Result<Sessions, StartError> {
+    let Some(settings) = &config.redis_sessions else {
+        return Ok(Sessions::Sqlite(SqliteSessionStore::new(db.clone(), clock.clone())));
+    };
+    let store = RedisSessionStore::connect(settings, metrics.clone()).await?;
+    tracing::info!(host = %settings.host(), "sessions are in Redis, shared by every replica");
+    Ok(Sessions::Redis(store))
 }
 
 /// Expired session records are deleted every ten minutes, so the table stays bounded.

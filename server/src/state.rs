@@ -7,7 +7,7 @@ use app::backend::{SharedBackend, SharedStaff};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use crate::auth::store::SqliteSessionStore;
+use crate::auth::store::Sessions;
 use crate::auth::web::Origins;
 use crate::auth::StaffAccess;
 use crate::metrics::Metrics;
@@ -18,7 +18,7 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub service: Arc<ConsoleService>,
     pub access: Arc<StaffAccess>,
-    pub sessions: SqliteSessionStore,
+    pub sessions: Sessions,
     pub origins: Arc<Origins>,
     pub db: sqlx::SqlitePool,
     pub metrics: Arc<Metrics>,
@@ -51,3 +51,4 @@ part!(access: Arc<StaffAccess>);
 part!(origins: Arc<Origins>);
 part!(db: sqlx::SqlitePool);
 part!(metrics: Arc<Metrics>);
+part!(sessions: Sessions);

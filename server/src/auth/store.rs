@@ -1,4 +1,5 @@
-//! The tower-sessions store on the console's SQLite database (table `tower_sessions`).
+//! The session stores: `Sessions`, the one chosen at start-up, and the SQLite store on the
+//! console's database (table `tower_sessions`); the Redis store is in `redis_store.rs`.
 //!
 //! The published `tower-sessions-sqlx-store` 0.15.0 is built against `tower-sessions-core` 0.14 and
 //! cannot serve `tower-sessions` 0.15, so this is the same design on our pool: collision-safe
@@ -9,7 +10,59 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
+use super::redis_store::RedisSessionStore;
 use crate::clock::SharedClock;
+
+/// The session store the console runs on: the SQLite file (one process), or Redis shared by every
+/// replica (`[sessions] redis_url`).
+#[derive(Clone, Debug)]
+pub enum Sessions {
+    Sqlite(SqliteSessionStore),
+    /// Never with an in-process cache in front: a session another replica deleted at logout would
+    /// live on in this replica's cache. Every request reads Redis.
+    Redis(RedisSessionStore),
+}
+
+impl Sessions {
+    /// The Redis store, when sessions are in Redis (for `/readyz`).
+    pub fn redis(&self) -> Option<&RedisSessionStore> {
+        match self {
+            Self::Redis(store) => Some(store),
+            Self::Sqlite(_) => None,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for Sessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(store) => store.create(record).await,
+            Self::Redis(store) => store.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(store) => store.save(record).await,
+            Self::Redis(store) => store.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            Self::Sqlite(store) => store.load(id).await,
+            Self::Redis(store) => store.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(store) => store.delete(id).await,
+            Self::Redis(store) => store.delete(id).await,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct SqliteSessionStore {

@@ -189,6 +189,7 @@ fn is_public(path: &str) -> bool {
             | "/auth/oidc/start"
             | crate::auth::oidc::CALLBACK_PATH
             | "/healthz"
+            | "/readyz"
             | "/favicon.svg"
             | "/favicon.ico"
     ) || path.starts_with("/pkg/")
@@ -205,7 +206,7 @@ pub async fn gate(State(access): State<Arc<StaffAccess>>, mut request: Request, 
         request.extensions_mut().insert(StaffAccess::local_caller(address));
         return next.run(request).await;
     }
-    if path.starts_with("/pkg/") || path == "/healthz" {
+    if path.starts_with("/pkg/") || path == "/healthz" || path == "/readyz" {
         return next.run(request).await;
     }
     // A Prometheus scraper has no session: `/metrics`, and nothing else, takes the scrape token.

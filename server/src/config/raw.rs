@@ -14,6 +14,7 @@ pub struct RawConfig {
     pub server: RawServer,
     pub simulator: RawSimulator,
     pub storage: RawStorage,
+    pub sessions: super::sessions::RawSessions,
     pub auth: RawAuth,
     pub catalog: RawCatalog,
     pub history: RawHistory,

@@ -5,6 +5,18 @@ use super::{Config, Target};
 /// A one-screen summary for `check-config`; shows where secrets come from, never the secrets.
 pub fn summary(config: &Config) -> String {
     let mut out = format!("bind: {}\ndatabase: {}\n", config.bind, config.database_path.display());
+    match &config.redis_sessions {
+        // The URL holds no password (validation refuses one); the password's source is named, never its value.
+        Some(redis) => out.push_str(&format!(
+            "sessions: Redis at {} (key prefix {:?}, password {}, connect timeout {} ms, command timeout {} ms)\n",
+            redis.url,
+            redis.key_prefix,
+            if redis.password.is_some() { "loaded from sessions.redis_password_env/_file" } else { "none" },
+            redis.connect_timeout.as_millis(),
+            redis.command_timeout.as_millis(),
+        )),
+        None => out.push_str("sessions: in the SQLite database (one process; set [sessions] redis_url for replicas)\n"),
+    }
     if config.auth.local_mode() {
         out.push_str("staff: none configured, local mode (one local admin, loopback only)\n");
     } else {

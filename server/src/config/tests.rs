@@ -384,3 +384,57 @@ fn an_identity_provider_alone_is_not_local_mode_and_its_secret_comes_from_env_or
     assert!(summary.contains("sign-in: Okta via OpenID Connect"), "{summary}");
     assert!(!summary.contains("s3cret"), "{summary}");
 }
+
+#[test]
+fn redis_sessions_take_the_password_from_an_env_var_and_check_config_never_shows_it() {
+    let password = "CANARY-redis-password-0123456789";
+    let env = FakeEnv::default().with("REDIS_PW", password);
+    let file = write_toml(
+        "[sessions]\nredis_url = \"rediss://console@redis.internal:6380/2\"\nredis_password_env = \"REDIS_PW\"\nkey_prefix = \"a55:\"\n",
+    );
+    let config = load(Some(&file.0), &env).unwrap();
+    let redis = config.redis_sessions.as_ref().expect("Redis sessions configured");
+    assert_eq!(redis.password.as_ref().map(|p| p.expose_secret().to_owned()).as_deref(), Some(password));
+    assert_eq!(redis.host(), "redis.internal:6380");
+    assert_eq!(redis.key_prefix, "a55:");
+    let text = summary(&config);
+    assert!(text.contains("sessions: Redis at rediss://console@redis.internal:6380/2"), "{text}");
+    assert!(text.contains("password loaded from sessions.redis_password_env/_file"), "{text}");
+    assert!(!text.contains(password), "{text}");
+    assert!(!format!("{config:?}").contains(password));
+
+    let from_env = FakeEnv::default()
+        .with("A55_CONSOLE__SESSIONS__REDIS_URL", "redis://redis.internal:6379/0")
+        .with("A55_CONSOLE__SESSIONS__COMMAND_TIMEOUT_MS", "250");
+    let config = load(None, &from_env).unwrap();
+    let redis = config.redis_sessions.expect("set through the environment alone");
+    assert_eq!((redis.url.as_str(), redis.command_timeout.as_millis()), ("redis://redis.internal:6379/0", 250));
+    assert!(redis.password.is_none());
+
+    let default = load(None, &FakeEnv::default()).unwrap();
+    assert!(default.redis_sessions.is_none(), "without [sessions] nothing changes");
+    assert!(summary(&default).contains("sessions: in the SQLite database"));
+}
+
+#[test]
+fn a_redis_url_with_a_password_a_wrong_scheme_or_bad_timeouts_is_refused_without_repeating_it() {
+    let file = write_toml(
+        "[sessions]\nredis_url = \"redis://user:hunter2-secret@redis.internal:6379\"\nconnect_timeout_ms = 0\n",
+    );
+    let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
+    assert!(text.contains("sessions.redis_url must not carry a password"), "{text}");
+    assert!(text.contains("sessions.connect_timeout_ms = 0"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+
+    let file = write_toml("[sessions]\nredis_url = \"http://redis.internal:6379\"\n");
+    let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
+    assert!(text.contains("must be redis://host"), "{text}");
+
+    let file = write_toml("[sessions]\nredis_url = \"redis://redis.internal\"\nredis_password_env = \"MISSING\"\n");
+    let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
+    assert!(text.contains("sessions.redis_password_env names env var MISSING"), "{text}");
+
+    let file = write_toml("[sessions]\nredis_password_env = \"REDIS_PW\"\n");
+    let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
+    assert!(text.contains("without sessions.redis_url"), "{text}");
+}

@@ -16,6 +16,7 @@ use super::auth::validate_auth;
 use super::environments::{parse_service_url, validate_environment};
 use super::raw::{RawConfig, RawEnvironment, RawMasking};
 use super::secrets::{read_secret, SecretSource};
+use super::sessions::validate_sessions;
 use super::{Config, HistoryRetention, SimulatorSection, ENV_PREFIX};
 
 /// Every problem found, each naming the key and what to do.
@@ -116,6 +117,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     });
     let public_url = validate_public_url(raw.server.public_url.as_deref(), &mut problems);
     let metrics_token = metrics_token(&raw.server, env, &mut problems);
+    let redis_sessions = validate_sessions(&raw.sessions, env, &mut problems);
     let ids: Vec<&str> = environments.iter().map(|e| e.id.as_str()).collect();
     let auth = validate_auth(raw.auth, &ids, env, &mut problems);
     if let Some(bind) = bind {
@@ -128,6 +130,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
             public_url,
             auth,
             database_path: raw.storage.database_path,
+            redis_sessions,
             catalog_documents: raw.catalog.extra_documents,
             history: HistoryRetention {
                 max_entries: u32::try_from(raw.history.max_entries).unwrap_or(u32::MAX),

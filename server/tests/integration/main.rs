@@ -18,5 +18,6 @@ mod headers;
 mod inspector;
 mod leak_canary;
 mod masking;
+mod redis_sessions;
 mod sign_in;
 mod token;

@@ -18,6 +18,8 @@ use serde_json::json;
 
 pub mod canary;
 pub mod fault;
+pub mod redis;
+pub mod replica;
 
 pub const WALLET: &str = "2f0c1b7e-3d4a-4e59-9c1a-1b2c3d4e5f60";
 

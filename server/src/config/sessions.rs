@@ -1,0 +1,150 @@
+//! `[sessions]`: where staff sessions live — the SQLite file (default) or Redis/Valkey shared by
+//! every replica — and the validation of the Redis address, password source and timeouts.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::secrets::{read_secret, SecretSource};
+use super::validate::EnvSource;
+
+/// The file shape of `[sessions]`. Without `redis_url`, sessions stay in the SQLite file.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSessions {
+    /// `redis://host:6379/0`, or `rediss://…` for TLS: sessions in Redis or Valkey (6.2 or later),
+    /// shared by every replica. A user name may be in the URL; the password never is.
+    pub redis_url: Option<String>,
+    /// The Redis password: the name of an env var holding it, or a file holding only it.
+    pub redis_password_env: Option<String>,
+    pub redis_password_file: Option<PathBuf>,
+    /// Put before every key (`<prefix>session:<id>`), so consoles can share one Redis database.
+    pub key_prefix: String,
+    /// Connecting (and each reconnection attempt) gives up after this long.
+    pub connect_timeout_ms: u64,
+    /// One command gives up after this long; the request then answers 503.
+    pub command_timeout_ms: u64,
+}
+
+impl Default for RawSessions {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            redis_password_env: None,
+            redis_password_file: None,
+            key_prefix: "a55-console:".into(),
+            connect_timeout_ms: 2_000,
+            command_timeout_ms: 1_000,
+        }
+    }
+}
+
+/// Validated Redis session settings. `Debug` never shows the password.
+#[derive(Clone)]
+pub struct RedisSessions {
+    /// The server's address, without a password (validation refuses one).
+    pub url: Url,
+    pub password: Option<SecretString>,
+    pub key_prefix: String,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+}
+
+impl RedisSessions {
+    /// `host:port` only, for messages: never the user name, password or database.
+    pub fn host(&self) -> String {
+        match (self.url.host_str(), self.url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => format!("{host}:6379"),
+            _ => "(no host)".into(),
+        }
+    }
+}
+
+impl fmt::Debug for RedisSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisSessions")
+            .field("url", &self.url.as_str())
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("key_prefix", &self.key_prefix)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("command_timeout", &self.command_timeout)
+            .finish()
+    }
+}
+
+/// `None` without `redis_url` (sessions in SQLite) or with problems, which are added to `problems`.
+pub(super) fn validate_sessions(
+    raw: &RawSessions,
+    env: &dyn EnvSource,
+    problems: &mut Vec<String>,
+) -> Option<RedisSessions> {
+    let source = SecretSource {
+        env_key: "sessions.redis_password_env",
+        env_var: raw.redis_password_env.as_deref(),
+        file_key: "sessions.redis_password_file",
+        file: raw.redis_password_file.as_deref(),
+    };
+    let Some(value) = raw.redis_url.as_deref() else {
+        if raw.redis_password_env.is_some() || raw.redis_password_file.is_some() {
+            problems.push("sessions.redis_password_env/_file is set without sessions.redis_url".into());
+        }
+        return None;
+    };
+    let before = problems.len();
+    let url = redis_url(value, problems);
+    let password = read_secret(&source, env, problems);
+    let prefix = raw.key_prefix.as_str();
+    if prefix.len() > 64 || prefix.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        problems.push(format!("sessions.key_prefix = {prefix:?} must be at most 64 characters without spaces"));
+    }
+    for (key, value) in [("connect_timeout_ms", raw.connect_timeout_ms), ("command_timeout_ms", raw.command_timeout_ms)]
+    {
+        if !(10..=60_000).contains(&value) {
+            problems.push(format!("sessions.{key} = {value} must be between 10 and 60000 milliseconds"));
+        }
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(RedisSessions {
+        url: url?,
+        password,
+        key_prefix: raw.key_prefix.clone(),
+        connect_timeout: Duration::from_millis(raw.connect_timeout_ms),
+        command_timeout: Duration::from_millis(raw.command_timeout_ms),
+    })
+}
+
+/// `redis://` or `rediss://` with a host and no password. The value is never repeated in a
+/// problem, since it may hold the very password that must not be there.
+fn redis_url(value: &str, problems: &mut Vec<String>) -> Option<Url> {
+    let Ok(url) = Url::parse(value) else {
+        problems.push("sessions.redis_url is not a URL such as redis://redis.internal:6379/0".into());
+        return None;
+    };
+    if url.password().is_some() {
+        problems.push(
+            "sessions.redis_url must not carry a password: set sessions.redis_password_env (the name of an env var) \
+             or sessions.redis_password_file (a file holding only the password)"
+                .into(),
+        );
+        return None;
+    }
+    if !matches!(url.scheme(), "redis" | "rediss") || url.host_str().is_none_or(str::is_empty) {
+        problems.push(format!(
+            "sessions.redis_url must be redis://host[:port][/db] or rediss://… (TLS), not a {}: URL",
+            url.scheme()
+        ));
+        return None;
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        problems.push("sessions.redis_url takes no query or fragment (timeouts are sessions.*_timeout_ms)".into());
+        return None;
+    }
+    Some(url)
+}
