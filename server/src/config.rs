@@ -23,7 +23,7 @@ pub use auth::{AuthSection, StaffAccount};
 pub use environments::{ClientAuth, Environment, GuardRails, RemoteTarget, Target, Timeouts};
 pub use oidc::{OidcSettings, ResolvedRoles, RoleMapping};
 pub use raw::*;
-pub use sessions::{RawSessions, RedisSessions};
+pub use sessions::{RawSessions, RedisSessions, VaultKey};
 pub use summary::summary;
 pub use validate::{load, validate, ConfigErrors, EnvSource, ProcessEnv};
 

@@ -12,6 +12,13 @@ use crate::token::TokenError;
 use crate::upstream::path::PathError;
 use crate::upstream::UpstreamError;
 
+/// Redis behind the shared stores did not answer: 503, and the message says only that.
+impl From<crate::expiring::shared::Unavailable> for ConsoleError {
+    fn from(error: crate::expiring::shared::Unavailable) -> Self {
+        ConsoleError::Unavailable(error.to_string())
+    }
+}
+
 impl From<TokenError> for ConsoleError {
     fn from(error: TokenError) -> Self {
         Self::TokenUnavailable(error.to_string())

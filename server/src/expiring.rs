@@ -1,7 +1,10 @@
 //! An expiring, id-keyed store: values kept under unguessable ids (128 random bits, hex, compared
 //! in constant time), each readable by its owner only, bounded by age, count and bytes, oldest
-//! evicted first. The response body store and the reveal vault are its two uses; `ExpiringStore`
-//! is the seam a store shared between replicas implements.
+//! evicted first. The response body store and the reveal vault are its two uses; `Backing` is
+//! either the in-process `MemoryStore` or the `RedisStore` every replica shares.
+
+pub mod seal;
+pub mod shared;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -10,6 +13,7 @@ use std::time::{Duration, Instant};
 use rand::RngCore as _;
 
 use crate::clock::SharedClock;
+use shared::{Encoded, RedisStore, Unavailable};
 
 /// What a value costs against the store's byte bound.
 pub trait Weighed {
@@ -136,6 +140,37 @@ impl<V: Clone + Weighed + Send> ExpiringStore<V> for MemoryStore<V> {
                 (entries.queue.len(), entries.bytes)
             }
             Err(_) => (0, 0),
+        }
+    }
+}
+
+/// Where a store's values live: in this process, or in Redis for every replica. Without Redis
+/// nothing can fail; with it, a command that fails is `Unavailable`, never a silent fallback.
+pub enum Backing<V> {
+    Memory(MemoryStore<V>),
+    Redis(Box<RedisStore<V>>),
+}
+
+impl<V: Clone + Weighed + Send + Encoded> Backing<V> {
+    pub async fn put(&self, owner: &str, value: V) -> Result<Option<String>, Unavailable> {
+        match self {
+            Self::Memory(store) => Ok(store.put(owner, value)),
+            Self::Redis(store) => store.put(owner, &value).await,
+        }
+    }
+
+    pub async fn get(&self, id: &str, owner: &str) -> Result<Option<V>, Unavailable> {
+        match self {
+            Self::Memory(store) => Ok(store.get(id, owner)),
+            Self::Redis(store) => store.get(id, owner).await,
+        }
+    }
+
+    /// Values and bytes kept now; in Redis, by every replica together.
+    pub async fn usage(&self) -> Result<(usize, usize), Unavailable> {
+        match self {
+            Self::Memory(store) => Ok(store.usage()),
+            Self::Redis(store) => store.usage().await,
         }
     }
 }

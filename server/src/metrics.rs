@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 
 /// Every metric the console exports: name, type and help text, in output order.
-const FAMILIES: [(&str, &str, &str); 7] = [
+const FAMILIES: [(&str, &str, &str); 8] = [
     (
         "a55_console_token_requests_total",
         "counter",
@@ -42,7 +42,12 @@ const FAMILIES: [(&str, &str, &str); 7] = [
     (
         "a55_console_redis_errors_total",
         "counter",
-        "Redis commands that failed or timed out, by operation (create, save, load, delete, ttl, ping).",
+        "Redis commands that failed or timed out, by operation (create, save, load, delete, ttl, ping, shared_put, shared_get, shared_usage).",
+    ),
+    (
+        "a55_console_shared_store_operations_total",
+        "counter",
+        "Commands sent to Redis for the stores replicas share, by store (body, vault) and operation (put, get, usage).",
     ),
 ];
 
@@ -102,6 +107,14 @@ impl Metrics {
     pub fn session_store_operation(&self, store: &'static str, operation: &'static str) {
         self.add(
             "a55_console_session_store_operations_total",
+            vec![("store", store.to_owned()), ("operation", operation.to_owned())],
+        );
+    }
+
+    /// One command of a store shared through Redis (`body` or `vault`).
+    pub fn shared_store_operation(&self, store: &'static str, operation: &'static str) {
+        self.add(
+            "a55_console_shared_store_operations_total",
             vec![("store", store.to_owned()), ("operation", operation.to_owned())],
         );
     }

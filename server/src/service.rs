@@ -20,6 +20,7 @@ use crate::bodies::{BodyStore, StoredBody};
 use crate::catalog::live::CatalogStore;
 use crate::clock::SharedClock;
 pub use crate::environment::LiveEnvironment;
+use crate::expiring::shared::Unavailable;
 use crate::history::HistoryStore;
 use crate::masking::state::Masking;
 use crate::masking::{self as mask, Found, Policy};
@@ -70,11 +71,12 @@ impl ConsoleService {
         }
     }
 
-    /// What the in-memory stores hold now, for `/metrics`.
-    pub fn gauges(&self) -> crate::metrics::Gauges {
+    /// What the stores hold now, for `/metrics` (in Redis: every replica's together; zero when
+    /// Redis does not answer, which its error counter shows).
+    pub async fn gauges(&self) -> crate::metrics::Gauges {
         crate::metrics::Gauges {
-            body_store: self.bodies.usage(),
-            reveal_vault: (self.masking.vault.len(), self.masking.vault.bytes()),
+            body_store: self.bodies.usage().await.unwrap_or_default(),
+            reveal_vault: self.masking.vault.usage().await.unwrap_or_default(),
             runs_in_flight: self.runs.in_flight(),
             pending_sign_ins: 0,
             history_queue: self.storage.as_ref().map_or(0, |(history, _)| history.queued_bytes()),
@@ -193,9 +195,9 @@ impl ConsoleService {
     }
 
     /// The stored body behind `GET /api/bodies/{id}`, for its owner only.
-    pub async fn stored_body(&self, caller: &Caller, id: &str) -> Option<StoredBody> {
-        let body = self.bodies.get(id, &caller.name)?;
-        Some(self.body_for_display(caller, body).await)
+    pub async fn stored_body(&self, caller: &Caller, id: &str) -> Result<Option<StoredBody>, Unavailable> {
+        let Some(body) = self.bodies.get(id, &caller.name).await? else { return Ok(None) };
+        Ok(Some(self.body_for_display(caller, body).await))
     }
 
     /// The environment, if `caller` may refresh or forget its shared token: every staff member's

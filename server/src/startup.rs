@@ -18,6 +18,8 @@ use crate::bodies::BodyStore;
 use crate::catalog::load_with_extras;
 use crate::clock::SharedClock;
 use crate::config::{Config, Target};
+use crate::expiring::seal::Seal;
+use crate::masking::vault::RevealVault;
 use crate::metrics::Metrics;
 use crate::service::{ConsoleService, LiveEnvironment};
 use crate::simulator::{self, RunningSimulator, SimulatorSettings};
@@ -166,7 +168,11 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
             token_audit.record(crate::audit::token_event(environment, event, by));
         }),
     ));
-    let bodies = Arc::new(BodyStore::new(clock.clone()));
+    let (bodies, vault) = match shared_stores(&config, &sessions, &metrics) {
+        Some((bodies, vault)) => (bodies, Some(vault)),
+        None => (BodyStore::new(clock.clone()), None),
+    };
+    let bodies = Arc::new(bodies);
     let environments = live_environments(&config, simulator.as_ref())?;
     let catalog = load_with_extras(&config.catalog_documents);
     let history = crate::history::HistoryStore::new(db.clone(), config.history.clone(), clock.clone());
@@ -176,7 +182,11 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         .map_err(|source| {
             StartError::Database(crate::db::DbError::Open { path: config.database_path.display().to_string(), source })
         })?;
-    let masking = Arc::new(crate::masking::state::Masking::new(config.masking.clone(), demo, clock.clone()));
+    let mut masking = crate::masking::state::Masking::new(config.masking.clone(), demo, clock.clone());
+    if let Some(vault) = vault {
+        masking = masking.with_vault(vault);
+    }
+    let masking = Arc::new(masking);
     if config.masking.force_demo {
         tracing::info!("demo mode is forced for every session (masking.force_demo)");
     }
@@ -246,6 +256,24 @@ async fn session_store(
     let store = RedisSessionStore::connect(settings, metrics.clone()).await?;
     tracing::info!(host = %settings.host(), "sessions are in Redis, shared by every replica");
     Ok(Sessions::Redis(store))
+}
+
+/// With sessions in Redis, stored bodies and the reveal vault live there too, so any replica
+/// serves what another stored; `None` keeps them in this process.
+fn shared_stores(config: &Config, sessions: &Sessions, metrics: &Arc<Metrics>) -> Option<(BodyStore, RevealVault)> {
+    let (Sessions::Redis(store), Some(settings)) = (sessions, &config.redis_sessions) else { return None };
+    let prefix = settings.key_prefix.as_str();
+    let bodies = BodyStore::in_redis(store.connection(), prefix, metrics.clone());
+    let seal = settings.vault_key.as_ref().map(Seal::new);
+    match &seal {
+        Some(seal) => tracing::info!(key_id = %seal.key_id(), "stored bodies and the reveal vault are in Redis"),
+        None => tracing::warn!(
+            "stored bodies are in Redis; no vault key (sessions.vault_key_env/_file), so masked secrets are \
+             not kept for reveals"
+        ),
+    }
+    let vault = RevealVault::in_redis(store.connection(), prefix, seal, metrics.clone(), RevealVault::limits());
+    Some((bodies, vault))
 }
 
 /// Expired session records are deleted every ten minutes, so the table stays bounded.

@@ -78,6 +78,11 @@ impl RedisSessionStore {
         Ok(Self { connection, prefix: settings.key_prefix.as_str().into(), metrics })
     }
 
+    /// The connection, for the other stores replicas share (one multiplexed connection in all).
+    pub fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
     fn key(&self, id: &Id) -> String {
         format!("{}session:{id}", self.prefix)
     }

@@ -1,5 +1,6 @@
 //! `[sessions]`: where staff sessions live — the SQLite file (default) or Redis/Valkey shared by
-//! every replica — and the validation of the Redis address, password source and timeouts.
+//! every replica, which then also holds the state replicas share (stored bodies, the reveal vault)
+//! — and the validation of the Redis address, password and vault key sources and timeouts.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -22,6 +23,11 @@ pub struct RawSessions {
     /// The Redis password: the name of an env var holding it, or a file holding only it.
     pub redis_password_env: Option<String>,
     pub redis_password_file: Option<PathBuf>,
+    /// The reveal vault's encryption key (32 bytes, base64 or hex) when it lives in Redis: the name
+    /// of an env var holding it, or a file holding only it. Without one, masked values are not
+    /// kept for reveals on a console using Redis.
+    pub vault_key_env: Option<String>,
+    pub vault_key_file: Option<PathBuf>,
     /// Put before every key (`<prefix>session:<id>`), so consoles can share one Redis database.
     pub key_prefix: String,
     /// Connecting (and each reconnection attempt) gives up after this long.
@@ -36,6 +42,8 @@ impl Default for RawSessions {
             redis_url: None,
             redis_password_env: None,
             redis_password_file: None,
+            vault_key_env: None,
+            vault_key_file: None,
             key_prefix: "a55-console:".into(),
             connect_timeout_ms: 2_000,
             command_timeout_ms: 1_000,
@@ -49,6 +57,8 @@ pub struct RedisSessions {
     /// The server's address, without a password (validation refuses one).
     pub url: Url,
     pub password: Option<SecretString>,
+    /// The reveal vault's AES-256-GCM key, decoded and checked at start-up.
+    pub vault_key: Option<VaultKey>,
     pub key_prefix: String,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
@@ -70,6 +80,7 @@ impl fmt::Debug for RedisSessions {
         f.debug_struct("RedisSessions")
             .field("url", &self.url.as_str())
             .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("vault_key", &self.vault_key.as_ref().map(|_| "[redacted]"))
             .field("key_prefix", &self.key_prefix)
             .field("connect_timeout", &self.connect_timeout)
             .field("command_timeout", &self.command_timeout)
@@ -93,11 +104,24 @@ pub(super) fn validate_sessions(
         if raw.redis_password_env.is_some() || raw.redis_password_file.is_some() {
             problems.push("sessions.redis_password_env/_file is set without sessions.redis_url".into());
         }
+        if raw.vault_key_env.is_some() || raw.vault_key_file.is_some() {
+            problems.push(
+                "sessions.vault_key_env/_file is set without sessions.redis_url (the in-process vault needs no key)"
+                    .into(),
+            );
+        }
         return None;
     };
     let before = problems.len();
     let url = redis_url(value, problems);
     let password = read_secret(&source, env, problems);
+    let key_source = SecretSource {
+        env_key: "sessions.vault_key_env",
+        env_var: raw.vault_key_env.as_deref(),
+        file_key: "sessions.vault_key_file",
+        file: raw.vault_key_file.as_deref(),
+    };
+    let vault_key = read_secret(&key_source, env, problems).and_then(|text| vault_key(&text, problems));
     let prefix = raw.key_prefix.as_str();
     if prefix.len() > 64 || prefix.chars().any(|c| c.is_control() || c.is_whitespace()) {
         problems.push(format!("sessions.key_prefix = {prefix:?} must be at most 64 characters without spaces"));
@@ -114,10 +138,69 @@ pub(super) fn validate_sessions(
     Some(RedisSessions {
         url: url?,
         password,
+        vault_key,
         key_prefix: raw.key_prefix.clone(),
         connect_timeout: Duration::from_millis(raw.connect_timeout_ms),
         command_timeout: Duration::from_millis(raw.command_timeout_ms),
     })
+}
+
+/// The vault key: 32 bytes written as base64 (standard or URL-safe, padded or not) or 64 hex
+/// digits. The problem says what is wrong, never any of the value.
+fn vault_key(text: &SecretString, problems: &mut Vec<String>) -> Option<VaultKey> {
+    use base64::Engine as _;
+    use secrecy::ExposeSecret as _;
+    let text = text.expose_secret();
+    let engines = [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    let decoded = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(text).ok()
+    } else {
+        engines.iter().find_map(|engine| engine.decode(text).ok())
+    };
+    match decoded.map(<[u8; 32]>::try_from) {
+        Some(Ok(bytes)) => Some(VaultKey(Box::new(bytes))),
+        Some(Err(wrong)) => {
+            problems.push(format!(
+                "the vault key (sessions.vault_key_env/_file) must be 32 bytes; it decodes to {} bytes \
+                 (make one with: openssl rand -base64 32)",
+                wrong.len()
+            ));
+            None
+        }
+        None => {
+            problems.push(
+                "the vault key (sessions.vault_key_env/_file) is neither base64 nor 64 hex digits \
+                 (make one with: openssl rand -base64 32)"
+                    .into(),
+            );
+            None
+        }
+    }
+}
+
+/// 32 key bytes for AES-256-GCM. Never printed: `Debug` shows nothing of it.
+#[derive(Clone)]
+pub struct VaultKey(Box<[u8; 32]>);
+
+impl VaultKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Box::new(bytes))
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for VaultKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VaultKey([redacted])")
+    }
 }
 
 /// `redis://` or `rediss://` with a host and no password. The value is never repeated in a

@@ -47,7 +47,22 @@ fn safe_filename(name: &str) -> Option<String> {
 
 /// Served as an opaque download so the browser never sniffs or renders it (an upstream HTML page
 /// with a script stays inert even if someone opens this URL).
-fn serve_body(body: Option<StoredBody>, id: &str, name: Option<&str>) -> Response {
+fn serve_body(
+    body: Result<Option<StoredBody>, crate::expiring::shared::Unavailable>,
+    id: &str,
+    name: Option<&str>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(unavailable) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+                unavailable.to_string(),
+            )
+                .into_response()
+        }
+    };
     let Some(body) = body else {
         return (
             StatusCode::NOT_FOUND,

@@ -25,7 +25,7 @@ async fn metrics(
 ) -> impl IntoResponse {
     let gauges = Gauges {
         pending_sign_ins: access.oidc().map_or(0, crate::auth::oidc::OidcProvider::pending_sign_ins),
-        ..service.gauges()
+        ..service.gauges().await
     };
     let body = format!("{}{}", metrics.render(), gauges.render());
     ([(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))], body)

@@ -22,6 +22,12 @@ impl Masking {
         Self { settings, demo, vault: RevealVault::new(clock) }
     }
 
+    /// Originals kept in `vault` (Redis, shared by every replica) instead of this process.
+    pub fn with_vault(mut self, vault: RevealVault) -> Self {
+        self.vault = vault;
+        self
+    }
+
     /// In memory only, demo mode as configured (consoles built without a database, tests).
     pub fn in_memory(settings: MaskingSettings, clock: SharedClock) -> Self {
         let demo = DemoModes::in_memory(settings.force_demo, clock.clone());
@@ -44,25 +50,32 @@ impl Masking {
     }
 
     /// The report for one answer. Originals are kept only when this caller may reveal them; the
-    /// rest are dropped here and never leave this function.
-    pub fn report(&self, caller: &Caller, environment: &str, found: Found, demo: bool) -> MaskingReport {
-        let keep = self.may_reveal(caller, environment);
+    /// rest are dropped here and never leave this function. When the shared store does not
+    /// answer, the values stay masked without a reveal (the answer itself is not lost).
+    pub async fn report(&self, caller: &Caller, environment: &str, found: Found, demo: bool) -> MaskingReport {
+        let mut keep = self.may_reveal(caller, environment) && self.vault.keeps();
         let secret_count = found.secrets.len() as u64;
         let personal = super::personal_counts(&found);
-        let secrets = found
-            .secrets
-            .into_iter()
-            .take(MASKED_SECRETS_LISTED)
-            .map(|secret| MaskedSecret {
-                reveal_id: keep.then(|| self.vault.keep(&caller.name, &secret.location, &secret.original)).flatten(),
-                location: secret.location,
-            })
-            .collect();
+        let mut secrets = Vec::new();
+        for secret in found.secrets.into_iter().take(MASKED_SECRETS_LISTED) {
+            let reveal_id = if keep {
+                match self.vault.keep(&caller.name, &secret.location, &secret.original).await {
+                    Ok(id) => id,
+                    Err(_) => {
+                        keep = false;
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            secrets.push(MaskedSecret { reveal_id, location: secret.location });
+        }
         MaskingReport { secrets, secret_count, personal, demo }
     }
 
     /// An admin's reveal of one kept original; refused with a message saying why.
-    pub fn reveal(&self, caller: &Caller, id: &str) -> Result<Kept, ConsoleError> {
+    pub async fn reveal(&self, caller: &Caller, id: &str) -> Result<Kept, ConsoleError> {
         if caller.role != Role::Admin {
             return Err(ConsoleError::Forbidden(format!(
                 "only admins may reveal masked secrets; your role is {}",
@@ -74,7 +87,8 @@ impl Masking {
                 "secrets cannot be revealed in demo mode: switch demo mode off first".into(),
             ));
         }
-        self.vault.get(id, &caller.name).ok_or_else(|| {
+        let kept = self.vault.get(id, &caller.name).await?;
+        kept.ok_or_else(|| {
             ConsoleError::NotFound(
                 "this masked value is no longer kept on the server (kept 30 minutes); run the request again".into(),
             )

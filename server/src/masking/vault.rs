@@ -2,8 +2,13 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use crate::clock::SharedClock;
-use crate::expiring::{ExpiringStore, Limits, MemoryStore, Weighed};
+use crate::expiring::seal::Seal;
+use crate::expiring::shared::{Encoded, RedisStore, Unavailable};
+use crate::expiring::{Backing, Limits, MemoryStore, Weighed};
+use crate::metrics::Metrics;
 
 /// How long an original stays revealable (the same as a stored body).
 pub const VAULT_TTL: Duration = crate::bodies::BODY_TTL;
@@ -15,7 +20,7 @@ pub const VAULT_MAX_VALUE: usize = 64 * 1024;
 pub const VAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// What a reveal hands back.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Kept {
     pub location: String,
     pub value: String,
@@ -34,9 +39,20 @@ impl Weighed for Kept {
     }
 }
 
-/// The originals, behind the store seam: in memory by default.
+impl Encoded for Kept {
+    fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    fn decode(bytes: Vec<u8>) -> Option<Self> {
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+/// The originals: in this process, in Redis sealed with the vault key, or not kept at all (Redis
+/// without a vault key: an original kept on one replica only could not be revealed on another).
 pub struct RevealVault {
-    store: Box<dyn ExpiringStore<Kept>>,
+    store: Option<Backing<Kept>>,
 }
 
 impl RevealVault {
@@ -46,33 +62,54 @@ impl RevealVault {
 
     pub fn with_limits(clock: SharedClock, ttl: Duration, max_entries: usize) -> Self {
         let limits = Limits { ttl, max_entries, max_bytes: VAULT_MAX_BYTES };
-        Self { store: Box::new(MemoryStore::new(clock, limits)) }
+        Self { store: Some(Backing::Memory(MemoryStore::new(clock, limits))) }
+    }
+
+    /// Originals in Redis under `<prefix>vault:<id>`, sealed with AES-256-GCM under `seal`; with
+    /// no seal, none are kept (reveals then say so).
+    pub fn in_redis(
+        connection: redis::aio::ConnectionManager,
+        prefix: &str,
+        seal: Option<Seal>,
+        metrics: Arc<Metrics>,
+        limits: Limits,
+    ) -> Self {
+        let store = seal.map(|seal| {
+            Backing::Redis(Box::new(RedisStore::new(connection, prefix, "vault", limits, metrics).sealed(seal)))
+        });
+        Self { store }
+    }
+
+    pub fn limits() -> Limits {
+        Limits { ttl: VAULT_TTL, max_entries: VAULT_ENTRIES, max_bytes: VAULT_MAX_BYTES }
+    }
+
+    /// Whether originals are kept at all.
+    pub fn keeps(&self) -> bool {
+        self.store.is_some()
     }
 
     /// Keeps `value` for `owner`; the id is 128 random bits in hex. Too long a value is not kept.
-    pub fn keep(&self, owner: &str, location: &str, value: &str) -> Option<String> {
+    pub async fn keep(&self, owner: &str, location: &str, value: &str) -> Result<Option<String>, Unavailable> {
+        let Some(store) = &self.store else { return Ok(None) };
         if value.len() > VAULT_MAX_VALUE {
-            return None;
+            return Ok(None);
         }
-        self.store.put(owner, Kept { location: location.to_owned(), value: value.to_owned() })
+        store.put(owner, Kept { location: location.to_owned(), value: value.to_owned() }).await
     }
 
     /// The original kept under `id` for `owner`, unless it expired or was evicted.
-    pub fn get(&self, id: &str, owner: &str) -> Option<Kept> {
-        self.store.get(id, owner)
+    pub async fn get(&self, id: &str, owner: &str) -> Result<Option<Kept>, Unavailable> {
+        let Some(store) = &self.store else { return Ok(None) };
+        store.get(id, owner).await
     }
 
-    pub fn len(&self) -> usize {
-        self.store.usage().0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Bytes kept now.
-    pub fn bytes(&self) -> usize {
-        self.store.usage().1
+    /// Originals and bytes kept now.
+    pub async fn usage(&self) -> Result<(usize, usize), Unavailable> {
+        match &self.store {
+            Some(store) => store.usage().await,
+            None => Ok((0, 0)),
+        }
     }
 }
 
@@ -81,25 +118,28 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
 
-    #[test]
-    fn an_original_is_revealed_only_to_its_owner_and_only_until_it_expires() {
+    #[tokio::test]
+    async fn an_original_is_revealed_only_to_its_owner_and_only_until_it_expires() {
         let clock = ManualClock::new();
         let vault = RevealVault::with_limits(clock.clone(), Duration::from_secs(60), 10);
-        let id = vault.keep("ana", "$['client_secret']", "s3cr3t").unwrap();
+        let id = vault.keep("ana", "$['client_secret']", "s3cr3t").await.unwrap().unwrap();
         assert_eq!(id.len(), 32);
-        assert!(vault.get(&id, "bruno").is_none(), "someone else holding the id gets nothing");
-        assert_eq!(vault.get(&id, "ana").unwrap().value, "s3cr3t");
+        assert!(vault.get(&id, "bruno").await.unwrap().is_none(), "someone else holding the id gets nothing");
+        assert_eq!(vault.get(&id, "ana").await.unwrap().unwrap().value, "s3cr3t");
         clock.advance(Duration::from_secs(60));
-        assert!(vault.get(&id, "ana").is_none());
+        assert!(vault.get(&id, "ana").await.unwrap().is_none());
     }
 
-    #[test]
-    fn the_vault_is_bounded_and_drops_the_oldest_first() {
+    #[tokio::test]
+    async fn the_vault_is_bounded_and_drops_the_oldest_first() {
         let vault = RevealVault::with_limits(ManualClock::new(), VAULT_TTL, 2);
-        let ids: Vec<_> = (0..3).map(|i| vault.keep("ana", "$", &i.to_string()).unwrap()).collect();
-        assert_eq!(vault.len(), 2);
-        assert!(vault.get(&ids[0], "ana").is_none());
-        assert_eq!(vault.get(&ids[2], "ana").unwrap().value, "2");
-        assert!(vault.keep("ana", "$", &"x".repeat(VAULT_MAX_VALUE + 1)).is_none());
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            ids.push(vault.keep("ana", "$", &i.to_string()).await.unwrap().unwrap());
+        }
+        assert_eq!(vault.usage().await.unwrap().0, 2);
+        assert!(vault.get(&ids[0], "ana").await.unwrap().is_none());
+        assert_eq!(vault.get(&ids[2], "ana").await.unwrap().unwrap().value, "2");
+        assert!(vault.keep("ana", "$", &"x".repeat(VAULT_MAX_VALUE + 1)).await.unwrap().is_none());
     }
 }

@@ -116,7 +116,7 @@ impl ConsoleService {
     /// caller's own bodies only, masked for demo mode like every other view of a stored body).
     async fn side_body(&self, caller: &Caller, response: &ExecuteResponse) -> Result<bytes::Bytes, ConsoleError> {
         match &response.body_id {
-            Some(id) => self.stored_body(caller, id).await.map(|b| b.bytes).ok_or_else(|| {
+            Some(id) => self.stored_body(caller, id).await?.map(|b| b.bytes).ok_or_else(|| {
                 ConsoleError::NotFound(
                     "a response of this compare is no longer kept on the server; run the compare again".into(),
                 )
@@ -188,8 +188,9 @@ impl ConsoleService {
                 demo_masked,
             })
         };
-        let json_id = store(diff::export_json(&context), "application/json");
-        let markdown_id = store(diff::export_markdown(&context), "text/markdown; charset=utf-8");
+        // Without the shared store the diff is still shown; only its downloads are missing.
+        let json_id = store(diff::export_json(&context), "application/json").await.unwrap_or(None);
+        let markdown_id = store(diff::export_markdown(&context), "text/markdown; charset=utf-8").await.unwrap_or(None);
         let exports = match (json_id, markdown_id) {
             (Some(json_id), Some(markdown_id)) => Some(CompareExports { json_id, markdown_id }),
             _ => None,

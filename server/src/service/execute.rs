@@ -98,7 +98,7 @@ impl ExecuteBackend for ConsoleService {
         let (env, needs_token, method) = (prepared.env, prepared.needs_token, prepared.method.clone());
         let mut sent = self.send_with_token(caller, prepared).await?;
         let shown = self.sanitize(caller, env, &mut sent, shown_url, sent_body).await;
-        self.shape(caller, env, &method, needs_token, sent, shown)
+        self.shape(caller, env, &method, needs_token, sent, shown).await
     }
 
     async fn execute_run(
@@ -141,7 +141,7 @@ impl ExecuteBackend for ConsoleService {
     async fn jsonpath(&self, caller: &Caller, body_id: &str, expression: &str) -> Result<JsonPathAnswer, ConsoleError> {
         // Expression errors come first and cost nothing; only then is the body needed.
         crate::jsonpath::parse(expression)?;
-        let body = self.bodies.get(body_id, &caller.name).ok_or_else(|| {
+        let body = self.bodies.get(body_id, &caller.name).await?.ok_or_else(|| {
             ConsoleError::NotFound("this response is no longer kept on the server; run the request again".into())
         })?;
         let expression = expression.to_owned();
@@ -365,12 +365,12 @@ impl ConsoleService {
                 }
             }
         }
-        let masking = self.masking.report(caller, &env.config.id, found, demo);
+        let masking = self.masking.report(caller, &env.config.id, found, demo).await;
         Shown { demo, url, sent_body, masking }
     }
 
     /// Stores the body for the inspector and builds the answer the browser gets.
-    fn shape(
+    async fn shape(
         &self,
         caller: &Caller,
         env: &LiveEnvironment,
@@ -394,9 +394,17 @@ impl ConsoleService {
                 owner: caller.name.clone(),
                 demo_masked: shown.demo,
             };
-            let id = self.bodies.insert(stored);
             // The upstream answered (and may have applied a write): never report that as a failure.
-            if id.is_none() && !body_inline {
+            let kept = self.bodies.insert(stored).await;
+            if kept.is_err() && !body_inline {
+                inbound.truncated = true;
+                hint = Some(format!(
+                    "the API answered, but its body ({kept_bytes} bytes) could not be kept because the shared \
+                     store is unavailable, so it is not shown; run the request again in a moment"
+                ));
+            }
+            let id = kept.unwrap_or(None);
+            if id.is_none() && hint.is_none() && !body_inline {
                 inbound.truncated = true;
                 hint = Some(format!(
                     "the API answered, but its body ({kept_bytes} bytes) is more than the console keeps of one \

@@ -30,7 +30,7 @@ impl MaskingBackend for ConsoleService {
     }
 
     async fn reveal(&self, caller: &Caller, reveal_id: &str) -> Result<RevealedSecret, ConsoleError> {
-        let result = self.masking.reveal(caller, reveal_id);
+        let result = self.masking.reveal(caller, reveal_id).await;
         self.record(
             caller,
             AuditEvent {

@@ -31,6 +31,7 @@ fn settings(redis: &RedisServer, prefix: &str) -> RedisSessions {
     RedisSessions {
         url: url::Url::parse(&redis.url()).unwrap(),
         password: Some(SecretString::from(redis.password.clone())),
+        vault_key: None,
         key_prefix: prefix.to_owned(),
         connect_timeout: Duration::from_millis(500),
         command_timeout: Duration::from_millis(500),

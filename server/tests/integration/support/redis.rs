@@ -16,6 +16,9 @@ pub struct RedisServer {
     pub port: u16,
     /// Generated per server like the other canaries, so the leak scan looks for it everywhere.
     pub password: String,
+    /// The deployment's vault key, base64url of 32 bytes that reads `CANARY-SECRET-…`, so the leak
+    /// scan proves it is never written anywhere.
+    pub vault_key: String,
     /// With `start_tls`: the port serving TLS with `tests/tls/server.pem` (the plain port stays open).
     pub tls_port: Option<u16>,
     dir: PathBuf,
@@ -39,9 +42,11 @@ impl RedisServer {
         let password = format!("CANARY-SECRET-{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random));
         super::canary::init();
         super::canary::record_secret("redis-sessions", &password);
+        let vault_key = vault_key();
+        super::canary::record_secret("vault-key", &vault_key);
         let dir = std::env::temp_dir().join(format!("a55-console-it-redis-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut server = Self { child: None, port: 0, password, tls_port: None, dir };
+        let mut server = Self { child: None, port: 0, password, vault_key, tls_port: None, dir };
         // A port found free can be taken before redis-server binds it: then try another.
         for _ in 0..5 {
             server.port = free_port();
@@ -165,6 +170,18 @@ impl Drop for RedisServer {
 /// A file of `server/tests/tls/`: the test certificate authority, and the server's certificate and key.
 pub fn tls_file(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("tls").join(name)
+}
+
+/// 43 base64url characters (32 bytes) starting `CANARY-SECRET-`; the last one carries no spare
+/// bits, as strict decoding requires.
+fn vault_key() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const LAST: &[u8] = b"AEIMQUYcgkosw048";
+    let random: [u8; 29] = rand::random();
+    let mut key = String::from("CANARY-SECRET-");
+    key.extend(random[..28].iter().map(|b| char::from(ALPHABET[usize::from(*b) % 64])));
+    key.push(char::from(LAST[usize::from(random[28]) % 16]));
+    key
 }
 
 /// A loopback port nobody listened on a moment ago.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::redis::{free_port, RedisServer};
 
 const PASSWORD_VAR: &str = "A55_IT_REDIS_PASSWORD";
+const VAULT_KEY_VAR: &str = "A55_IT_VAULT_KEY";
 const SIMULATOR_SECRET_VAR: &str = "A55_IT_SIMULATOR_SECRET";
 
 pub struct Replica {
@@ -28,7 +29,7 @@ pub fn shared_config(redis: &RedisServer, database: &Path, users_toml: &str) -> 
 pub fn config_for(redis_url: &str, database: &Path, users_toml: &str) -> String {
     format!(
         "[storage]\ndatabase_path = {database:?}\n\n[sessions]\nredis_url = {url:?}\nredis_password_env = \
-         \"{PASSWORD_VAR}\"\nkey_prefix = \"it-{prefix}:\"\ncommand_timeout_ms = 500\n\n{users_toml}",
+         \"{PASSWORD_VAR}\"\nvault_key_env = \"{VAULT_KEY_VAR}\"\nkey_prefix = \"it-{prefix}:\"\ncommand_timeout_ms = 500\n\n{users_toml}",
         database = database.display().to_string(),
         url = redis_url,
         prefix = uuid::Uuid::new_v4().simple(),
@@ -57,6 +58,7 @@ impl Replica {
                 .arg("--config")
                 .arg(&config_path)
                 .env(PASSWORD_VAR, &redis.password)
+                .env(VAULT_KEY_VAR, &redis.vault_key)
                 .env(SIMULATOR_SECRET_VAR, &simulator_secret)
                 // What an operator debugging sessions would turn on.
                 .env("A55_CONSOLE_LOG", "debug")
