@@ -7,14 +7,24 @@ pub fn summary(config: &Config) -> String {
     let mut out = format!("bind: {}\ndatabase: {}\n", config.bind, config.database_path.display());
     match &config.redis_sessions {
         // The URL holds no password (validation refuses one); the password's source is named, never its value.
-        Some(redis) => out.push_str(&format!(
-            "sessions: Redis at {} (key prefix {:?}, password {}, connect timeout {} ms, command timeout {} ms)\n",
-            redis.url,
-            redis.key_prefix,
-            if redis.password.is_some() { "loaded from sessions.redis_password_env/_file" } else { "none" },
-            redis.connect_timeout.as_millis(),
-            redis.command_timeout.as_millis(),
-        )),
+        Some(redis) => {
+            out.push_str(&format!(
+                "sessions: Redis at {} (key prefix {:?}, password {}, connect timeout {} ms, command timeout {} ms)\n",
+                redis.url,
+                redis.key_prefix,
+                if redis.password.is_some() { "loaded from sessions.redis_password_env/_file" } else { "none" },
+                redis.connect_timeout.as_millis(),
+                redis.command_timeout.as_millis(),
+            ));
+            out.push_str(&format!(
+                "shared state: stored bodies in Redis; reveal vault {}\n",
+                if redis.vault_key.is_some() {
+                    "in Redis, sealed with the key from sessions.vault_key_env/_file"
+                } else {
+                    "off (no sessions.vault_key_env/_file: masked secrets cannot be revealed)"
+                }
+            ));
+        }
         None => out.push_str("sessions: in the SQLite database (one process; set [sessions] redis_url for replicas)\n"),
     }
     if config.auth.local_mode() {

@@ -438,3 +438,47 @@ fn a_redis_url_with_a_password_a_wrong_scheme_or_bad_timeouts_is_refused_without
     let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
     assert!(text.contains("without sessions.redis_url"), "{text}");
 }
+
+#[test]
+fn the_vault_key_is_32_bytes_of_base64_or_hex_from_env_or_file_and_is_never_shown() {
+    let key = "CANARY-SECRET-vault-key-0123456789abcdefghA";
+    let toml = "[sessions]\nredis_url = \"redis://redis.internal\"\nvault_key_env = \"VAULT_KEY\"\n";
+    let file = write_toml(toml);
+    let config = load(Some(&file.0), &FakeEnv::default().with("VAULT_KEY", key)).unwrap();
+    let redis = config.redis_sessions.as_ref().unwrap();
+    assert!(redis.vault_key.is_some(), "base64url, no padding");
+    let text = summary(&config);
+    assert!(text.contains("reveal vault in Redis, sealed with the key from sessions.vault_key_env/_file"), "{text}");
+    assert!(!text.contains(key) && !format!("{config:?}").contains(key));
+
+    let hex_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    assert!(load(Some(&file.0), &FakeEnv::default().with("VAULT_KEY", hex_key))
+        .unwrap()
+        .redis_sessions
+        .unwrap()
+        .vault_key
+        .is_some());
+    let padded = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    assert!(load(Some(&file.0), &FakeEnv::default().with("VAULT_KEY", padded))
+        .unwrap()
+        .redis_sessions
+        .unwrap()
+        .vault_key
+        .is_some());
+
+    let short = "CANARY-SECRET-short-keyA";
+    let text = load(Some(&file.0), &FakeEnv::default().with("VAULT_KEY", short)).unwrap_err().to_string();
+    assert!(text.contains("must be 32 bytes; it decodes to 18 bytes"), "{text}");
+    assert!(!text.contains(short), "{text}");
+    let text = load(Some(&file.0), &FakeEnv::default().with("VAULT_KEY", "not a key!")).unwrap_err().to_string();
+    assert!(text.contains("is neither base64 nor 64 hex digits"), "{text}");
+    let text = load(Some(&file.0), &FakeEnv::default()).unwrap_err().to_string();
+    assert!(text.contains("sessions.vault_key_env names env var VAULT_KEY"), "{text}");
+
+    let without =
+        load(Some(&write_toml("[sessions]\nredis_url = \"redis://redis.internal\"\n").0), &FakeEnv::default()).unwrap();
+    assert!(summary(&without).contains("reveal vault off"));
+    let file = write_toml("[sessions]\nvault_key_env = \"VAULT_KEY\"\n");
+    let text = load(Some(&file.0), &FakeEnv::default().with("VAULT_KEY", key)).unwrap_err().to_string();
+    assert!(text.contains("sessions.vault_key_env/_file is set without sessions.redis_url"), "{text}");
+}
