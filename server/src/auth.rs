@@ -80,6 +80,23 @@ impl StaffAccess {
         Self { auth, db, clock, audit, throttle, metrics_token: None, oidc: None }
     }
 
+    /// Failed logins counted in Redis, so every replica sees the same lockout.
+    pub fn with_shared_throttle(
+        mut self,
+        connection: redis::aio::ConnectionManager,
+        prefix: &str,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
+        self.throttle = throttle::LoginThrottle::in_redis(
+            self.auth.max_failed_logins,
+            self.auth.lockout,
+            connection,
+            prefix,
+            metrics,
+        );
+        self
+    }
+
     pub fn with_oidc(mut self, provider: Option<Arc<oidc::OidcProvider>>) -> Self {
         self.oidc = provider;
         self
@@ -229,7 +246,11 @@ impl StaffAccess {
         if let Some(address) = &address {
             keys.push(format!("address:{address}"));
         }
-        if let Some(wait) = self.throttle.blocked(&keys) {
+        // The throttle shares the sessions' Redis: when it is down, no login could be kept anyway.
+        let unavailable = |e: crate::expiring::shared::Unavailable| {
+            ConsoleError::Unavailable(format!("the session store is unavailable: {e}"))
+        };
+        if let Some(wait) = self.throttle.blocked(&keys).await.map_err(unavailable)? {
             self.audit.record(AuditEvent {
                 actor: shown,
                 event: "login_failed",
@@ -249,7 +270,7 @@ impl StaffAccess {
         let candidate = password.to_owned();
         let verified = password::verify_capped(candidate, hash).await;
         let Some(account) = account.filter(|_| verified) else {
-            self.throttle.record_failure(&keys);
+            let recorded = self.throttle.record_failure(&keys).await;
             tracing::warn!(name = %shown, address = address.as_deref().unwrap_or("-"), "failed login");
             self.audit.record(AuditEvent {
                 actor: shown,
@@ -259,9 +280,11 @@ impl StaffAccess {
                 address,
                 ..AuditEvent::default()
             });
+            // A failure that could not be counted is not answered as a plain retry: fail closed.
+            recorded.map_err(unavailable)?;
             return Err(ConsoleError::Unauthenticated("wrong name or password".into()));
         };
-        self.throttle.clear(&keys[0]);
+        self.throttle.clear(&keys[0]).await.map_err(unavailable)?;
 
         self.open_login(session, address, Vouched::Password(account)).await
     }

@@ -42,12 +42,12 @@ const FAMILIES: [(&str, &str, &str); 8] = [
     (
         "a55_console_redis_errors_total",
         "counter",
-        "Redis commands that failed or timed out, by operation (create, save, load, delete, ttl, ping, shared_put, shared_get, shared_usage).",
+        "Redis commands that failed or timed out, by operation (create, save, load, delete, ttl, ping, shared_put, shared_get, shared_usage, throttle_check, throttle_fail, throttle_clear).",
     ),
     (
         "a55_console_shared_store_operations_total",
         "counter",
-        "Commands sent to Redis for the stores replicas share, by store (body, vault) and operation (put, get, usage).",
+        "Commands sent to Redis for the stores replicas share, by store (body, vault, throttle) and operation (put, get, usage; check, fail, clear).",
     ),
 ];
 

@@ -201,11 +201,13 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     if config.auth.local_mode() {
         tracing::warn!("no staff accounts configured: local mode, everyone reaching {addr} is the local admin");
     }
-    let access = Arc::new(
-        StaffAccess::new(config.auth.clone(), db.clone(), clock.clone(), audit.clone())
-            .with_metrics_token(config.metrics_token.clone())
-            .with_oidc(provider),
-    );
+    let mut access = StaffAccess::new(config.auth.clone(), db.clone(), clock.clone(), audit.clone())
+        .with_metrics_token(config.metrics_token.clone())
+        .with_oidc(provider);
+    if let (Sessions::Redis(store), Some(settings)) = (&sessions, &config.redis_sessions) {
+        access = access.with_shared_throttle(store.connection(), &settings.key_prefix, metrics.clone());
+    }
+    let access = Arc::new(access);
     let mut background = vec![audit_task, live_specs];
     // Redis expires its keys itself; only the SQLite table needs purging.
     if let Sessions::Sqlite(store) = &sessions {

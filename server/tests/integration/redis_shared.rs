@@ -286,3 +286,41 @@ async fn a_body_stored_by_a_run_on_one_replica_is_fetched_from_the_other_and_a_s
         assert!(!log.contains(&revealed.value), "replica {name} logged a revealed value");
     }
 }
+
+#[tokio::test]
+async fn failed_logins_on_one_replica_count_toward_the_lockout_on_the_other_under_hashed_keys() {
+    let redis = RedisServer::start().await;
+    let database = canary::database_path();
+    let users = format!("[auth]\nmax_failed_logins = 3\nlockout_secs = 600\n\n{}", alice_toml());
+    let config = shared_config(&redis, &database, &users);
+    let a = Replica::start("a", &config, &redis).await;
+    let b = Replica::start("b", &config, &redis).await;
+    let http = csrf_client();
+    let attempt = |base: String, password: &'static str| {
+        let http = http.clone();
+        async move {
+            let response = http
+                .post(format!("{base}/api/login"))
+                .form(&[("name", "alice"), ("password", password)])
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    for _ in 0..2 {
+        assert_eq!(attempt(a.base.clone(), "wrong").await.0, 401);
+    }
+    assert_eq!(attempt(b.base.clone(), "wrong").await.0, 401, "the third failure, on the other replica");
+    let (status, text) = attempt(b.base.clone(), PASSWORD).await;
+    assert_eq!(status, 429, "locked on B after failures on A and B: {text}");
+    assert!(text.contains("too many failed logins"), "{text}");
+    assert_eq!(attempt(a.base.clone(), PASSWORD).await.0, 429, "and on A");
+
+    let mut client = redis.client().await;
+    let keys: Vec<String> = client.keys("*throttle:*").await.unwrap();
+    assert_eq!(keys.len(), 2, "one counter for the name, one for the address: {keys:?}");
+    assert!(keys.iter().all(|k| !k.contains("alice") && !k.contains("127.0.0.1")), "{keys:?}");
+    let ttl: i64 = client.pttl(&keys[0]).await.unwrap();
+    assert!((1..=600_000).contains(&ttl), "the lockout expires: {ttl} ms");
+}
