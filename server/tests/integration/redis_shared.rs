@@ -242,7 +242,29 @@ async fn a_body_stored_by_a_run_on_one_replica_is_fetched_from_the_other_and_a_s
     let http = csrf_client();
     let cookie = login(&http, &a.base).await;
 
+    let scrape = |base: String| {
+        let (http, cookie) = (http.clone(), cookie.clone());
+        async move {
+            let response = http
+                .get(format!("{base}/metrics"))
+                .header("cookie", format!("{COOKIE}={cookie}"))
+                .send()
+                .await
+                .unwrap();
+            response.text().await.unwrap()
+        }
+    };
+    let count = |text: &str, line: &str| {
+        text.lines().find_map(|l| l.strip_prefix(line)).map_or(0, |v| v.trim().parse::<u64>().unwrap())
+    };
+    let put = "a55_console_shared_store_operations_total{store=\"body\",operation=\"put\"} ";
+    let load = "a55_console_session_store_operations_total{store=\"redis\",operation=\"load\"} ";
+    let before = scrape(a.base.clone()).await;
     let answer = run(&http, &a.base, &cookie, &list_charges("simulator", 20)).await;
+    let after = scrape(a.base.clone()).await;
+    // A run costs its session read and one script for the body (the scrape reads its session too).
+    assert_eq!(count(&after, put) - count(&before, put), 1, "{after}");
+    assert_eq!(count(&after, load) - count(&before, load), 2, "{after}");
     let id = answer.body_id.clone().expect("the body was kept");
     let fetched = http
         .get(format!("{}/api/bodies/{id}", b.base))
