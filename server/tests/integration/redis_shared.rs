@@ -346,3 +346,33 @@ async fn failed_logins_on_one_replica_count_toward_the_lockout_on_the_other_unde
     let ttl: i64 = client.pttl(&keys[0]).await.unwrap();
     assert!((1..=600_000).contains(&ttl), "the lockout expires: {ttl} ms");
 }
+
+#[tokio::test]
+async fn while_redis_is_down_a_run_still_answers_and_a_stored_body_is_a_503_saying_the_shared_store_is_unavailable() {
+    let mut redis = RedisServer::start().await;
+    let mut raw = console_server::config::RawConfig::default();
+    raw.sessions = console_server::config::RawSessions {
+        redis_url: Some(redis.url()),
+        redis_password_env: Some("IT_REDIS_PASSWORD".into()),
+        command_timeout_ms: 300,
+        connect_timeout_ms: 300,
+        ..console_server::config::RawSessions::default()
+    };
+    let mut vars = Vars::default();
+    vars.0.insert("IT_REDIS_PASSWORD".into(), redis.password.clone());
+    // Local mode (no staff accounts): no session to read, so the body store is what answers.
+    let console = TestConsole::start(raw, vars, Arc::new(console_server::clock::SystemClock)).await;
+    let stored = console.execute(&list_charges("simulator", 5)).await;
+    let id = stored.body_id.clone().expect("kept in Redis");
+    assert_eq!(console.http.get(format!("{}/api/bodies/{id}", console.base)).send().await.unwrap().status(), 200);
+
+    redis.kill();
+    let fetched = console.http.get(format!("{}/api/bodies/{id}", console.base)).send().await.unwrap();
+    assert_eq!(fetched.status(), 503);
+    assert_eq!(fetched.text().await.unwrap(), "the shared store is unavailable; try again in a moment");
+    let answered = console.execute(&list_charges("simulator", 5)).await;
+    assert_eq!(answered.status, 200, "the API answered, and the answer is not lost");
+    assert!(answered.body_id.is_none());
+    assert!(!answered.body.is_empty(), "a small body still travels inline");
+    console.console.shutdown().await;
+}
