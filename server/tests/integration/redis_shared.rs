@@ -350,13 +350,15 @@ async fn failed_logins_on_one_replica_count_toward_the_lockout_on_the_other_unde
 #[tokio::test]
 async fn while_redis_is_down_a_run_still_answers_and_a_stored_body_is_a_503_saying_the_shared_store_is_unavailable() {
     let mut redis = RedisServer::start().await;
-    let mut raw = console_server::config::RawConfig::default();
-    raw.sessions = console_server::config::RawSessions {
-        redis_url: Some(redis.url()),
-        redis_password_env: Some("IT_REDIS_PASSWORD".into()),
-        command_timeout_ms: 300,
-        connect_timeout_ms: 300,
-        ..console_server::config::RawSessions::default()
+    let raw = console_server::config::RawConfig {
+        sessions: console_server::config::RawSessions {
+            redis_url: Some(redis.url()),
+            redis_password_env: Some("IT_REDIS_PASSWORD".into()),
+            command_timeout_ms: 300,
+            connect_timeout_ms: 300,
+            ..console_server::config::RawSessions::default()
+        },
+        ..console_server::config::RawConfig::default()
     };
     let mut vars = Vars::default();
     vars.0.insert("IT_REDIS_PASSWORD".into(), redis.password.clone());
