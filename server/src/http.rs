@@ -100,7 +100,7 @@ fn allow_hydration_script() {
     }
 }
 
-fn session_layer(state: &AppState) -> SessionManagerLayer<crate::auth::store::SqliteSessionStore> {
+fn session_layer(state: &AppState) -> SessionManagerLayer<crate::state::SessionStore> {
     SessionManagerLayer::new(state.sessions.clone())
         .with_name(SESSION_COOKIE)
         .with_secure(true)

@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::audit::AuditLog;
+use crate::auth::session_cache::{self, CachedSessionStore};
 use crate::auth::store::SqliteSessionStore;
 use crate::auth::web::Origins;
 use crate::auth::StaffAccess;
@@ -193,6 +194,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     );
     let sessions = SqliteSessionStore::new(db.clone(), clock.clone());
     let purge = tokio::spawn(purge_expired_sessions(sessions.clone()));
+    let sessions = CachedSessionStore::new(sessions, clock.clone(), session_cache::DEFAULT_CAPACITY);
     let state = AppState {
         leptos: leptos_options(addr),
         service,

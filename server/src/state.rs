@@ -7,18 +7,22 @@ use app::backend::{SharedBackend, SharedStaff};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use crate::auth::session_cache::CachedSessionStore;
 use crate::auth::store::SqliteSessionStore;
 use crate::auth::web::Origins;
 use crate::auth::StaffAccess;
 use crate::metrics::Metrics;
 use crate::service::ConsoleService;
 
+/// The session store the session layer uses: the SQLite store behind the in-process cache.
+pub type SessionStore = CachedSessionStore<SqliteSessionStore>;
+
 #[derive(Clone)]
 pub struct AppState {
     pub leptos: LeptosOptions,
     pub service: Arc<ConsoleService>,
     pub access: Arc<StaffAccess>,
-    pub sessions: SqliteSessionStore,
+    pub sessions: SessionStore,
     pub origins: Arc<Origins>,
     pub db: sqlx::SqlitePool,
     pub metrics: Arc<Metrics>,
