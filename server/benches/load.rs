@@ -211,7 +211,7 @@ async fn main() {
              with {sessions} staff accounts and one environment whose token endpoint and API are the\n\
              simulator's, served from the benchmark process on loopback (rate limit lifted). Each session\n\
              logs in through `POST /api/login` with its own client and connections, then sends\n\
-             `POST /api/execute` (`GET /bank/wallet/charges/?limit=10` upstream, about 3 KB of JSON) with its\n\
+             `POST /api/execute` (`GET /bank/wallet/charges/?limit=10` upstream, about 16 KB of JSON) with its\n\
              session cookie and the anti-CSRF header, one request after another, until the deadline. Every\n\
              request goes the whole way: session and login checks, guard rails, token broker, upstream call,\n\
              body store, history row in SQLite, audit event, log line. The benchmark fails on any error, on\n\

@@ -271,7 +271,7 @@ async fn main() {
             "## Overhead (`server/benches/overhead.rs`)\n\n\
              How to rerun: `make bench-overhead` (or `cargo bench -p server --bench overhead`).\n\n\
              One run, one logged-in staff session, {PAIRS} pairs after {WARM_UP} warm-up pairs, one request at a\n\
-             time: the same upstream request (`GET /bank/wallet/charges/?limit=10`, about 3 KB of JSON, with\n\
+             time: the same upstream request (`GET /bank/wallet/charges/?limit=10`, about 16 KB of JSON, with\n\
              the same Bearer token and headers) sent directly with reqwest to the simulator, and through the\n\
              console binary (`bench` profile, its own process) as `POST /api/execute` with the session cookie\n\
              and anti-CSRF header. The order inside each pair alternates. \"Added\" is the per-pair\n\

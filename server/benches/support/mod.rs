@@ -278,7 +278,7 @@ pub fn client() -> reqwest::Client {
         .expect("HTTP client")
 }
 
-/// The request every benchmark sends: the first page of a wallet's charges (about 3 KB of JSON).
+/// The request every benchmark sends: the first page of a wallet's charges (about 16 KB of JSON).
 pub fn list_charges() -> ExecuteRequest {
     ExecuteRequest {
         environment: ENVIRONMENT.into(),

@@ -34,7 +34,11 @@ pub fn normalize(key: &str) -> String {
     let dropped = |c: char| matches!(c, '_' | '-' | ' ' | '.');
     // Keys are ASCII almost always: byte by byte, one allocation, no per-character iterators.
     if key.is_ascii() {
-        return key.chars().filter(|&c| !dropped(c)).map(|c| c.to_ascii_lowercase()).collect();
+        let mut out = String::with_capacity(key.len());
+        for c in key.chars().filter(|&c| !dropped(c)) {
+            out.push(c.to_ascii_lowercase());
+        }
+        return out;
     }
     key.chars().filter(|&c| !dropped(c)).flat_map(char::to_lowercase).collect()
 }
