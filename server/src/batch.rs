@@ -3,6 +3,9 @@
 //! queued before it is written. The audit trail and request history each run one; `BatchSink` is
 //! the seam another database implements.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -21,11 +24,13 @@ enum Message<T> {
 /// The queue's sending end. The writer task ends when every handle is dropped.
 pub struct BatchWriter<T> {
     tx: mpsc::UnboundedSender<Message<T>>,
+    /// Items queued and not yet written, so a caller can wait instead of queueing without bound.
+    pending: Arc<AtomicUsize>,
 }
 
 impl<T> Clone for BatchWriter<T> {
     fn clone(&self) -> Self {
-        Self { tx: self.tx.clone() }
+        Self { tx: self.tx.clone(), pending: self.pending.clone() }
     }
 }
 
@@ -36,12 +41,22 @@ pub struct Stopped;
 impl<T: Send + 'static> BatchWriter<T> {
     pub fn spawn<S: BatchSink<Item = T>>(sink: S, batch_size: usize) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Self { tx }, tokio::spawn(run(sink, rx, batch_size.max(1))))
+        let pending = Arc::new(AtomicUsize::new(0));
+        (Self { tx, pending: pending.clone() }, tokio::spawn(run(sink, rx, batch_size.max(1), pending)))
     }
 
     /// Queues one item; a channel push, never a database write.
     pub fn push(&self, item: T) -> Result<(), Stopped> {
-        self.tx.send(Message::Item(Box::new(item))).map_err(|_| Stopped)
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        self.tx.send(Message::Item(Box::new(item))).map_err(|_| {
+            self.pending.fetch_sub(1, Ordering::Relaxed);
+            Stopped
+        })
+    }
+
+    /// Items queued and not yet written.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
     }
 
     /// Waits until every item queued before this call has been written (or the writer stopped).
@@ -53,7 +68,12 @@ impl<T: Send + 'static> BatchWriter<T> {
     }
 }
 
-async fn run<S: BatchSink>(sink: S, mut rx: mpsc::UnboundedReceiver<Message<S::Item>>, batch_size: usize) {
+async fn run<S: BatchSink>(
+    sink: S,
+    mut rx: mpsc::UnboundedReceiver<Message<S::Item>>,
+    batch_size: usize,
+    pending: Arc<AtomicUsize>,
+) {
     let mut batch = Vec::with_capacity(batch_size);
     let mut waiting = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -69,6 +89,7 @@ async fn run<S: BatchSink>(sink: S, mut rx: mpsc::UnboundedReceiver<Message<S::I
         }
         if !batch.is_empty() {
             sink.write(&batch).await;
+            pending.fetch_sub(batch.len(), Ordering::Relaxed);
             batch.clear();
         }
         // Flushes queued behind items still waiting in the channel are answered with those items'
@@ -107,6 +128,16 @@ mod tests {
         let batches = recorder.0.lock().unwrap().clone();
         assert!(batches.iter().all(|b| !b.is_empty() && b.len() <= 4), "{batches:?}");
         assert_eq!(batches.concat(), (0..10).collect::<Vec<_>>(), "in order, each once");
+    }
+
+    #[tokio::test]
+    async fn pending_counts_what_is_queued_and_not_yet_written() {
+        let (writer, _task) = BatchWriter::spawn(Recorder::default(), 4);
+        for item in 0..10 {
+            writer.push(item).unwrap();
+        }
+        writer.flush().await;
+        assert_eq!(writer.pending(), 0);
     }
 
     #[tokio::test]

@@ -74,6 +74,9 @@ fn storable_response(response: &ExecuteResponse) -> ExecuteResponse {
     response
 }
 
+/// Runs queued for the writer beyond which `record` waits for it.
+const MAX_QUEUED_RUNS: usize = 512;
+
 fn json<T: serde::Serialize>(value: &T) -> Result<String, ConsoleError> {
     serde_json::to_string(value).map_err(|e| ConsoleError::Internal(format!("cannot encode a history row: {e}")))
 }
@@ -127,7 +130,13 @@ impl HistoryStore {
         };
         self.writer
             .push(run)
-            .map_err(|_| ConsoleError::Internal("the history writer has stopped; the run was not recorded".into()))
+            .map_err(|_| ConsoleError::Internal("the history writer has stopped; the run was not recorded".into()))?;
+        // Each queued run holds its answer: when requests come faster than the writer commits them,
+        // callers wait for the writer instead of the queue (and memory) growing without bound.
+        if self.writer.pending() > MAX_QUEUED_RUNS {
+            self.writer.flush().await;
+        }
+        Ok(())
     }
 
     /// The newest runs of `staff`, newest first.
