@@ -17,8 +17,17 @@ const WARM_UP: usize = 300;
 const PAIRS: usize = 5_000;
 const THROUGHPUT_CLIENTS: usize = 32;
 const THROUGHPUT_TIME: Duration = Duration::from_secs(10);
-/// Target: the console adds less than this to the median request on loopback.
-const TARGET_MEDIAN_ADDED: Duration = Duration::from_millis(1);
+/// Targets: what the console may add to the median and the 90th percentile request on loopback,
+/// and the requests per second it must carry with `THROUGHPUT_CLIENTS` senders.
+const TARGET_MEDIAN_ADDED: Duration = Duration::from_micros(300);
+const TARGET_P90_ADDED: Duration = Duration::from_millis(1);
+const TARGET_THROUGHPUT: f64 = 5_000.0;
+
+/// `A55_OVERHEAD_PAIRS=n`: a profiling run (for instance with `A55_CONSOLE_BIN` naming a wrapper
+/// that starts the console under callgrind): n pairs, no throughput run, no section, no verdict.
+fn profiling_pairs() -> Option<usize> {
+    std::env::var("A55_OVERHEAD_PAIRS").ok().and_then(|n| n.parse().ok())
+}
 
 /// The request the console sends upstream for `support::list_charges()`, sent by hand with the
 /// same headers (see the Request tab's record): only the console in between is missing.
@@ -105,8 +114,121 @@ where
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Per-pair times of the interleaved run, each sorted.
+struct Pairs {
+    direct: Vec<Duration>,
+    console: Vec<Duration>,
+    /// Console minus direct, per pair, in seconds.
+    added: Vec<f64>,
+    whoami: Vec<Duration>,
+}
+
+async fn interleaved(
+    direct: &Direct,
+    session: &StaffSession,
+    request: &app::wire::ExecuteRequest,
+    pairs: usize,
+    whoamis: usize,
+) -> Pairs {
+    for _ in 0..WARM_UP.min(pairs) {
+        direct.send().await;
+        through_console(session, request).await;
+    }
+    let mut direct_times = Vec::with_capacity(pairs);
+    let mut console_times = Vec::with_capacity(pairs);
+    let mut added = Vec::with_capacity(pairs);
+    for pair in 0..pairs {
+        // Alternate which goes first, so neither always finds the caches the other just warmed.
+        let mut time_direct = Duration::ZERO;
+        let mut time_console = Duration::ZERO;
+        for turn in 0..2 {
+            let start = Instant::now();
+            if (pair + turn) % 2 == 0 {
+                direct.send().await;
+                time_direct = start.elapsed();
+            } else {
+                through_console(session, request).await;
+                time_console = start.elapsed();
+            }
+        }
+        direct_times.push(time_direct);
+        console_times.push(time_console);
+        added.push(time_console.as_secs_f64() - time_direct.as_secs_f64());
+    }
+    // What the staff gate and a server function cost on their own: the part of "added" that is not
+    // the execute path's own work.
+    let mut whoami = Vec::with_capacity(whoamis);
+    for _ in 0..whoamis {
+        let start = Instant::now();
+        session.whoami().await;
+        whoami.push(start.elapsed());
+    }
+    whoami.sort_unstable();
+    direct_times.sort_unstable();
+    console_times.sort_unstable();
+    added.sort_unstable_by(f64::total_cmp);
+    Pairs { direct: direct_times, console: console_times, added, whoami }
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "missed"
+    }
+}
+
+fn report(pairs: &Pairs, console_rate: f64, direct_rate: f64) -> String {
+    let (median_added, p90_added) = (quantile(&pairs.added, 0.5), quantile(&pairs.added, 0.9));
+    let ratio = quantile(&pairs.console, 0.5).as_secs_f64() / quantile(&pairs.direct, 0.5).as_secs_f64();
+    let mut report = String::new();
+    writeln!(report, "| {} interleaved pairs | p50 | p90 | p99 |\n| --- | --- | --- | --- |", pairs.added.len())
+        .unwrap();
+    writeln!(report, "{}", summary("direct: reqwest -> simulator", &pairs.direct)).unwrap();
+    writeln!(report, "{}", summary("through the console: `POST /api/execute` -> console -> simulator", &pairs.console))
+        .unwrap();
+    if !pairs.whoami.is_empty() {
+        writeln!(
+            report,
+            "{}",
+            summary("for comparison: `POST /api/whoami` (session checks, no upstream request)", &pairs.whoami)
+        )
+        .unwrap();
+    }
+    writeln!(
+        report,
+        "| added by the console (per pair: console - direct) | {:.2} ms | {:.2} ms | {:.2} ms |",
+        median_added * 1e3,
+        p90_added * 1e3,
+        quantile(&pairs.added, 0.99) * 1e3
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "\nRatio of the medians (console / direct): {ratio:.1}×. Median added: {:.2} ms (target: at most {:.1} ms, {}). \
+         p90 added: {:.2} ms (target: at most {} ms, {}).",
+        median_added * 1e3,
+        TARGET_MEDIAN_ADDED.as_secs_f64() * 1e3,
+        verdict(median_added <= TARGET_MEDIAN_ADDED.as_secs_f64()),
+        p90_added * 1e3,
+        TARGET_P90_ADDED.as_millis(),
+        verdict(p90_added <= TARGET_P90_ADDED.as_secs_f64()),
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "\nThroughput with {THROUGHPUT_CLIENTS} concurrent senders for {} s: {console_rate:.0} requests/s through the console \
+         (target: at least {TARGET_THROUGHPUT:.0}, {}), {direct_rate:.0} requests/s direct.",
+        THROUGHPUT_TIME.as_secs(),
+        verdict(console_rate >= TARGET_THROUGHPUT),
+    )
+    .unwrap();
+    report
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    let load = support::machine_load();
     let rig = Rig::start(&RigOptions {
         staff: 1,
         token_lifetime: Duration::from_secs(3_600),
@@ -117,47 +239,13 @@ async fn main() {
     let direct = std::sync::Arc::new(Direct::new(&rig).await);
     let request = support::list_charges();
 
-    for _ in 0..WARM_UP {
-        direct.send().await;
-        through_console(&session, &request).await;
+    if let Some(pairs) = profiling_pairs() {
+        let pairs = interleaved(&direct, &session, &request, pairs, 0).await;
+        rig.shutdown().await;
+        println!("{}", report(&pairs, 0.0, 0.0));
+        return;
     }
-    let mut direct_times = Vec::with_capacity(PAIRS);
-    let mut console_times = Vec::with_capacity(PAIRS);
-    let mut added = Vec::with_capacity(PAIRS);
-    for pair in 0..PAIRS {
-        // Alternate which goes first, so neither always finds the caches the other just warmed.
-        let mut time_direct = Duration::ZERO;
-        let mut time_console = Duration::ZERO;
-        for turn in 0..2 {
-            let start = Instant::now();
-            if (pair + turn) % 2 == 0 {
-                direct.send().await;
-                time_direct = start.elapsed();
-            } else {
-                through_console(&session, &request).await;
-                time_console = start.elapsed();
-            }
-        }
-        direct_times.push(time_direct);
-        console_times.push(time_console);
-        added.push(time_console.as_secs_f64() - time_direct.as_secs_f64());
-    }
-    // What the staff gate and a server function cost on their own: the part of "added" that is not
-    // the execute path's own work.
-    let mut whoami_times = Vec::with_capacity(PAIRS);
-    for _ in 0..PAIRS {
-        let start = Instant::now();
-        session.whoami().await;
-        whoami_times.push(start.elapsed());
-    }
-    whoami_times.sort_unstable();
-    direct_times.sort_unstable();
-    console_times.sort_unstable();
-    added.sort_unstable_by(f64::total_cmp);
-    let median_added = quantile(&added, 0.5);
-    let p99_added = quantile(&added, 0.99);
-    let ratio = quantile(&console_times, 0.5).as_secs_f64() / quantile(&direct_times, 0.5).as_secs_f64();
-
+    let pairs = interleaved(&direct, &session, &request, PAIRS, PAIRS).await;
     let console_rate = {
         let (session, request) = (session.clone(), request.clone());
         throughput(move || {
@@ -176,75 +264,47 @@ async fn main() {
     };
     rig.shutdown().await;
 
-    let mut report = String::new();
-    writeln!(report, "| {PAIRS} interleaved pairs | p50 | p90 | p99 |\n| --- | --- | --- | --- |").unwrap();
-    writeln!(report, "{}", summary("direct: reqwest -> simulator", &direct_times)).unwrap();
-    writeln!(report, "{}", summary("through the console: `POST /api/execute` -> console -> simulator", &console_times))
-        .unwrap();
-    writeln!(
-        report,
-        "{}",
-        summary("for comparison: `POST /api/whoami` (session checks, no upstream request)", &whoami_times)
-    )
-    .unwrap();
-    writeln!(
-        report,
-        "| added by the console (per pair: console - direct) | {:.2} ms | {:.2} ms | {:.2} ms |",
-        median_added * 1e3,
-        quantile(&added, 0.9) * 1e3,
-        p99_added * 1e3
-    )
-    .unwrap();
-    writeln!(
-        report,
-        "\nRatio of the medians (console / direct): {ratio:.1}×. Median added: {:.2} ms (target: under {} ms, {}).",
-        median_added * 1e3,
-        TARGET_MEDIAN_ADDED.as_millis(),
-        if median_added < TARGET_MEDIAN_ADDED.as_secs_f64() { "met" } else { "missed" }
-    )
-    .unwrap();
-    writeln!(
-        report,
-        "\nThroughput with {THROUGHPUT_CLIENTS} concurrent senders for {} s: {console_rate:.0} requests/s through the console, {direct_rate:.0} requests/s direct.",
-        THROUGHPUT_TIME.as_secs()
-    )
-    .unwrap();
+    let report = report(&pairs, console_rate, direct_rate);
     println!("{report}");
-
     if support::is_bench_run() {
         let section = format!(
             "## Overhead (`server/benches/overhead.rs`)\n\n\
              How to rerun: `make bench-overhead` (or `cargo bench -p server --bench overhead`).\n\n\
              One run, one logged-in staff session, {PAIRS} pairs after {WARM_UP} warm-up pairs, one request at a\n\
-             time: the same upstream request (`GET /bank/wallet/charges/?limit=10`, about 3 KB of JSON, with\n\
+             time: the same upstream request (`GET /bank/wallet/charges/?limit=10`, about 16 KB of JSON, with\n\
              the same Bearer token and headers) sent directly with reqwest to the simulator, and through the\n\
              console binary (`bench` profile, its own process) as `POST /api/execute` with the session cookie\n\
              and anti-CSRF header. The order inside each pair alternates. \"Added\" is the per-pair\n\
              difference, so both sides see the same moment of a busy machine. Through the console a request\n\
              also passes the session and login checks, guard rails, the token cache, the body store, the\n\
-             history row in SQLite, the audit queue and one log line; the direct side skips all of that.\n\n\
-             Measured {date} ({rustc}).\n\n{report}\n\
-             Where the time goes (perf and strace on the console process, 2026-11-29): almost no CPU in the\n\
-             console's own code; the cost is SQLite on the request path. Before `db::write_turn`, a run's\n\
-             history rows and the audit writer's batch collided on nearly every request, and SQLite's busy\n\
-             handler slept 1 ms or more before retrying (about two sleeps per request): 2.3 to 2.7 ms median\n\
-             added. Writers now queue in the process instead, the history insert, remembered choice and\n\
-             pruning are one transaction, `last_seen` is written at most once a second per login, and the\n\
-             pool no longer pings a connection before each query: about 1.3 ms median added. Then the\n\
-             history moved off the request path: a run is queued and written by one background task in\n\
-             batched transactions (reads wait for the writes queued before them, so the list re-read after a\n\
-             run still shows it): about 0.9 ms median added, and requests/s up from about 620 to about 1,000\n\
-             on the same machine. The rest is the session lookup (a hop to the connection's thread in sqlx),\n\
-             the body store and the log line; the p90 and p99 move with the machine's load.\n",
+             history row in SQLite, the audit queue and one log line; the direct side skips all of that.\n\
+             The throughput run shares the machine's cores between the 32 senders, the simulator (both in\n\
+             the benchmark's process) and the console.\n\n\
+             Measured {date} ({rustc}); {load}.\n\n{report}\n{WHERE_THE_TIME_GOES}",
             date = support::today(),
             rustc = support::rustc_version(),
         );
         support::write_section("40-overhead.md", &section);
     }
+    let (median_added, p90_added) = (quantile(&pairs.added, 0.5), quantile(&pairs.added, 0.9));
     assert!(
-        median_added < TARGET_MEDIAN_ADDED.as_secs_f64(),
-        "the console adds {:.2} ms to the median request (target: under {} ms)",
+        median_added <= TARGET_MEDIAN_ADDED.as_secs_f64(),
+        "the console adds {:.2} ms to the median request (target: at most {:.1} ms)",
         median_added * 1e3,
-        TARGET_MEDIAN_ADDED.as_millis()
+        TARGET_MEDIAN_ADDED.as_secs_f64() * 1e3
+    );
+    assert!(
+        p90_added <= TARGET_P90_ADDED.as_secs_f64(),
+        "the console adds {:.2} ms to the 90th percentile request (target: at most {} ms)",
+        p90_added * 1e3,
+        TARGET_P90_ADDED.as_millis()
+    );
+    assert!(
+        console_rate >= TARGET_THROUGHPUT,
+        "the console carries {console_rate:.0} requests/s (target: at least {TARGET_THROUGHPUT:.0})"
     );
 }
+
+/// Where each microsecond goes, before and after: measured by hand with callgrind and perf (see the
+/// text), so kept here as written rather than generated.
+const WHERE_THE_TIME_GOES: &str = include_str!("overhead_profile.md");

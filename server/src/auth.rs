@@ -8,6 +8,7 @@
 pub mod oidc;
 pub mod password;
 pub mod redis_store;
+pub mod session_cache;
 pub mod store;
 pub mod throttle;
 pub mod web;
@@ -55,6 +56,57 @@ pub struct StaffAccess {
     metrics_token: Option<SecretString>,
     /// The company's identity provider, when `[auth.oidc]` is configured.
     oidc: Option<Arc<oidc::OidcProvider>>,
+    /// Open logins as last read or written, so a busy session is not a database read per request.
+    logins: LoginCache,
+}
+
+/// Open `staff_logins` rows by login id, kept by this process. Every way a login ends goes through
+/// `StaffAccess::end_login`, which drops the entry, and this process is the only writer of
+/// `last_seen_ms`, so a kept row is the database's row. Roles of local accounts are still read from
+/// configuration on every request. With several replicas sharing one database the same caveat as
+/// `session_cache` holds: a logout on another replica is not seen here, so the cluster wiring must
+/// turn this cache off (`StaffAccess::without_login_cache`) or invalidate it.
+struct LoginCache(Option<std::sync::Mutex<session_cache::Bounded<String, LoginRow>>>);
+
+impl LoginCache {
+    fn new(capacity: usize) -> Self {
+        Self(Some(std::sync::Mutex::new(session_cache::Bounded::new(capacity))))
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut session_cache::Bounded<String, LoginRow>) -> R) -> Option<R> {
+        let map = self.0.as_ref()?;
+        Some(f(&mut map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)))
+    }
+
+    fn get(&self, login_id: &str) -> Option<LoginRow> {
+        self.with(|map| map.get(login_id).cloned()).flatten()
+    }
+
+    fn epoch(&self) -> u64 {
+        self.with(|map| map.epoch()).unwrap_or(0)
+    }
+
+    /// Keeps an open row read from the database, unless an entry changed since `epoch` (a login
+    /// may have ended while the row was read).
+    fn keep(&self, login_id: &str, row: &LoginRow, epoch: u64) {
+        self.with(|map| {
+            if map.epoch() == epoch && row.3.is_none() {
+                map.insert(login_id.to_owned(), row.clone());
+            }
+        });
+    }
+
+    fn seen(&self, login_id: &str, at: i64) {
+        self.with(|map| {
+            if let Some(row) = map.get_mut(login_id) {
+                row.2 = at;
+            }
+        });
+    }
+
+    fn forget(&self, login_id: &str) {
+        self.with(|map| map.remove(login_id));
+    }
 }
 
 /// Who vouched for a login, and what they vouched for.
@@ -77,7 +129,15 @@ pub enum SessionState {
 impl StaffAccess {
     pub fn new(auth: AuthSection, db: SqlitePool, clock: SharedClock, audit: AuditLog) -> Self {
         let throttle = throttle::LoginThrottle::new(auth.max_failed_logins, auth.lockout, clock.clone());
-        Self { auth, db, clock, audit, throttle, metrics_token: None, oidc: None }
+        let logins = LoginCache::new(session_cache::DEFAULT_CAPACITY);
+        Self { auth, db, clock, audit, throttle, metrics_token: None, oidc: None, logins }
+    }
+
+    /// Reads every login from the database on every request: for replicas sharing one database
+    /// (see `LoginCache`).
+    pub fn without_login_cache(mut self) -> Self {
+        self.logins = LoginCache(None);
+        self
     }
 
     /// Failed logins counted in Redis, so every replica sees the same lockout.
@@ -147,14 +207,10 @@ impl StaffAccess {
             .await
             .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
         let Some(login_id) = login_id else { return Ok(SessionState::None) };
-        let row: Option<LoginRow> = sqlx::query_as(
-            "SELECT staff, login_at_ms, last_seen_ms, ended_at_ms, source, role, environment_roles \
-             FROM staff_logins WHERE login_id = ?",
-        )
-        .bind(&login_id)
-        .fetch_optional(&self.db)
-        .await
-        .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
+        let row = match self.logins.get(&login_id) {
+            Some(row) => Some(row),
+            None => self.read_login(&login_id).await?,
+        };
         let Some((staff, login_at, last_seen, ended, source, stored_role, stored_environments)) = row else {
             return Ok(SessionState::None);
         };
@@ -205,6 +261,7 @@ impl StaffAccess {
                 .execute(&self.db)
                 .await
                 .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
+            self.logins.seen(&login_id, now);
         }
         Ok(SessionState::Valid(Box::new(Caller {
             name,
@@ -216,16 +273,37 @@ impl StaffAccess {
         })))
     }
 
+    /// The login's row from the database, kept in the login cache while it is open.
+    async fn read_login(&self, login_id: &str) -> Result<Option<LoginRow>, ConsoleError> {
+        let epoch = self.logins.epoch();
+        let row: Option<LoginRow> = sqlx::query_as(
+            "SELECT staff, login_at_ms, last_seen_ms, ended_at_ms, source, role, environment_roles \
+             FROM staff_logins WHERE login_id = ?",
+        )
+        .bind(login_id)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
+        if let Some(row) = &row {
+            self.logins.keep(login_id, row, epoch);
+        }
+        Ok(row)
+    }
+
+    /// Ends a login for good. The cached row goes before and after the write, so neither this
+    /// request nor one that read the row meanwhile keeps it open.
     async fn end_login(&self, login_id: &str, reason: &str) {
-        if let Err(error) = sqlx::query(
+        self.logins.forget(login_id);
+        let ended = sqlx::query(
             "UPDATE staff_logins SET ended_at_ms = ?, end_reason = ? WHERE login_id = ? AND ended_at_ms IS NULL",
         )
         .bind(self.clock.wall_ms())
         .bind(reason)
         .bind(login_id)
         .execute(&self.db)
-        .await
-        {
+        .await;
+        self.logins.forget(login_id);
+        if let Err(error) = ended {
             tracing::error!(%error, login = %hashed(login_id), "could not end a login");
         }
     }

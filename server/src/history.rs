@@ -455,16 +455,25 @@ async fn prune(
     now_ms: i64,
 ) -> Result<(), ConsoleError> {
     let oldest = retention.oldest_kept(now_ms);
+    // Two index range scans (`history_by_staff_id`, then `history_by_staff`) instead of one
+    // statement that read every row of the member and built the set of ids to keep on every batch.
+    // Beyond the newest `max_entries` first, then by age: the same rows go as with `id NOT IN (newest)
+    // OR too old`.
     sqlx::query(
-        "DELETE FROM history WHERE staff = ?1 AND (at_ms < ?2 OR id NOT IN
-           (SELECT id FROM history WHERE staff = ?1 ORDER BY id DESC LIMIT ?3))",
+        "DELETE FROM history WHERE id IN
+           (SELECT id FROM history WHERE staff = ?1 ORDER BY id DESC LIMIT -1 OFFSET ?2)",
     )
     .bind(staff)
-    .bind(oldest)
     .bind(i64::from(retention.max_entries))
     .execute(&mut *tx)
     .await
     .map_err(database)?;
+    sqlx::query("DELETE FROM history WHERE staff = ?1 AND at_ms < ?2")
+        .bind(staff)
+        .bind(oldest)
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
     Ok(())
 }
 

@@ -103,8 +103,13 @@ enum Inherit {
 fn rule_roots(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Vec<bool> {
     let rules = &policy.settings.demo_rules;
     let mut roots = vec![false; if policy.personal && !rules.is_empty() { index.len() } else { 0 }];
+    if roots.is_empty() {
+        // No rule applies: the body is not parsed a second time (a tuple pattern would parse it
+        // before looking at the flag).
+        return roots;
+    }
     // serde_json stops at 128 levels; rules then match nothing deeper, detectors still run.
-    if let (false, Ok(value)) = (roots.is_empty(), serde_json::from_slice::<serde_json::Value>(bytes)) {
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
         for steps in rules.iter().flat_map(|rule| rule.locations(&value)) {
             if let Some(id) = locate(index, bytes, &steps) {
                 roots[id as usize] = true;

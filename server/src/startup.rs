@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::audit::AuditLog;
 use crate::auth::redis_store::{ConnectError, RedisSessionStore};
+use crate::auth::session_cache::{self, CachedSessionStore};
 use crate::auth::store::{Sessions, SqliteSessionStore};
 use crate::auth::web::Origins;
 use crate::auth::StaffAccess;
@@ -205,13 +206,16 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         .with_metrics_token(config.metrics_token.clone())
         .with_oidc(provider);
     if let (Sessions::Redis(store), Some(settings)) = (&sessions, &config.redis_sessions) {
-        access = access.with_shared_throttle(store.connection(), &settings.key_prefix, metrics.clone());
+        // Replicas share the logins table: a login another replica ended must not live on here.
+        access = access
+            .with_shared_throttle(store.connection(), &settings.key_prefix, metrics.clone())
+            .without_login_cache();
     }
     let access = Arc::new(access);
     let mut background = vec![audit_task, live_specs];
     // Redis expires its keys itself; only the SQLite table needs purging.
     if let Sessions::Sqlite(store) = &sessions {
-        background.push(tokio::spawn(purge_expired_sessions(store.clone())));
+        background.push(tokio::spawn(purge_expired_sessions(store.inner().clone())));
     }
     let state = AppState {
         leptos: leptos_options(addr),
@@ -253,7 +257,9 @@ async fn session_store(
     metrics: &Arc<Metrics>,
 ) -> Result<Sessions, StartError> {
     let Some(settings) = &config.redis_sessions else {
-        return Ok(Sessions::Sqlite(SqliteSessionStore::new(db.clone(), clock.clone())));
+        // One process: records and open logins are served from memory, dropped at logout.
+        let store = SqliteSessionStore::new(db.clone(), clock.clone());
+        return Ok(Sessions::Sqlite(CachedSessionStore::new(store, clock.clone(), session_cache::DEFAULT_CAPACITY)));
     };
     let store = RedisSessionStore::connect(settings, metrics.clone()).await?;
     tracing::info!(host = %settings.host(), "sessions are in Redis, shared by every replica");

@@ -13,6 +13,7 @@ use crate::auth::StaffAccess;
 use crate::metrics::Metrics;
 use crate::service::ConsoleService;
 
+
 #[derive(Clone)]
 pub struct AppState {
     pub leptos: LeptosOptions,

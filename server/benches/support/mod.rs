@@ -110,7 +110,9 @@ impl ConsoleProcess {
         let config = dir.join("console.toml");
         std::fs::write(&config, toml).expect("config written");
         let log = std::fs::File::create(dir.join("console.log")).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_a55-console"))
+        // A55_CONSOLE_BIN runs another console binary, or a wrapper (a profiler) around one.
+        let binary = std::env::var_os("A55_CONSOLE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_a55-console").into());
+        let child = Command::new(binary)
             .arg("--config")
             .arg(&config)
             .env(SECRET_VAR, secret.expose_secret())
@@ -127,7 +129,8 @@ impl ConsoleProcess {
 
     async fn wait_until_healthy(&mut self) {
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
+        // Generous: under a profiler such as callgrind start-up is many times slower.
+        let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("the console exited ({status}) during start-up:\n{}", self.log_tail());
@@ -137,7 +140,11 @@ impl ConsoleProcess {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "the console did not answer /healthz within 60 s:\n{}", self.log_tail());
+            assert!(
+                Instant::now() < deadline,
+                "the console did not answer /healthz within 180 s:\n{}",
+                self.log_tail()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -271,7 +278,7 @@ pub fn client() -> reqwest::Client {
         .expect("HTTP client")
 }
 
-/// The request every benchmark sends: the first page of a wallet's charges (about 3 KB of JSON).
+/// The request every benchmark sends: the first page of a wallet's charges (about 16 KB of JSON).
 pub fn list_charges() -> ExecuteRequest {
     ExecuteRequest {
         environment: ENVIRONMENT.into(),
@@ -314,6 +321,14 @@ pub fn today() -> String {
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .map_or_else(|| "unknown date".into(), |v| v.trim().to_owned())
+}
+
+/// The machine's 1-minute load average as a sentence, to say how busy the cores were.
+pub fn machine_load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .map_or_else(|| "load average unknown".into(), |l| format!("1-minute load average {l} at the start"))
 }
 
 /// Writes this benchmark's section of BENCHMARKS.md (`benchmarks/sections/<file>`); `make bench`

@@ -11,13 +11,15 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use super::redis_store::RedisSessionStore;
+use crate::auth::session_cache::CachedSessionStore;
 use crate::clock::SharedClock;
 
 /// The session store the console runs on: the SQLite file (one process), or Redis shared by every
 /// replica (`[sessions] redis_url`).
 #[derive(Clone, Debug)]
 pub enum Sessions {
-    Sqlite(SqliteSessionStore),
+    /// Behind the in-process cache of validated records (one process: a logout here drops it).
+    Sqlite(CachedSessionStore<SqliteSessionStore>),
     /// Never with an in-process cache in front: a session another replica deleted at logout would
     /// live on in this replica's cache. Every request reads Redis.
     Redis(RedisSessionStore),

@@ -31,7 +31,16 @@ const SECRET_KEYS: [&str; 22] = [
 
 /// `client_secret`, `Client-Secret` and `clientSecret` all read `clientsecret`.
 pub fn normalize(key: &str) -> String {
-    key.chars().filter(|c| !matches!(c, '_' | '-' | ' ' | '.')).flat_map(char::to_lowercase).collect()
+    let dropped = |c: char| matches!(c, '_' | '-' | ' ' | '.');
+    // Keys are ASCII almost always: byte by byte, one allocation, no per-character iterators.
+    if key.is_ascii() {
+        let mut out = String::with_capacity(key.len());
+        for c in key.chars().filter(|&c| !dropped(c)) {
+            out.push(c.to_ascii_lowercase());
+        }
+        return out;
+    }
+    key.chars().filter(|&c| !dropped(c)).flat_map(char::to_lowercase).collect()
 }
 
 /// Whether a field (normalized name) carries a credential. `extra` are configured names, normalized.

@@ -199,6 +199,22 @@ async fn logout_deletes_the_record_and_sends_a_removal_cookie_browsers_accept() 
 }
 
 #[tokio::test]
+async fn a_session_the_server_keeps_in_memory_is_refused_at_once_after_logout() {
+    let s = staffed(Arc::new(SystemClock)).await;
+    let cookie = s.console.login("alice").await;
+    let other = s.console.login("alice").await;
+    // Busy sessions: their records and login rows are now answered from the in-process cache.
+    for _ in 0..3 {
+        assert_eq!(s.console.whoami(&cookie).await.status(), 200);
+        assert_eq!(s.console.whoami(&other).await.status(), 200);
+    }
+    assert_eq!(s.console.call("/api/logout", &cookie, json!({})).await.status(), 200);
+    assert_eq!(s.console.whoami(&cookie).await.status(), 401, "the old cookie is refused on the very next request");
+    assert_eq!(s.console.whoami(&other).await.status(), 200, "another login of the same member goes on");
+    s.console.console.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_request_in_flight_during_logout_cannot_bring_the_session_back() {
     let s = staffed(Arc::new(SystemClock)).await;
     let cookie = s.console.login("alice").await;
