@@ -13,7 +13,6 @@ use crate::auth::StaffAccess;
 use crate::metrics::Metrics;
 use crate::service::ConsoleService;
 
-
 #[derive(Clone)]
 pub struct AppState {
     pub leptos: LeptosOptions,
