@@ -19,5 +19,6 @@ mod inspector;
 mod leak_canary;
 mod masking;
 mod redis_sessions;
+mod redis_tokens;
 mod sign_in;
 mod token;
