@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use app::wire::{TokenDetails, TokenEvent, TokenEventOutcome, TokenEventReason, TokenState, TokenView};
+use app::wire::{TokenCache, TokenDetails, TokenEvent, TokenEventOutcome, TokenEventReason, TokenState, TokenView};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -284,6 +284,8 @@ pub struct TokenBroker {
     settings: BrokerSettings,
     /// The cache shared by replicas, when Redis and the state key are configured.
     shared: Option<Arc<dyn SharedTokens>>,
+    /// The shared cache failed at the latest token request: this replica is on its own for now.
+    falling_back: Arc<std::sync::atomic::AtomicBool>,
     slots: Mutex<HashMap<TokenKey, Arc<Mutex<Slot>>>>,
 }
 
@@ -297,6 +299,7 @@ impl TokenBroker {
             metrics: Arc::new(Metrics::default()),
             settings: BrokerSettings::default(),
             shared: None,
+            falling_back: Arc::default(),
             slots: Mutex::new(HashMap::new()),
         }
     }
@@ -578,6 +581,11 @@ impl TokenBroker {
                 ClientAuth::SecretBasic => "client_secret_basic".into(),
             },
             scope: source.scope.clone(),
+            cache: match (&self.shared, self.falling_back.load(std::sync::atomic::Ordering::Relaxed)) {
+                (None, _) => TokenCache::PerReplica,
+                (Some(_), false) => TokenCache::Shared,
+                (Some(_), true) => TokenCache::FallingBack,
+            },
         }
     }
 
@@ -596,6 +604,7 @@ impl TokenBroker {
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
             shared: self.shared.clone(),
+            falling_back: self.falling_back.clone(),
             backoff: self.settings.backoff,
             jitter: self.jitter.clone(),
         };

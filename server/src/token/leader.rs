@@ -1,6 +1,7 @@
 //! What a replica's leader does to obtain a token: ask the token endpoint itself, or, with a shared
 //! cache, take the token another replica stored, or the lease to request one, or wait for the holder.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub(super) struct Leader {
     pub clock: SharedClock,
     pub metrics: Arc<Metrics>,
     pub shared: Option<Arc<dyn SharedTokens>>,
+    /// Set while the shared cache fails (shown on the token page), cleared when it answers again.
+    pub falling_back: Arc<AtomicBool>,
     pub backoff: Backoff,
     pub jitter: super::SharedJitter,
 }
@@ -39,8 +42,12 @@ impl Leader {
             return Outcome { result: self.request(source, secret, version).await, sent: true };
         };
         match self.through(shared.as_ref(), source, secret, version, &want).await {
-            Ok(outcome) => outcome,
+            Ok(outcome) => {
+                self.falling_back.store(false, Ordering::Relaxed);
+                outcome
+            }
             Err(error) => {
+                self.falling_back.store(true, Ordering::Relaxed);
                 // Redis is gone or broken: this replica asks alone (still one request per replica).
                 self.metrics.redis_error(error.operation);
                 self.metrics.token_shared_fallback(&source.environment);

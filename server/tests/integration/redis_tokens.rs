@@ -305,5 +305,15 @@ async fn with_redis_stopped_each_replica_requests_once_and_counts_the_fallback()
     assert_eq!(metric(&http, &a.base, fallback).await, 1);
     assert_eq!(metric(&http, &b.base, fallback).await, 1);
     assert!(a.is_running() && b.is_running());
+    let details: app::wire::TokenDetails = http
+        .post(format!("{}/api/token/details", a.base))
+        .form(&[("environment", "partner")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(details.cache, app::wire::TokenCache::FallingBack, "the token page says the cache is per replica now");
     logs_are_clean(&[&a, &b], &secret, &key);
 }

@@ -120,6 +120,12 @@ async fn with_the_shared_cache_down_each_replica_requests_once_and_counts_the_fa
     assert_eq!(endpoint.requests(), 2, "one request per replica");
     assert_eq!((fallbacks(&a), fallbacks(&b)), (1, 1));
     assert_eq!(a.metrics().value("a55_console_redis_errors_total", &[("operation", "load")]), 1);
+    assert_eq!(a.details(&source).cache, app::wire::TokenCache::FallingBack, "the token page says so");
+    // Back: the next token request goes through the shared cache again.
+    shared.down.store(false, Ordering::SeqCst);
+    a.refresh_now(&source, None).await.unwrap();
+    assert_eq!(a.details(&source).cache, app::wire::TokenCache::Shared);
+    assert_eq!(broker(&clock).details(&source).cache, app::wire::TokenCache::PerReplica, "no shared cache");
 }
 
 #[tokio::test]
