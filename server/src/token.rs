@@ -220,6 +220,9 @@ struct Slot {
     attempted_version: Option<u64>,
     /// The reason to record for the next request when there is no token (rotation, forget).
     next_reason: Option<TokenEventReason>,
+    /// The fingerprint of the token staff forgot: the next request must not take that shared copy,
+    /// which the background deletion may not have reached yet (another replica's newer one is fine).
+    forgotten: Option<String>,
     events: EventLog,
 }
 
@@ -417,7 +420,8 @@ impl TokenBroker {
                 } else {
                     guard.next_reason.take().unwrap_or(TokenEventReason::Cold)
                 };
-                self.start_fetch(source, &slot, &mut guard, reason, None, Want::Any)
+                let want = guard.forgotten.take().map_or(Want::Any, Want::Not);
+                self.start_fetch(source, &slot, &mut guard, reason, None, want)
             }
         };
         fetch.await
@@ -487,7 +491,7 @@ impl TokenBroker {
     pub fn forget(&self, source: &TokenSource, by: Option<&str>) {
         let slot = self.slot(source);
         let mut guard = lock(&slot);
-        guard.token = None;
+        guard.forgotten = guard.token.take().filter(|_| self.shared.is_some()).map(|t| t.fingerprint.clone());
         guard.failures = 0;
         guard.retry_at = None;
         guard.last_error = None;

@@ -172,6 +172,20 @@ async fn a_forget_on_one_replica_drops_the_shared_token_for_every_replica() {
 }
 
 #[tokio::test]
+async fn the_first_request_after_a_forget_never_takes_the_forgotten_shared_copy() {
+    let endpoint = Endpoint::start().await;
+    let clock = ManualClock::new();
+    let (_, a, _) = replicas(&clock);
+    let source = endpoint.source(60);
+    let old = a.token(&source).await.unwrap();
+    // No waiting for the background deletion: the very next call still gets a new token.
+    a.forget(&source, None);
+    let new = a.token(&source).await.unwrap();
+    assert_ne!(new.fingerprint, old.fingerprint);
+    assert_eq!(endpoint.requests(), 2);
+}
+
+#[tokio::test]
 async fn a_failure_on_one_replica_backs_off_the_other_without_a_request() {
     let endpoint = Endpoint::start().await;
     endpoint.then(Reply::Status(500, "{}"));
