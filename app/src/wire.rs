@@ -320,6 +320,18 @@ pub struct TokenEvent {
     pub outcome: TokenEventOutcome,
 }
 
+/// Where an environment's token is cached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenCache {
+    /// Each replica requests and keeps its own token (no Redis, or no state key).
+    #[default]
+    PerReplica,
+    /// Shared by every replica through Redis: one token request per lifetime for all of them.
+    Shared,
+    /// Shared is configured, but Redis failed at the latest token request: per replica right now.
+    FallingBack,
+}
+
 /// Everything the token page shows for one environment. Never the token or the secret.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TokenDetails {
@@ -341,6 +353,8 @@ pub struct TokenDetails {
     /// `client_secret_post` or `client_secret_basic`.
     pub client_auth: String,
     pub scope: Option<String>,
+    #[serde(default)]
+    pub cache: TokenCache,
 }
 
 /// Errors a server function can return. Messages are written for staff and never contain secrets.

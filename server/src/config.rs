@@ -23,7 +23,7 @@ pub use auth::{AuthSection, StaffAccount};
 pub use environments::{ClientAuth, Environment, GuardRails, RemoteTarget, Target, Timeouts};
 pub use oidc::{OidcSettings, ResolvedRoles, RoleMapping};
 pub use raw::*;
-pub use sessions::{RawSessions, RedisSessions, VaultKey};
+pub use sessions::{RawSessions, RedisSessions, StateKey, VaultKey};
 pub use summary::summary;
 pub use validate::{load, validate, ConfigErrors, EnvSource, ProcessEnv};
 
@@ -55,6 +55,9 @@ pub struct Config {
     pub database_path: PathBuf,
     /// `[sessions]` with a Redis URL: sessions shared by every replica. `None`: in the SQLite file.
     pub redis_sessions: Option<RedisSessions>,
+    /// `[sessions] state_key_env`/`_file`: encrypts shared state in Redis (the shared token cache is
+    /// on only with Redis and this key).
+    pub state_key: Option<StateKey>,
     /// Extra OpenAPI documents for the catalog, in order.
     pub catalog_documents: Vec<PathBuf>,
     pub history: HistoryRetention,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 
 /// Every metric the console exports: name, type and help text, in output order.
-const FAMILIES: [(&str, &str, &str); 8] = [
+const FAMILIES: [(&str, &str, &str); 11] = [
     (
         "a55_console_token_requests_total",
         "counter",
@@ -42,12 +42,27 @@ const FAMILIES: [(&str, &str, &str); 8] = [
     (
         "a55_console_redis_errors_total",
         "counter",
-        "Redis commands that failed or timed out, by operation (create, save, load, delete, ttl, ping, shared_put, shared_get, shared_usage, throttle_check, throttle_fail, throttle_clear).",
+        "Redis commands that failed or timed out, by operation (create, save, load, delete, ttl, ping; shared_put, shared_get, shared_usage, throttle_check, throttle_fail, throttle_clear for the shared stores; token_load, token_store, token_lock, token_unlock, token_wait, token_invalidate, token_fail, token_backoff, token_watch for the shared token cache).",
     ),
     (
         "a55_console_shared_store_operations_total",
         "counter",
         "Commands sent to Redis for the stores replicas share, by store (body, vault, throttle) and operation (put, get, usage; check, fail, clear).",
+    ),
+    (
+        "a55_console_token_shared_locks_total",
+        "counter",
+        "Token leases asked of the shared cache, by environment and outcome (won: this replica requested the token; waited: another replica held the lease).",
+    ),
+    (
+        "a55_console_token_shared_adopted_total",
+        "counter",
+        "Tokens this replica took from the shared cache instead of requesting one, by environment.",
+    ),
+    (
+        "a55_console_token_shared_fallback_total",
+        "counter",
+        "Times the shared token cache failed and this replica requested its own token (per-replica single-flight), by environment.",
     ),
 ];
 
@@ -117,6 +132,21 @@ impl Metrics {
             "a55_console_shared_store_operations_total",
             vec![("store", store.to_owned()), ("operation", operation.to_owned())],
         );
+    }
+
+    pub fn token_shared_lock(&self, environment: &str, outcome: &'static str) {
+        self.add(
+            "a55_console_token_shared_locks_total",
+            vec![("environment", environment.to_owned()), ("outcome", outcome.to_owned())],
+        );
+    }
+
+    pub fn token_shared_adopted(&self, environment: &str) {
+        self.add("a55_console_token_shared_adopted_total", vec![("environment", environment.to_owned())]);
+    }
+
+    pub fn token_shared_fallback(&self, environment: &str) {
+        self.add("a55_console_token_shared_fallback_total", vec![("environment", environment.to_owned())]);
     }
 
     pub fn redis_error(&self, operation: &'static str) {

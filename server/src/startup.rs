@@ -25,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::service::{ConsoleService, LiveEnvironment};
 use crate::simulator::{self, RunningSimulator, SimulatorSettings};
 use crate::state::AppState;
+use crate::token::redis::RedisTokens;
 use crate::token::{SecretProvider, TokenBroker, TokenSource};
 use crate::upstream::{api_client, http_client};
 use secrecy::SecretString;
@@ -43,6 +44,9 @@ pub enum StartError {
     /// Redis for sessions is configured but does not answer; the message names the host.
     #[error(transparent)]
     Sessions(#[from] ConnectError),
+    /// Redis answered for sessions but not for the shared token cache.
+    #[error("could not set up the shared token cache: {0}")]
+    TokenCache(String),
 }
 
 /// A console serving on `addr` until `shutdown` is called.
@@ -164,11 +168,16 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let (audit, audit_task) = AuditLog::spawn(db.clone(), clock.clone());
     let token_http = http_client(std::time::Duration::from_secs(5)).map_err(StartError::Http)?;
     let token_audit = audit.clone();
-    let broker = Arc::new(TokenBroker::new(token_http, clock.clone()).with_metrics(metrics.clone()).with_event_sink(
-        Arc::new(move |environment: &str, event: &app::wire::TokenEvent, by: Option<&str>| {
+    let broker = TokenBroker::new(token_http, clock.clone()).with_metrics(metrics.clone()).with_event_sink(Arc::new(
+        move |environment: &str, event: &app::wire::TokenEvent, by: Option<&str>| {
             token_audit.record(crate::audit::token_event(environment, event, by));
-        }),
+        },
     ));
+    let shared_tokens = shared_tokens(&config).await?;
+    let broker = Arc::new(match &shared_tokens {
+        Some(tokens) => broker.with_shared(Arc::new(tokens.clone())),
+        None => broker,
+    });
     let (bodies, vault) = match shared_stores(&config, &sessions, &metrics) {
         Some((bodies, vault)) => (bodies, Some(vault)),
         None => (BodyStore::new(clock.clone()), None),
@@ -192,7 +201,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         tracing::info!("demo mode is forced for every session (masking.force_demo)");
     }
     let service = Arc::new(
-        ConsoleService::new(environments, catalog, broker, audit.clone(), bodies, clock.clone())
+        ConsoleService::new(environments, catalog, broker.clone(), audit.clone(), bodies, clock.clone())
             .with_storage(history.clone(), saved)
             .with_masking(masking),
     );
@@ -213,6 +222,15 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     }
     let access = Arc::new(access);
     let mut background = vec![audit_task, live_specs];
+    if let Some(tokens) = &shared_tokens {
+        // Drops a replica's copy of a token another replica replaced or forgot.
+        let watching = Arc::downgrade(&broker);
+        background.push(tokens.watch(move |hash, message| {
+            if let Some(broker) = watching.upgrade() {
+                broker.shared_changed(hash, message);
+            }
+        }));
+    }
     // Redis expires its keys itself; only the SQLite table needs purging.
     if let Sessions::Sqlite(store) = &sessions {
         background.push(tokio::spawn(purge_expired_sessions(store.inner().clone())));
@@ -282,6 +300,21 @@ fn shared_stores(config: &Config, sessions: &Sessions, metrics: &Arc<Metrics>) -
     }
     let vault = RevealVault::in_redis(store.connection(), prefix, seal, metrics.clone(), RevealVault::limits());
     Some((bodies, vault))
+}
+
+/// The token cache shared by replicas: on with Redis and `[sessions] state_key_env`/`_file`.
+async fn shared_tokens(config: &Config) -> Result<Option<RedisTokens>, StartError> {
+    let Some(settings) = &config.redis_sessions else { return Ok(None) };
+    let Some(key) = &config.state_key else {
+        tracing::warn!(
+            "tokens are cached per replica: set [sessions] state_key_env or state_key_file to share them through Redis"
+        );
+        return Ok(None);
+    };
+    let tokens =
+        RedisTokens::connect(settings, key).await.map_err(|error| StartError::TokenCache(error.to_string()))?;
+    tracing::info!(host = %settings.host(), "access tokens are shared by every replica through Redis (encrypted)");
+    Ok(Some(tokens))
 }
 
 /// Expired session records are deleted every ten minutes, so the table stays bounded.

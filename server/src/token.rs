@@ -10,14 +10,17 @@
 pub mod backoff;
 pub mod endpoint;
 pub mod events;
+mod leader;
+pub mod redis;
 pub mod secret;
+pub mod shared;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use app::wire::{TokenDetails, TokenEvent, TokenEventOutcome, TokenEventReason, TokenState, TokenView};
+use app::wire::{TokenCache, TokenDetails, TokenEvent, TokenEventOutcome, TokenEventReason, TokenState, TokenView};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -26,6 +29,7 @@ use url::Url;
 pub use backoff::{Backoff, FixedJitter, Jitter, RandomJitter, SharedJitter};
 pub use endpoint::{accept, basic_authorization, decode_part, TokenResponse};
 pub use secret::SecretProvider;
+pub use shared::{SharedTokens, Want};
 
 use crate::clock::SharedClock;
 use crate::config::ClientAuth;
@@ -216,6 +220,9 @@ struct Slot {
     attempted_version: Option<u64>,
     /// The reason to record for the next request when there is no token (rotation, forget).
     next_reason: Option<TokenEventReason>,
+    /// The fingerprint of the token staff forgot: the next request must not take that shared copy,
+    /// which the background deletion may not have reached yet (another replica's newer one is fine).
+    forgotten: Option<String>,
     events: EventLog,
 }
 
@@ -249,9 +256,14 @@ impl Slot {
             return Some(last);
         }
         let wait = retry_at - now;
+        let cause = match last {
+            // Another replica's failure, already described.
+            TokenError::CoolingDown { cause, .. } => cause,
+            other => other.to_string(),
+        };
         Some(TokenError::CoolingDown {
             environment: environment.to_owned(),
-            cause: last.to_string(),
+            cause,
             retry_in_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
         })
     }
@@ -273,6 +285,10 @@ pub struct TokenBroker {
     jitter: SharedJitter,
     metrics: Arc<Metrics>,
     settings: BrokerSettings,
+    /// The cache shared by replicas, when Redis and the state key are configured.
+    shared: Option<Arc<dyn SharedTokens>>,
+    /// The shared cache failed at the latest token request: this replica is on its own for now.
+    falling_back: Arc<std::sync::atomic::AtomicBool>,
     slots: Mutex<HashMap<TokenKey, Arc<Mutex<Slot>>>>,
 }
 
@@ -285,6 +301,8 @@ impl TokenBroker {
             jitter: Arc::new(RandomJitter),
             metrics: Arc::new(Metrics::default()),
             settings: BrokerSettings::default(),
+            shared: None,
+            falling_back: Arc::default(),
             slots: Mutex::new(HashMap::new()),
         }
     }
@@ -313,6 +331,44 @@ impl TokenBroker {
     pub fn with_settings(mut self, settings: BrokerSettings) -> Self {
         self.settings = settings;
         self
+    }
+
+    /// Shares tokens with the other replicas through `shared` (one token request per lifetime for all).
+    pub fn with_shared(mut self, shared: Arc<dyn SharedTokens>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Whether tokens are shared with other replicas (else each replica requests its own).
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Another replica stored a token (`signal::READY` + fingerprint) or deleted it
+    /// (`signal::GONE`) under `hash`: a local copy that differs is dropped, so the next caller takes
+    /// the shared one. Nothing is requested here.
+    pub fn shared_changed(&self, hash: &str, message: &str) {
+        let keep = match message {
+            shared::signal::GONE => None,
+            other => match other.strip_prefix(shared::signal::READY) {
+                Some(fingerprint) => Some(fingerprint),
+                None => return,
+            },
+        };
+        let slots: Vec<(TokenKey, Arc<Mutex<Slot>>)> = {
+            let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            slots.iter().map(|(key, slot)| (key.clone(), slot.clone())).collect()
+        };
+        for (key, slot) in slots {
+            if shared::key_hash(&key) != hash {
+                continue;
+            }
+            let mut guard = lock(&slot);
+            if guard.token.as_ref().is_some_and(|t| Some(t.fingerprint.as_str()) != keep) {
+                tracing::debug!(environment = %key.environment, "another replica replaced the token; the local copy is dropped");
+                guard.token = None;
+            }
+        }
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -346,7 +402,7 @@ impl TokenBroker {
                         if guard.inflight.is_none() && guard.may_retry(now) {
                             // Nobody awaits it: the spawned task completes it and fills the cache.
                             let _background =
-                                self.start_fetch(source, &slot, &mut guard, TokenEventReason::Stale, None);
+                                self.start_fetch(source, &slot, &mut guard, TokenEventReason::Stale, None, Want::Any);
                         }
                         return Ok(token);
                     }
@@ -364,7 +420,8 @@ impl TokenBroker {
                 } else {
                     guard.next_reason.take().unwrap_or(TokenEventReason::Cold)
                 };
-                self.start_fetch(source, &slot, &mut guard, reason, None)
+                let want = guard.forgotten.take().map_or(Want::Any, Want::Not);
+                self.start_fetch(source, &slot, &mut guard, reason, None, want)
             }
         };
         fetch.await
@@ -403,7 +460,8 @@ impl TokenBroker {
                     guard.token = None;
                 }
                 guard.last_forced_at = Some(now);
-                self.start_fetch(source, &slot, &mut guard, TokenEventReason::Unauthorized, None)
+                let want = Want::Not(rejected.to_owned());
+                self.start_fetch(source, &slot, &mut guard, TokenEventReason::Unauthorized, None, want)
             }
         };
         fetch.await.map(Renewal::Renewed)
@@ -420,7 +478,10 @@ impl TokenBroker {
             self.tell(&source.environment, rotated, None);
             match &guard.inflight {
                 Some(fetch) => fetch.clone(),
-                None => self.start_fetch(source, &slot, &mut guard, TokenEventReason::Manual, by.map(str::to_owned)),
+                None => {
+                    let by = by.map(str::to_owned);
+                    self.start_fetch(source, &slot, &mut guard, TokenEventReason::Manual, by, Want::New)
+                }
             }
         };
         fetch.await
@@ -430,7 +491,7 @@ impl TokenBroker {
     pub fn forget(&self, source: &TokenSource, by: Option<&str>) {
         let slot = self.slot(source);
         let mut guard = lock(&slot);
-        guard.token = None;
+        guard.forgotten = guard.token.take().filter(|_| self.shared.is_some()).map(|t| t.fingerprint.clone());
         guard.failures = 0;
         guard.retry_at = None;
         guard.last_error = None;
@@ -438,6 +499,28 @@ impl TokenBroker {
         let event =
             guard.events.push(self.clock.wall_ms(), TokenEventReason::Manual, None, TokenEventOutcome::Forgotten);
         self.tell(&source.environment, Some(event), by);
+        drop(guard);
+        self.forget_shared(source);
+    }
+
+    /// Deletes the shared copy and backoff, telling every replica to drop theirs. In the background:
+    /// forgetting never waits for Redis; a failure is counted and logged.
+    fn forget_shared(&self, source: &TokenSource) {
+        let (Some(shared), Ok(runtime)) = (self.shared.clone(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        let hash = shared::key_hash(&source.key());
+        let metrics = self.metrics.clone();
+        runtime.spawn(async move {
+            let result = match shared.clear_backoff(&hash).await {
+                Ok(()) => shared.invalidate(&hash).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = result {
+                metrics.redis_error(error.operation);
+                tracing::warn!(error = %error, "shared token cache: could not forget the token on every replica");
+            }
+        });
     }
 
     /// Metadata for the UI. Never requests a token.
@@ -502,6 +585,11 @@ impl TokenBroker {
                 ClientAuth::SecretBasic => "client_secret_basic".into(),
             },
             scope: source.scope.clone(),
+            cache: match (&self.shared, self.falling_back.load(std::sync::atomic::Ordering::Relaxed)) {
+                (None, _) => TokenCache::PerReplica,
+                (Some(_), false) => TokenCache::Shared,
+                (Some(_), true) => TokenCache::FallingBack,
+            },
         }
     }
 
@@ -513,95 +601,41 @@ impl TokenBroker {
         guard: &mut Slot,
         reason: TokenEventReason,
         by: Option<String>,
+        want: Want,
     ) -> Fetch {
+        let leader = leader::Leader {
+            http: self.http.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+            shared: self.shared.clone(),
+            falling_back: self.falling_back.clone(),
+            backoff: self.settings.backoff,
+            jitter: self.jitter.clone(),
+        };
         let sink = self.sink.clone();
-        let http = self.http.clone();
-        let clock = self.clock.clone();
-        let jitter = self.jitter.clone();
-        let metrics = self.metrics.clone();
-        let backoff = self.settings.backoff;
         let source = source.clone();
         let environment = source.environment.clone();
         let slot = slot.clone();
         let (secret, version) = source.secret.current();
         guard.attempted_version = Some(version);
-        metrics.token_refresh(&source.environment, reason_label(reason));
+        self.metrics.token_refresh(&source.environment, reason_label(reason));
         // Spawned so the request completes and is cached even if every caller goes away.
         let task = tokio::spawn(async move {
             // Real elapsed time for the history, whatever clock drives expiry.
             let started = crate::clock::Stopwatch::start();
-            let result = match endpoint::request_token(&http, &source, &secret).await {
-                Ok(response) => accept(response, &source, version, clock.now(), clock.wall_ms()),
-                Err(error) => Err(error),
-            };
+            let outcome = leader.obtain(&source, &secret, version, want).await;
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
             let mut guard = lock(&slot);
             guard.inflight = None;
-            match &result {
-                Ok(token) => {
-                    tracing::info!(
-                        environment = %source.environment,
-                        reason = reason_label(reason),
-                        fingerprint = %token.fingerprint,
-                        lifetime_secs = token.lifetime.as_secs(),
-                        latency_ms = latency_ms as u64,
-                        "access token obtained"
-                    );
-                    metrics.token_request(&source.environment, "success");
-                    let event = guard.events.push(
-                        clock.wall_ms(),
-                        reason,
-                        Some(latency_ms),
-                        TokenEventOutcome::Obtained {
-                            fingerprint: token.fingerprint.clone(),
-                            lifetime_secs: token.lifetime.as_secs(),
-                        },
-                    );
-                    if let Some(sink) = &sink {
-                        sink(&source.environment, &event, by.as_deref());
-                    }
-                    guard.token = Some(token.clone());
-                    guard.last_error = None;
-                    guard.failures = 0;
-                    guard.retry_at = None;
-                }
-                Err(error) => {
-                    guard.failures = guard.failures.saturating_add(1);
-                    let delay =
-                        backoff.delay(guard.failures, error.is_permanent(), error.retry_after(), jitter.as_ref());
-                    guard.retry_at = Some(clock.now() + delay);
-                    if error.is_permanent() {
-                        tracing::error!(
-                            environment = %source.environment,
-                            reason = reason_label(reason),
-                            error = %error,
-                            retry_in_secs = delay.as_secs(),
-                            "token request failed permanently: fix the credentials or the token endpoint"
-                        );
-                    } else {
-                        tracing::warn!(
-                            environment = %source.environment,
-                            reason = reason_label(reason),
-                            error = %error,
-                            failures = guard.failures,
-                            retry_in_ms = delay.as_millis() as u64,
-                            "token request failed"
-                        );
-                    }
-                    metrics.token_request(&source.environment, error.outcome());
-                    let event = guard.events.push(
-                        clock.wall_ms(),
-                        reason,
-                        Some(latency_ms),
-                        TokenEventOutcome::Failed { error: error.to_string() },
-                    );
-                    if let Some(sink) = &sink {
-                        sink(&source.environment, &event, by.as_deref());
-                    }
-                    guard.last_error = Some(error.clone());
-                }
+            let done =
+                Done { leader: &leader, source: &source, reason, latency_ms, sink: sink.as_ref(), by: by.as_deref() };
+            match (&outcome.result, outcome.sent) {
+                (Ok(token), true) => done.obtained(&mut guard, token),
+                (Ok(token), false) => done.adopted(&mut guard, token),
+                (Err(error), true) => done.failed(&mut guard, error),
+                (Err(error), false) => done.cooling(&mut guard, error),
             }
-            result
+            outcome.result
         });
         let fetch = async move {
             task.await.unwrap_or_else(|join_error| {
@@ -612,6 +646,109 @@ impl TokenBroker {
         .shared();
         guard.inflight = Some(fetch.clone());
         fetch
+    }
+}
+
+/// How one token fetch ended, written into its slot (under the slot's lock).
+struct Done<'a> {
+    leader: &'a leader::Leader,
+    source: &'a TokenSource,
+    reason: TokenEventReason,
+    latency_ms: f64,
+    sink: Option<&'a EventSink>,
+    by: Option<&'a str>,
+}
+
+impl Done<'_> {
+    fn tell(&self, event: &TokenEvent) {
+        if let Some(sink) = self.sink {
+            sink(&self.source.environment, event, self.by);
+        }
+    }
+
+    /// This replica requested the token.
+    fn obtained(&self, guard: &mut Slot, token: &Arc<AccessToken>) {
+        let (source, reason) = (self.source, self.reason);
+        tracing::info!(
+            environment = %source.environment,
+            reason = reason_label(reason),
+            fingerprint = %token.fingerprint,
+            lifetime_secs = token.lifetime.as_secs(),
+            latency_ms = self.latency_ms as u64,
+            "access token obtained"
+        );
+        self.leader.metrics.token_request(&source.environment, "success");
+        let event = guard.events.push(
+            self.leader.clock.wall_ms(),
+            reason,
+            Some(self.latency_ms),
+            TokenEventOutcome::Obtained {
+                fingerprint: token.fingerprint.clone(),
+                lifetime_secs: token.lifetime.as_secs(),
+            },
+        );
+        self.tell(&event);
+        Self::keep(guard, token);
+    }
+
+    /// The token another replica requested (or this one's, from the shared cache): no request was
+    /// sent, so nothing is counted or recorded as one.
+    fn adopted(&self, guard: &mut Slot, token: &Arc<AccessToken>) {
+        tracing::debug!(environment = %self.source.environment, fingerprint = %token.fingerprint, "access token taken from the shared cache");
+        Self::keep(guard, token);
+    }
+
+    fn keep(guard: &mut Slot, token: &Arc<AccessToken>) {
+        guard.token = Some(token.clone());
+        guard.last_error = None;
+        guard.failures = 0;
+        guard.retry_at = None;
+    }
+
+    /// This replica's token request failed.
+    fn failed(&self, guard: &mut Slot, error: &TokenError) {
+        let (source, reason, leader) = (self.source, self.reason, self.leader);
+        guard.failures = guard.failures.saturating_add(1);
+        let delay =
+            leader.backoff.delay(guard.failures, error.is_permanent(), error.retry_after(), leader.jitter.as_ref());
+        guard.retry_at = Some(leader.clock.now() + delay);
+        if error.is_permanent() {
+            tracing::error!(
+                environment = %source.environment,
+                reason = reason_label(reason),
+                error = %error,
+                retry_in_secs = delay.as_secs(),
+                "token request failed permanently: fix the credentials or the token endpoint"
+            );
+        } else {
+            tracing::warn!(
+                environment = %source.environment,
+                reason = reason_label(reason),
+                error = %error,
+                failures = guard.failures,
+                retry_in_ms = delay.as_millis() as u64,
+                "token request failed"
+            );
+        }
+        leader.metrics.token_request(&source.environment, error.outcome());
+        let event = guard.events.push(
+            leader.clock.wall_ms(),
+            reason,
+            Some(self.latency_ms),
+            TokenEventOutcome::Failed { error: error.to_string() },
+        );
+        self.tell(&event);
+        guard.last_error = Some(error.clone());
+    }
+
+    /// Another replica's request failed and the shared backoff runs: this replica waits it out too.
+    fn cooling(&self, guard: &mut Slot, error: &TokenError) {
+        let leader = self.leader;
+        leader.metrics.token_fast_failure(&self.source.environment);
+        if let TokenError::CoolingDown { retry_in_secs, .. } = error {
+            guard.retry_at = Some(leader.clock.now() + Duration::from_secs(*retry_in_secs));
+        }
+        guard.last_error = Some(error.clone());
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -34,6 +35,11 @@ pub struct RawSessions {
     pub connect_timeout_ms: u64,
     /// One command gives up after this long; the request then answers 503.
     pub command_timeout_ms: u64,
+    /// The key that encrypts what the console keeps in Redis besides sessions (shared access
+    /// tokens): the name of an env var holding it, or a file holding only it. 32 bytes, as base64 or
+    /// 64 hex digits. Without it the token cache stays per replica.
+    pub state_key_env: Option<String>,
+    pub state_key_file: Option<PathBuf>,
 }
 
 impl Default for RawSessions {
@@ -47,6 +53,8 @@ impl Default for RawSessions {
             key_prefix: "a55-console:".into(),
             connect_timeout_ms: 2_000,
             command_timeout_ms: 1_000,
+            state_key_env: None,
+            state_key_file: None,
         }
     }
 }
@@ -200,6 +208,61 @@ impl VaultKey {
 impl fmt::Debug for VaultKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("VaultKey([redacted])")
+    }
+}
+
+/// The 32-byte key that encrypts shared state in Redis. `Debug` never shows it.
+#[derive(Clone)]
+pub struct StateKey(Arc<[u8; 32]>);
+
+impl StateKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Arc::new(bytes))
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for StateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StateKey([redacted])")
+    }
+}
+
+/// `[sessions] state_key_env` / `state_key_file`: `None` when neither is set or with a problem. The
+/// value is never repeated in a problem.
+pub(super) fn validate_state_key(
+    raw: &RawSessions,
+    env: &dyn EnvSource,
+    problems: &mut Vec<String>,
+) -> Option<StateKey> {
+    use base64::Engine as _;
+    use secrecy::ExposeSecret as _;
+    let source = SecretSource {
+        env_key: "sessions.state_key_env",
+        env_var: raw.state_key_env.as_deref(),
+        file_key: "sessions.state_key_file",
+        file: raw.state_key_file.as_deref(),
+    };
+    let text = read_secret(&source, env, problems)?;
+    let text = text.expose_secret();
+    let decoded = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(text).ok()
+    } else {
+        base64::engine::general_purpose::STANDARD.decode(text).ok()
+    };
+    match decoded.and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok()) {
+        Some(bytes) => Some(StateKey::from_bytes(bytes)),
+        None => {
+            problems.push(
+                "sessions.state_key_env/_file must hold 32 random bytes as base64 or 64 hex digits \
+                 (e.g. the output of `openssl rand -base64 32`)"
+                    .into(),
+            );
+            None
+        }
     }
 }
 

@@ -417,6 +417,24 @@ fn redis_sessions_take_the_password_from_an_env_var_and_check_config_never_shows
 }
 
 #[test]
+fn the_state_key_comes_from_an_env_var_as_base64_or_hex_and_a_wrong_one_is_refused_without_repeating_it() {
+    let toml = "[sessions]\nredis_url = \"redis://redis.internal:6379/0\"\nstate_key_env = \"STATE_KEY\"\n";
+    let hex_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let config = load(Some(&write_toml(toml).0), &FakeEnv::default().with("STATE_KEY", hex_key)).unwrap();
+    let key = config.state_key.as_ref().expect("the key is loaded");
+    assert_eq!(hex::encode(key.bytes()), hex_key);
+    assert!(!format!("{config:?}").contains("00112233"), "Debug never shows the key");
+    let base64_key = "ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8=";
+    let config = load(Some(&write_toml(toml).0), &FakeEnv::default().with("STATE_KEY", base64_key)).unwrap();
+    assert_eq!(config.state_key.map(|k| hex::encode(k.bytes())).as_deref(), Some(hex_key));
+    let short = "CANARY-short-state-key";
+    let errors = load(Some(&write_toml(toml).0), &FakeEnv::default().with("STATE_KEY", short)).unwrap_err().to_string();
+    assert!(errors.contains("state_key_env/_file must hold 32 random bytes"), "{errors}");
+    assert!(!errors.contains(short), "{errors}");
+    assert!(load(None, &FakeEnv::default()).unwrap().state_key.is_none(), "no key: tokens stay per replica");
+}
+
+#[test]
 fn a_redis_url_with_a_password_a_wrong_scheme_or_bad_timeouts_is_refused_without_repeating_it() {
     let file = write_toml(
         "[sessions]\nredis_url = \"redis://user:hunter2-secret@redis.internal:6379\"\nconnect_timeout_ms = 0\n",

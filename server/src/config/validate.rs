@@ -118,6 +118,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     let public_url = validate_public_url(raw.server.public_url.as_deref(), &mut problems);
     let metrics_token = metrics_token(&raw.server, env, &mut problems);
     let redis_sessions = validate_sessions(&raw.sessions, env, &mut problems);
+    let state_key = super::sessions::validate_state_key(&raw.sessions, env, &mut problems);
     let ids: Vec<&str> = environments.iter().map(|e| e.id.as_str()).collect();
     let auth = validate_auth(raw.auth, &ids, env, &mut problems);
     if let Some(bind) = bind {
@@ -131,6 +132,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
             auth,
             database_path: raw.storage.database_path,
             redis_sessions,
+            state_key,
             catalog_documents: raw.catalog.extra_documents,
             history: HistoryRetention {
                 max_entries: u32::try_from(raw.history.max_entries).unwrap_or(u32::MAX),

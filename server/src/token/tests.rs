@@ -651,3 +651,5 @@ fn fingerprints_are_short_and_stable() {
     assert_eq!(fingerprint("abc"), "ba7816bf");
     assert_eq!(fingerprint("abc").len(), 8);
 }
+
+mod shared;

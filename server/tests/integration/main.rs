@@ -20,5 +20,6 @@ mod leak_canary;
 mod masking;
 mod redis_sessions;
 mod redis_shared;
+mod redis_tokens;
 mod sign_in;
 mod token;

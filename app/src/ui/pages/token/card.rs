@@ -7,7 +7,9 @@ use crate::api::{get_token_details, ForgetToken, RefreshToken};
 use crate::format;
 use crate::ui::parts::clock::{repeat_while_mounted, BrowserClock};
 use crate::ui::parts::token_badge::SyncedToken;
-use crate::wire::{EnvironmentView, TokenDetails, TokenEvent, TokenEventOutcome, TokenEventReason, TokenState};
+use crate::wire::{
+    EnvironmentView, TokenCache, TokenDetails, TokenEvent, TokenEventOutcome, TokenEventReason, TokenState,
+};
 
 /// The details last received and the browser time they arrived, so the countdown runs locally.
 #[derive(Clone, Copy)]
@@ -199,6 +201,8 @@ fn TokenFacts(card: Card) -> impl IntoView {
             <dd><code>{move || details.get().map(|(d, _)| d.token_url).unwrap_or_default()}</code></dd>
             <dt>"Client"</dt>
             <dd>{client}</dd>
+            <dt>"Cache"</dt>
+            <dd data-testid="token-cache">{move || details.get().map(|(d, _)| cache_text(d.cache)).unwrap_or_default()}</dd>
             {move || details.get().and_then(|(d, _)| d.retry_in_secs).map(|secs| view! {
                 <dt>"Next attempt"</dt>
                 <dd data-testid="token-retry-in">{format!("in {} (backing off after failures)", format::countdown(secs))}</dd>
@@ -249,6 +253,14 @@ fn TokenHistory(card: Card) -> impl IntoView {
                 }}
             </tbody>
         </table>
+    }
+}
+
+fn cache_text(cache: TokenCache) -> &'static str {
+    match cache {
+        TokenCache::PerReplica => "this replica only",
+        TokenCache::Shared => "shared by every replica (Redis)",
+        TokenCache::FallingBack => "this replica only right now: Redis did not answer at the latest token request",
     }
 }
 
