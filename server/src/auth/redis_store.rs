@@ -56,25 +56,7 @@ impl RedisSessionStore {
     /// in the background after failures.
     pub async fn connect(settings: &RedisSessions, metrics: Arc<Metrics>) -> Result<Self, ConnectError> {
         let failed = |cause: String| ConnectError { host: settings.host(), cause };
-        let mut info = settings.url.as_str().into_connection_info().map_err(|e| failed(e.to_string()))?;
-        if let Some(password) = &settings.password {
-            let redis = info.redis_settings().clone().set_password(password.expose_secret());
-            info = info.set_redis_settings(redis);
-        }
-        let client = redis::Client::open(info).map_err(|e| failed(e.to_string()))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.connect_timeout))
-            .set_response_timeout(Some(settings.command_timeout))
-            // Reconnection is tried a few times per failure, then again on the next command: a
-            // Redis that is down makes requests fail fast instead of queueing behind retries.
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        // The crate retries the first connection too; the whole attempt is bounded here.
-        let bound = settings.connect_timeout.saturating_mul(4);
-        let connection = tokio::time::timeout(bound, ConnectionManager::new_with_config(client, config))
-            .await
-            .map_err(|_| failed(format!("no answer within {} ms", bound.as_millis())))?
-            .map_err(|e| failed(e.to_string()))?;
+        let (_, connection) = connect(settings).await.map_err(failed)?;
         Ok(Self { connection, prefix: settings.key_prefix.as_str().into(), metrics })
     }
 
@@ -181,4 +163,30 @@ impl SessionStore for RedisSessionStore {
         let result = redis::cmd("DEL").arg(self.key(id)).query_async::<i64>(&mut connection).await;
         self.outcome("delete", result).map(|_| ())
     }
+}
+
+/// A client and one multiplexed connection to the configured Redis, reconnected after failures;
+/// the first connection is bounded, so start-up fails clearly when Redis cannot be reached. The
+/// error is a cause for the caller's message: never the password.
+pub(crate) async fn connect(settings: &RedisSessions) -> Result<(redis::Client, ConnectionManager), String> {
+    let mut info = settings.url.as_str().into_connection_info().map_err(|e| e.to_string())?;
+    if let Some(password) = &settings.password {
+        let redis = info.redis_settings().clone().set_password(password.expose_secret());
+        info = info.set_redis_settings(redis);
+    }
+    let client = redis::Client::open(info).map_err(|e| e.to_string())?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(settings.connect_timeout))
+        .set_response_timeout(Some(settings.command_timeout))
+        // Reconnection is tried a few times per failure, then again on the next command: a
+        // Redis that is down makes requests fail fast instead of queueing behind retries.
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_millis(500));
+    // The crate retries the first connection too; the whole attempt is bounded here.
+    let bound = settings.connect_timeout.saturating_mul(4);
+    let connection = tokio::time::timeout(bound, ConnectionManager::new_with_config(client.clone(), config))
+        .await
+        .map_err(|_| format!("no answer within {} ms", bound.as_millis()))?
+        .map_err(|e| e.to_string())?;
+    Ok((client, connection))
 }

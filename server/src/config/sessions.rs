@@ -156,6 +156,12 @@ pub(super) fn validate_sessions(
 /// The vault key: 32 bytes written as base64 (standard or URL-safe, padded or not) or 64 hex
 /// digits. The problem says what is wrong, never any of the value.
 fn vault_key(text: &SecretString, problems: &mut Vec<String>) -> Option<VaultKey> {
+    decode_key(text, "the vault key (sessions.vault_key_env/_file)", problems).map(VaultKey::from_bytes)
+}
+
+/// 32 bytes of an AES-256-GCM key from base64 (standard or URL-safe, padded or not) or 64 hex
+/// digits; `what` names the setting in the problem, which never repeats any of the value.
+fn decode_key(text: &SecretString, what: &str, problems: &mut Vec<String>) -> Option<[u8; 32]> {
     use base64::Engine as _;
     use secrecy::ExposeSecret as _;
     let text = text.expose_secret();
@@ -171,21 +177,17 @@ fn vault_key(text: &SecretString, problems: &mut Vec<String>) -> Option<VaultKey
         engines.iter().find_map(|engine| engine.decode(text).ok())
     };
     match decoded.map(<[u8; 32]>::try_from) {
-        Some(Ok(bytes)) => Some(VaultKey(Box::new(bytes))),
+        Some(Ok(bytes)) => Some(bytes),
         Some(Err(wrong)) => {
             problems.push(format!(
-                "the vault key (sessions.vault_key_env/_file) must be 32 bytes; it decodes to {} bytes \
-                 (make one with: openssl rand -base64 32)",
+                "{what} must be 32 bytes; it decodes to {} bytes (make one with: openssl rand -base64 32)",
                 wrong.len()
             ));
             None
         }
         None => {
-            problems.push(
-                "the vault key (sessions.vault_key_env/_file) is neither base64 nor 64 hex digits \
-                 (make one with: openssl rand -base64 32)"
-                    .into(),
-            );
+            problems
+                .push(format!("{what} is neither base64 nor 64 hex digits (make one with: openssl rand -base64 32)"));
             None
         }
     }
@@ -193,29 +195,15 @@ fn vault_key(text: &SecretString, problems: &mut Vec<String>) -> Option<VaultKey
 
 /// 32 key bytes for AES-256-GCM. Never printed: `Debug` shows nothing of it.
 #[derive(Clone)]
-pub struct VaultKey(Box<[u8; 32]>);
+pub struct AeadKey(Arc<[u8; 32]>);
 
-impl VaultKey {
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(Box::new(bytes))
-    }
+/// The key that seals reveal-vault values in Redis.
+pub type VaultKey = AeadKey;
+/// The key that encrypts the access tokens replicas share in Redis. Kept apart from the vault key
+/// so either can be rotated (or withheld) on its own.
+pub type StateKey = AeadKey;
 
-    pub fn bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for VaultKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("VaultKey([redacted])")
-    }
-}
-
-/// The 32-byte key that encrypts shared state in Redis. `Debug` never shows it.
-#[derive(Clone)]
-pub struct StateKey(Arc<[u8; 32]>);
-
-impl StateKey {
+impl AeadKey {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(Arc::new(bytes))
     }
@@ -225,9 +213,9 @@ impl StateKey {
     }
 }
 
-impl fmt::Debug for StateKey {
+impl fmt::Debug for AeadKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StateKey([redacted])")
+        f.write_str("AeadKey([redacted])")
     }
 }
 
@@ -238,8 +226,6 @@ pub(super) fn validate_state_key(
     env: &dyn EnvSource,
     problems: &mut Vec<String>,
 ) -> Option<StateKey> {
-    use base64::Engine as _;
-    use secrecy::ExposeSecret as _;
     let source = SecretSource {
         env_key: "sessions.state_key_env",
         env_var: raw.state_key_env.as_deref(),
@@ -247,23 +233,7 @@ pub(super) fn validate_state_key(
         file: raw.state_key_file.as_deref(),
     };
     let text = read_secret(&source, env, problems)?;
-    let text = text.expose_secret();
-    let decoded = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        hex::decode(text).ok()
-    } else {
-        base64::engine::general_purpose::STANDARD.decode(text).ok()
-    };
-    match decoded.and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok()) {
-        Some(bytes) => Some(StateKey::from_bytes(bytes)),
-        None => {
-            problems.push(
-                "sessions.state_key_env/_file must hold 32 random bytes as base64 or 64 hex digits \
-                 (e.g. the output of `openssl rand -base64 32`)"
-                    .into(),
-            );
-            None
-        }
-    }
+    decode_key(&text, "the state key (sessions.state_key_env/_file)", problems).map(StateKey::from_bytes)
 }
 
 /// `redis://` or `rediss://` with a host and no password. The value is never repeated in a

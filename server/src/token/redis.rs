@@ -15,8 +15,8 @@ use std::time::Duration;
 use aes_gcm::aead::{Aead as _, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit as _, Nonce};
 use futures::StreamExt as _;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{IntoConnectionInfo as _, RedisError};
+use redis::aio::ConnectionManager;
+use redis::RedisError;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -70,22 +70,7 @@ impl RedisTokens {
     /// Connects like the session store (one multiplexed connection, reconnected after failures).
     pub async fn connect(settings: &RedisSessions, key: &StateKey) -> Result<Self, SharedError> {
         let failed = |cause: String| SharedError { operation: "token_connect", cause };
-        let mut info = settings.url.as_str().into_connection_info().map_err(|e| failed(e.to_string()))?;
-        if let Some(password) = &settings.password {
-            let redis = info.redis_settings().clone().set_password(password.expose_secret());
-            info = info.set_redis_settings(redis);
-        }
-        let client = redis::Client::open(info).map_err(|e| failed(e.to_string()))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.connect_timeout))
-            .set_response_timeout(Some(settings.command_timeout))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let bound = settings.connect_timeout.saturating_mul(4);
-        let connection = tokio::time::timeout(bound, ConnectionManager::new_with_config(client.clone(), config))
-            .await
-            .map_err(|_| failed(format!("no answer within {} ms", bound.as_millis())))?
-            .map_err(|e| failed(e.to_string()))?;
+        let (client, connection) = crate::auth::redis_store::connect(settings).await.map_err(failed)?;
         Ok(Self {
             client,
             connection,
