@@ -429,7 +429,10 @@ fn the_state_key_comes_from_an_env_var_as_base64_or_hex_and_a_wrong_one_is_refus
     assert_eq!(config.state_key.map(|k| hex::encode(k.bytes())).as_deref(), Some(hex_key));
     let short = "CANARY-short-state-key";
     let errors = load(Some(&write_toml(toml).0), &FakeEnv::default().with("STATE_KEY", short)).unwrap_err().to_string();
-    assert!(errors.contains("the state key (sessions.state_key_env/_file) is neither base64 nor 64 hex digits"), "{errors}");
+    assert!(
+        errors.contains("the state key (sessions.state_key_env/_file) is neither base64 nor 64 hex digits"),
+        "{errors}"
+    );
     assert!(!errors.contains(short), "{errors}");
     assert!(load(None, &FakeEnv::default()).unwrap().state_key.is_none(), "no key: tokens stay per replica");
 }
