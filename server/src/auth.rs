@@ -64,8 +64,8 @@ pub struct StaffAccess {
 /// `StaffAccess::end_login`, which drops the entry, and this process is the only writer of
 /// `last_seen_ms`, so a kept row is the database's row. Roles of local accounts are still read from
 /// configuration on every request. With several replicas sharing one database the same caveat as
-/// `session_cache` holds: a logout on another replica is not seen here, so the cluster wiring must
-/// turn this cache off (`StaffAccess::without_login_cache`) or invalidate it.
+/// `session_cache` holds: a logout on another replica is not seen here, so with sessions in Redis
+/// start-up turns this cache off (`StaffAccess::without_login_cache`).
 struct LoginCache(Option<std::sync::Mutex<session_cache::Bounded<String, LoginRow>>>);
 
 impl LoginCache {

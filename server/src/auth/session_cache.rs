@@ -10,11 +10,10 @@
 //! what it read, so a deleted record cannot come back from a read that started before the delete.
 //!
 //! Several replicas sharing one store: this cache is local to the process. A logout handled by
-//! another replica deletes the record in the shared store but not from this cache, so a local
-//! cache must not outlive a logout done on another replica. The cluster wiring must therefore
-//! either not put this cache in front of the shared store, or invalidate it (for example on a
-//! published "session deleted" message, calling `invalidate`). The same holds for the login cache
-//! in `StaffAccess` (`LoginCache`).
+//! another replica deletes the record in the shared store but not from this cache, so it would
+//! outlive that logout. It is therefore used only in front of the SQLite store of one process
+//! (`auth::store::Sessions`); with sessions in Redis neither it nor the login cache in
+//! `StaffAccess` (`LoginCache`) is used.
 
 use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
@@ -99,12 +98,6 @@ impl<K: Eq + Hash + Clone, V> Bounded<K, V> {
         self.entries.remove(key).map(|(value, _)| value)
     }
 
-    /// Drops every entry `keep` refuses.
-    pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
-        self.epoch += 1;
-        self.entries.retain(|k, (v, _)| keep(k, v));
-    }
-
     fn evict_oldest(&mut self) {
         while let Some((key, stamp)) = self.order.pop_front() {
             if self.entries.get(&key).is_some_and(|(_, s)| *s == stamp) {
@@ -142,16 +135,6 @@ impl<S> CachedSessionStore<S> {
     /// Records kept in memory now.
     pub fn cached(&self) -> usize {
         self.lock().len()
-    }
-
-    /// Forgets one session, for a logout learnt of from elsewhere (another replica).
-    pub fn invalidate(&self, id: &Id) {
-        self.lock().remove(id);
-    }
-
-    /// Forgets every session.
-    pub fn invalidate_all(&self) {
-        self.lock().retain(|_, _| false);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Bounded<Id, Record>> {
