@@ -15,7 +15,7 @@ use super::secrets::{read_secret, SecretSource};
 use super::validate::EnvSource;
 
 /// The file shape of `[sessions]`. Without `redis_url`, sessions stay in the SQLite file.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawSessions {
     /// `redis://host:6379/0`, or `rediss://…` for TLS: sessions in Redis or Valkey (6.2 or later),
@@ -40,6 +40,33 @@ pub struct RawSessions {
     /// 64 hex digits. Without it the token cache stays per replica.
     pub state_key_env: Option<String>,
     pub state_key_file: Option<PathBuf>,
+}
+
+/// A password wrongly written into `redis_url` is refused by validation, and never shown here.
+impl fmt::Debug for RawSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.redis_url.as_deref().map(|value| match Url::parse(value) {
+            Ok(mut url) => {
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("[redacted]"));
+                }
+                url.to_string()
+            }
+            Err(_) => "[not a URL]".to_owned(),
+        });
+        f.debug_struct("RawSessions")
+            .field("redis_url", &url)
+            .field("redis_password_env", &self.redis_password_env)
+            .field("redis_password_file", &self.redis_password_file)
+            .field("vault_key_env", &self.vault_key_env)
+            .field("vault_key_file", &self.vault_key_file)
+            .field("key_prefix", &self.key_prefix)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("command_timeout_ms", &self.command_timeout_ms)
+            .field("state_key_env", &self.state_key_env)
+            .field("state_key_file", &self.state_key_file)
+            .finish()
+    }
 }
 
 impl Default for RawSessions {

@@ -214,11 +214,12 @@ fn plain_http_is_accepted_on_loopback_only() {
 #[test]
 fn debug_output_of_the_raw_file_hides_a_misplaced_secret_and_password_hashes() {
     let file = write_toml(
-        "[[auth.users]]\nname = \"ana\"\npassword_hash = \"$argon2id$hash-text\"\nrole = \"admin\"\n[environments.prod]\nkind = \"production\"\nclient_secret = \"oops-secret\"\n",
+        "[[auth.users]]\nname = \"ana\"\npassword_hash = \"$argon2id$hash-text\"\nrole = \"admin\"\n[environments.prod]\nkind = \"production\"\nclient_secret = \"oops-secret\"\n[sessions]\nredis_url = \"redis://user:oops-redis-password@redis.internal:6379/0\"\n",
     );
     let raw: RawConfig = Figment::from(Toml::file(&file.0)).extract().unwrap();
     let text = format!("{raw:?}");
     assert!(!text.contains("oops-secret") && !text.contains("hash-text"), "{text}");
+    assert!(!text.contains("oops-redis-password") && text.contains("redis.internal"), "{text}");
     assert!(text.contains("ana"), "{text}");
 }
 
