@@ -4,11 +4,13 @@
 use std::time::Duration;
 
 use app::wire::{AuditFilter, AuditRecord, TokenEvent, TokenEventOutcome, TokenEventReason};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::QueryBuilder;
 use tokio::task::JoinHandle;
 
 use crate::batch::{BatchSink, BatchWriter};
 use crate::clock::SharedClock;
+use crate::db::Database;
+use crate::on_engine;
 
 /// Rows written per transaction at most; a burst is written in a few commits instead of one each.
 const BATCH: usize = 256;
@@ -66,23 +68,39 @@ pub fn token_event(environment: &str, event: &TokenEvent, by: Option<&str>) -> A
 /// The actor of what the console does on its own (background token refreshes).
 pub const SYSTEM_ACTOR: &str = "console";
 
-/// The handle requests record through: sending is a channel push, never a database write.
+/// The handle requests record through. On SQLite, recording is a channel push and the writer
+/// commits in batches (a crash may lose the last instant, as the process's own file goes with it).
+/// On PostgreSQL, the system of record shared by replicas, [`AuditLog::record`] returns only once
+/// the event is committed (still batched with whatever else is queued), so a replica killed after
+/// it answered has lost no audit row of that answer.
 #[derive(Clone)]
 pub struct AuditLog {
     writer: BatchWriter<AuditEvent>,
     clock: SharedClock,
+    durable: bool,
 }
 
 impl AuditLog {
     /// Starts the writer. Await [`AuditLog::flush`] before closing the pool: it returns once every
     /// event recorded before it is committed.
-    pub fn spawn(pool: SqlitePool, clock: SharedClock) -> (Self, JoinHandle<()>) {
-        let (writer, task) = BatchWriter::spawn(AuditSink { pool }, BATCH);
-        (Self { writer, clock }, task)
+    pub fn spawn(db: Database, clock: SharedClock) -> (Self, JoinHandle<()>) {
+        let durable = db.is_postgres();
+        let (writer, task) = BatchWriter::spawn(AuditSink { db }, BATCH);
+        (Self { writer, clock, durable }, task)
     }
 
-    /// Stamps the event with the injected clock's UTC time and queues it.
-    pub fn record(&self, mut event: AuditEvent) {
+    /// Records the event of something being answered: queued, and on PostgreSQL committed before
+    /// this returns (see the type's documentation).
+    pub async fn record(&self, event: AuditEvent) {
+        self.queue(event);
+        if self.durable {
+            self.writer.flush().await;
+        }
+    }
+
+    /// Stamps the event with the injected clock's UTC time and queues it without waiting: for
+    /// what the console does on its own (a background token refresh answers nobody).
+    pub fn queue(&self, mut event: AuditEvent) {
         event.at_ms = self.clock.wall_ms();
         if self.writer.push(event).is_err() {
             tracing::error!("audit writer has stopped: an audit event was not recorded");
@@ -95,9 +113,9 @@ impl AuditLog {
     }
 }
 
-/// Audit rows go to SQLite, retried a few times: an audit row is not given up lightly.
+/// Audit rows go to the database, retried a few times: an audit row is not given up lightly.
 struct AuditSink {
-    pool: SqlitePool,
+    db: Database,
 }
 
 #[async_trait::async_trait]
@@ -107,7 +125,7 @@ impl BatchSink for AuditSink {
     async fn write(&self, batch: &[AuditEvent]) {
         let mut delay = Duration::from_millis(50);
         for attempt in 1..=5 {
-            match insert(&self.pool, batch).await {
+            match insert(&self.db, batch).await {
                 Ok(()) => return,
                 Err(error) if attempt < 5 => {
                     tracing::warn!(%error, attempt, rows = batch.len(), "audit write failed; retrying");
@@ -120,31 +138,34 @@ impl BatchSink for AuditSink {
     }
 }
 
-async fn insert(pool: &SqlitePool, batch: &[AuditEvent]) -> Result<(), sqlx::Error> {
-    let _turn = crate::db::write_turn().await;
-    let mut tx = pool.begin().await?;
-    for e in batch {
-        sqlx::query(
-            "INSERT INTO audit_log (at_ms, actor, event, environment, method, path_template, path, status, \
-             duration_ms, outcome, detail, address, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.at_ms)
-        .bind(&e.actor)
-        .bind(e.event)
-        .bind(&e.environment)
-        .bind(&e.method)
-        .bind(&e.path_template)
-        .bind(&e.path)
-        .bind(e.status.map(i64::from))
-        .bind(e.duration_ms)
-        .bind(e.outcome)
-        .bind(&e.detail)
-        .bind(&e.address)
-        .bind(&e.session)
-        .execute(&mut *tx)
-        .await?;
+async fn insert(db: &Database, batch: &[AuditEvent]) -> Result<(), sqlx::Error> {
+    let _turn = db.write_turn().await;
+    on_engine!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        for e in batch {
+            sqlx::query(
+                "INSERT INTO audit_log (at_ms, actor, event, environment, method, path_template, path, status, \
+                 duration_ms, outcome, detail, address, session) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(e.at_ms)
+            .bind(&e.actor)
+            .bind(e.event)
+            .bind(&e.environment)
+            .bind(&e.method)
+            .bind(&e.path_template)
+            .bind(&e.path)
+            .bind(e.status.map(i64::from))
+            .bind(e.duration_ms)
+            .bind(e.outcome)
+            .bind(&e.detail)
+            .bind(&e.address)
+            .bind(&e.session)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
     }
-    tx.commit().await
+    .await)
 }
 
 type Row = (
@@ -168,44 +189,47 @@ type Row = (
 pub const MAX_PAGE: u32 = 1_000;
 
 /// Rows matching `filter`, newest first.
-pub async fn query(pool: &SqlitePool, filter: &AuditFilter) -> Result<Vec<AuditRecord>, sqlx::Error> {
-    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-        "SELECT id, at_ms, actor, event, environment, method, path_template, path, status, duration_ms, outcome, \
-         detail, address, session FROM audit_log WHERE 1 = 1",
-    );
-    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-    if let Some(actor) = text(&filter.actor) {
-        q.push(" AND actor = ").push_bind(actor);
-    }
-    if let Some(environment) = text(&filter.environment) {
-        q.push(" AND environment = ").push_bind(environment);
-    }
-    if let Some(event) = text(&filter.event) {
-        q.push(" AND event = ").push_bind(event);
-    }
-    if let Some(from) = filter.from_ms {
-        q.push(" AND at_ms >= ").push_bind(from);
-    }
-    if let Some(to) = filter.to_ms {
-        q.push(" AND at_ms < ").push_bind(to);
-    }
-    if let Some(status) = text(&filter.status) {
-        match status.as_bytes() {
-            [class @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => {
-                let low = i64::from(class - b'0') * 100;
-                q.push(" AND status >= ").push_bind(low).push(" AND status < ").push_bind(low + 100);
-            }
-            _ => {
-                let exact = status.parse::<i64>().unwrap_or(-1);
-                q.push(" AND status = ").push_bind(exact);
+pub async fn query(db: &Database, filter: &AuditFilter) -> Result<Vec<AuditRecord>, sqlx::Error> {
+    // Built once per engine: each builder writes its own engine's placeholders.
+    let rows: Vec<Row> = on_engine!(db, pool => {
+        let mut q = QueryBuilder::new(
+            "SELECT id, at_ms, actor, event, environment, method, path_template, path, status, duration_ms, outcome, \
+             detail, address, session FROM audit_log WHERE 1 = 1",
+        );
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        if let Some(actor) = text(&filter.actor) {
+            q.push(" AND actor = ").push_bind(actor);
+        }
+        if let Some(environment) = text(&filter.environment) {
+            q.push(" AND environment = ").push_bind(environment);
+        }
+        if let Some(event) = text(&filter.event) {
+            q.push(" AND event = ").push_bind(event);
+        }
+        if let Some(from) = filter.from_ms {
+            q.push(" AND at_ms >= ").push_bind(from);
+        }
+        if let Some(to) = filter.to_ms {
+            q.push(" AND at_ms < ").push_bind(to);
+        }
+        if let Some(status) = text(&filter.status) {
+            match status.as_bytes() {
+                [class @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => {
+                    let low = i64::from(class - b'0') * 100;
+                    q.push(" AND status >= ").push_bind(low).push(" AND status < ").push_bind(low + 100);
+                }
+                _ => {
+                    let exact = status.parse::<i64>().unwrap_or(-1);
+                    q.push(" AND status = ").push_bind(exact);
+                }
             }
         }
-    }
-    if let Some(before) = filter.before_id {
-        q.push(" AND id < ").push_bind(before);
-    }
-    q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(filter.limit.unwrap_or(200).clamp(1, MAX_PAGE)));
-    let rows: Vec<Row> = q.build_query_as().fetch_all(pool).await?;
+        if let Some(before) = filter.before_id {
+            q.push(" AND id < ").push_bind(before);
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(filter.limit.unwrap_or(200).clamp(1, MAX_PAGE)));
+        q.build_query_as().fetch_all(pool).await?
+    });
     Ok(rows
         .into_iter()
         .map(|r| AuditRecord {

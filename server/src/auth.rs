@@ -22,12 +22,13 @@ use app::wire::{AuditFilter, AuditRecord, ConsoleError, LoginOptions, ProviderSi
 use axum::extract::ConnectInfo;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
 use tower_sessions::Session;
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::clock::SharedClock;
 use crate::config::{AuthSection, ResolvedRoles, StaffAccount};
+use crate::db::Database;
+use crate::on_engine;
 
 /// The session key holding the login id.
 const LOGIN_KEY: &str = "login";
@@ -48,7 +49,7 @@ fn printable_name(name: &str) -> String {
 
 pub struct StaffAccess {
     pub auth: AuthSection,
-    db: SqlitePool,
+    db: Database,
     clock: SharedClock,
     audit: AuditLog,
     throttle: throttle::LoginThrottle,
@@ -127,7 +128,7 @@ pub enum SessionState {
 }
 
 impl StaffAccess {
-    pub fn new(auth: AuthSection, db: SqlitePool, clock: SharedClock, audit: AuditLog) -> Self {
+    pub fn new(auth: AuthSection, db: Database, clock: SharedClock, audit: AuditLog) -> Self {
         let throttle = throttle::LoginThrottle::new(auth.max_failed_logins, auth.lockout, clock.clone());
         let logins = LoginCache::new(session_cache::DEFAULT_CAPACITY);
         Self { auth, db, clock, audit, throttle, metrics_token: None, oidc: None, logins }
@@ -228,15 +229,17 @@ impl StaffAccess {
         };
         if let Some(reason) = reason {
             self.end_login(&login_id, reason).await;
-            self.audit.record(AuditEvent {
-                actor: staff,
-                event: "session_expired",
-                outcome: "ok",
-                detail: Some(reason.replace('_', " ")),
-                address,
-                session: Some(hashed(&login_id)),
-                ..AuditEvent::default()
-            });
+            self.audit
+                .record(AuditEvent {
+                    actor: staff,
+                    event: "session_expired",
+                    outcome: "ok",
+                    detail: Some(reason.replace('_', " ")),
+                    address,
+                    session: Some(hashed(&login_id)),
+                    ..AuditEvent::default()
+                })
+                .await;
             // Deletes the record; the response clears the cookie.
             let _ = session.flush().await;
             return Ok(SessionState::Expired(reason));
@@ -254,13 +257,16 @@ impl StaffAccess {
         // A busy session would otherwise write this row on every request (a SQLite write on the hot
         // path); idle timeouts are minutes, so "last seen" to the second is exact enough.
         if now.saturating_sub(last_seen) >= LAST_SEEN_GRANULARITY_MS {
-            let _turn = crate::db::write_turn().await;
-            sqlx::query("UPDATE staff_logins SET last_seen_ms = ? WHERE login_id = ? AND ended_at_ms IS NULL")
-                .bind(now)
-                .bind(&login_id)
-                .execute(&self.db)
-                .await
-                .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
+            let _turn = self.db.write_turn().await;
+            on_engine!(&self.db, pool => sqlx::query(
+                "UPDATE staff_logins SET last_seen_ms = $1 WHERE login_id = $2 AND ended_at_ms IS NULL",
+            )
+            .bind(now)
+            .bind(&login_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+            .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
             self.logins.seen(&login_id, now);
         }
         Ok(SessionState::Valid(Box::new(Caller {
@@ -276,13 +282,13 @@ impl StaffAccess {
     /// The login's row from the database, kept in the login cache while it is open.
     async fn read_login(&self, login_id: &str) -> Result<Option<LoginRow>, ConsoleError> {
         let epoch = self.logins.epoch();
-        let row: Option<LoginRow> = sqlx::query_as(
+        let row: Option<LoginRow> = on_engine!(&self.db, pool => sqlx::query_as(
             "SELECT staff, login_at_ms, last_seen_ms, ended_at_ms, source, role, environment_roles \
-             FROM staff_logins WHERE login_id = ?",
+             FROM staff_logins WHERE login_id = $1",
         )
         .bind(login_id)
-        .fetch_optional(&self.db)
-        .await
+        .fetch_optional(pool)
+        .await)
         .map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))?;
         if let Some(row) = &row {
             self.logins.keep(login_id, row, epoch);
@@ -294,14 +300,16 @@ impl StaffAccess {
     /// request nor one that read the row meanwhile keeps it open.
     async fn end_login(&self, login_id: &str, reason: &str) {
         self.logins.forget(login_id);
-        let ended = sqlx::query(
-            "UPDATE staff_logins SET ended_at_ms = ?, end_reason = ? WHERE login_id = ? AND ended_at_ms IS NULL",
+        let now = self.clock.wall_ms();
+        let ended = on_engine!(&self.db, pool => sqlx::query(
+            "UPDATE staff_logins SET ended_at_ms = $1, end_reason = $2 WHERE login_id = $3 AND ended_at_ms IS NULL",
         )
-        .bind(self.clock.wall_ms())
+        .bind(now)
         .bind(reason)
         .bind(login_id)
-        .execute(&self.db)
-        .await;
+        .execute(pool)
+        .await
+        .map(|_| ()));
         self.logins.forget(login_id);
         if let Err(error) = ended {
             tracing::error!(%error, login = %hashed(login_id), "could not end a login");
@@ -329,14 +337,16 @@ impl StaffAccess {
             ConsoleError::Unavailable(format!("the session store is unavailable: {e}"))
         };
         if let Some(wait) = self.throttle.blocked(&keys).await.map_err(unavailable)? {
-            self.audit.record(AuditEvent {
-                actor: shown,
-                event: "login_failed",
-                outcome: "refused",
-                detail: Some("too many failed logins".into()),
-                address,
-                ..AuditEvent::default()
-            });
+            self.audit
+                .record(AuditEvent {
+                    actor: shown,
+                    event: "login_failed",
+                    outcome: "refused",
+                    detail: Some("too many failed logins".into()),
+                    address,
+                    ..AuditEvent::default()
+                })
+                .await;
             return Err(ConsoleError::RateLimited(format!(
                 "too many failed logins: try again in {} minute(s)",
                 wait.as_secs().div_ceil(60).max(1)
@@ -350,14 +360,16 @@ impl StaffAccess {
         let Some(account) = account.filter(|_| verified) else {
             let recorded = self.throttle.record_failure(&keys).await;
             tracing::warn!(name = %shown, address = address.as_deref().unwrap_or("-"), "failed login");
-            self.audit.record(AuditEvent {
-                actor: shown,
-                event: "login_failed",
-                outcome: "failed",
-                detail: Some("wrong name or password".into()),
-                address,
-                ..AuditEvent::default()
-            });
+            self.audit
+                .record(AuditEvent {
+                    actor: shown,
+                    event: "login_failed",
+                    outcome: "failed",
+                    detail: Some("wrong name or password".into()),
+                    address,
+                    ..AuditEvent::default()
+                })
+                .await;
             // A failure that could not be counted is not answered as a plain retry: fail closed.
             recorded.map_err(unavailable)?;
             return Err(ConsoleError::Unauthenticated("wrong name or password".into()));
@@ -395,9 +407,9 @@ impl StaffAccess {
                 self.oidc().map(|p| format!("via {}", p.display_name())),
             ),
         };
-        sqlx::query(
+        on_engine!(&self.db, pool => sqlx::query(
             "INSERT INTO staff_logins (login_id, staff, login_at_ms, last_seen_ms, source, role, environment_roles) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&login_id)
         .bind(&name)
@@ -405,21 +417,24 @@ impl StaffAccess {
         .bind(now)
         .bind(source)
         .bind(stored_role)
-        .bind(stored_environments)
-        .execute(&self.db)
+        .bind(&stored_environments)
+        .execute(pool)
         .await
+        .map(|_| ()))
         .map_err(|e| unavailable(&e))?;
         session.insert(LOGIN_KEY, &login_id).await.map_err(|e| unavailable(&e))?;
         tracing::info!(staff = %name, login = %hashed(&login_id), source, "login");
-        self.audit.record(AuditEvent {
-            actor: name.clone(),
-            event: "login",
-            outcome: "ok",
-            detail,
-            address,
-            session: Some(hashed(&login_id)),
-            ..AuditEvent::default()
-        });
+        self.audit
+            .record(AuditEvent {
+                actor: name.clone(),
+                event: "login",
+                outcome: "ok",
+                detail,
+                address,
+                session: Some(hashed(&login_id)),
+                ..AuditEvent::default()
+            })
+            .await;
         Ok(StaffView { name, role, local: false })
     }
 
@@ -433,21 +448,23 @@ impl StaffAccess {
         binding: Option<&str>,
     ) -> Result<String, &'static str> {
         let Some(provider) = self.oidc() else { return Err("off") };
-        let refused = |refusal: oidc::Refusal, address: Option<String>| {
+        let refused = |refusal: oidc::Refusal, address: Option<String>| async move {
             tracing::warn!(code = refusal.code, reason = %refusal.reason, address = address.as_deref().unwrap_or("-"), "sign-in refused");
-            self.audit.record(AuditEvent {
-                actor: refusal.name.unwrap_or_else(|| "-".into()),
-                event: "login_failed",
-                outcome: "refused",
-                detail: Some(format!("{}: {}", provider.display_name(), refusal.reason)),
-                address,
-                ..AuditEvent::default()
-            });
+            self.audit
+                .record(AuditEvent {
+                    actor: refusal.name.unwrap_or_else(|| "-".into()),
+                    event: "login_failed",
+                    outcome: "refused",
+                    detail: Some(format!("{}: {}", provider.display_name(), refusal.reason)),
+                    address,
+                    ..AuditEvent::default()
+                })
+                .await;
             refusal.code
         };
         let identity = match provider.finish(params, binding).await {
             Ok(identity) => identity,
-            Err(refusal) => return Err(refused(refusal, address)),
+            Err(refusal) => return Err(refused(refusal, address).await),
         };
         // A name the identity provider controls must not take over a local account's saved work.
         if self.account(&identity.name).is_some() {
@@ -456,7 +473,7 @@ impl StaffAccess {
                 reason: format!("the name {} belongs to a local account", identity.name),
                 name: Some(identity.name.clone()),
             };
-            return Err(refused(refusal, address));
+            return Err(refused(refusal, address).await);
         }
         match self.open_login(session, address, Vouched::Provider(&identity)).await {
             Ok(_) => Ok(identity.next),
@@ -469,22 +486,25 @@ impl StaffAccess {
 
     async fn do_logout(&self, session: &Session, address: Option<String>) -> Result<(), ConsoleError> {
         if let Ok(Some(login_id)) = session.get::<String>(LOGIN_KEY).await {
-            let staff: Option<String> = sqlx::query_scalar("SELECT staff FROM staff_logins WHERE login_id = ?")
-                .bind(&login_id)
-                .fetch_optional(&self.db)
-                .await
-                .ok()
-                .flatten();
+            let staff: Option<String> = on_engine!(&self.db, pool =>
+                sqlx::query_scalar("SELECT staff FROM staff_logins WHERE login_id = $1")
+                    .bind(&login_id)
+                    .fetch_optional(pool)
+                    .await)
+            .ok()
+            .flatten();
             self.end_login(&login_id, "logout").await;
             tracing::info!(staff = staff.as_deref().unwrap_or("-"), login = %hashed(&login_id), "logout");
-            self.audit.record(AuditEvent {
-                actor: staff.unwrap_or_default(),
-                event: "logout",
-                outcome: "ok",
-                address,
-                session: Some(hashed(&login_id)),
-                ..AuditEvent::default()
-            });
+            self.audit
+                .record(AuditEvent {
+                    actor: staff.unwrap_or_default(),
+                    event: "logout",
+                    outcome: "ok",
+                    address,
+                    session: Some(hashed(&login_id)),
+                    ..AuditEvent::default()
+                })
+                .await;
         }
         session.flush().await.map_err(|e| ConsoleError::Unavailable(format!("the session store is unavailable: {e}")))
     }

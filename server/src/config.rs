@@ -9,6 +9,7 @@ mod oidc;
 mod raw;
 mod secrets;
 mod sessions;
+mod storage;
 mod summary;
 mod validate;
 
@@ -24,6 +25,7 @@ pub use environments::{ClientAuth, Environment, GuardRails, RemoteTarget, Target
 pub use oidc::{OidcSettings, ResolvedRoles, RoleMapping};
 pub use raw::*;
 pub use sessions::{RawSessions, RedisSessions, StateKey, VaultKey};
+pub use storage::{PostgresStorage, RawStorage, Storage};
 pub use summary::summary;
 pub use validate::{load, validate, ConfigErrors, EnvSource, ProcessEnv};
 
@@ -52,7 +54,8 @@ pub struct Config {
     /// Origin staff use, when configured (scheme, host and port only).
     pub public_url: Option<Url>,
     pub auth: AuthSection,
-    pub database_path: PathBuf,
+    /// `[storage]`: the SQLite file, or PostgreSQL shared by every replica.
+    pub storage: Storage,
     /// `[sessions]` with a Redis URL: sessions shared by every replica. `None`: in the SQLite file.
     pub redis_sessions: Option<RedisSessions>,
     /// `[sessions] state_key_env`/`_file`: encrypts shared state in Redis (the shared token cache is

@@ -1,12 +1,23 @@
-//! SQLite storage: one database file (path from config), created on first start and migrated with
-//! the numbered scripts in `server/migrations/`.
+//! Storage: the console's records (history, audit, saved requests, preferences, logins, demo
+//! switches, sessions without Redis) in one SQLite file (the embedded default, migrated with
+//! `server/migrations/`) or in PostgreSQL shared by every replica (migrated with
+//! `server/migrations-postgres/`), chosen at start-up from `[storage]`.
+//!
+//! Every store (history, saved requests, the audit trail, logins, demo switches, the session store)
+//! is one type with one SQL source per statement, run through [`on_engine!`] on the engine's own
+//! typed pool: the statement is compiled and type-checked once per engine (no `sqlx::Any`), and
+//! its text is the portable subset both speak (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{PgPool, SqlitePool};
+
+use crate::config::{PostgresStorage, Storage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -14,6 +25,105 @@ pub enum DbError {
     Open { path: String, source: sqlx::Error },
     #[error("cannot migrate the database {path}: {source}")]
     Migrate { path: String, source: sqlx::migrate::MigrateError },
+}
+
+/// The database the console runs on. Cloning shares the pool.
+#[derive(Clone, Debug)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the engine's typed pool (`&SqlitePool` or `&PgPool`). The
+/// body is written once and compiled once per engine, so each statement is checked against both.
+#[macro_export]
+macro_rules! on_engine {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Database::Sqlite($pool) => $body,
+            $crate::db::Database::Postgres($pool) => $body,
+        }
+    };
+}
+
+impl Database {
+    /// Opens (creating the SQLite file if needed) and migrates the configured database.
+    pub async fn open(storage: &Storage) -> Result<Self, DbError> {
+        match storage {
+            Storage::Sqlite { path } => open(path).await.map(Self::Sqlite),
+            Storage::Postgres(settings) => open_postgres(settings).await.map(Self::Postgres),
+        }
+    }
+
+    /// "sqlite" or "postgres", for logs and `/metrics`.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+
+    /// Whether the database answers a query (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_engine!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    /// The SQLite pool, when the console runs on SQLite (for tools and tests reading the file).
+    pub fn sqlite(&self) -> Option<&SqlitePool> {
+        match self {
+            Self::Sqlite(pool) => Some(pool),
+            Self::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL pool, when the console runs on PostgreSQL.
+    pub fn postgres(&self) -> Option<&PgPool> {
+        match self {
+            Self::Postgres(pool) => Some(pool),
+            Self::Sqlite(_) => None,
+        }
+    }
+
+    pub async fn close(&self) {
+        on_engine!(self, pool => pool.close().await);
+    }
+
+    /// This process's turn to write, where the engine needs one (see [`write_turn`]); PostgreSQL
+    /// takes concurrent writers itself.
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+        match self {
+            Self::Sqlite(_) => Some(write_turn().await),
+            Self::Postgres(_) => None,
+        }
+    }
+}
+
+/// Connects to PostgreSQL and migrates it. Replicas starting together on an empty database migrate
+/// once: sqlx's migrator holds a PostgreSQL advisory lock while it applies the scripts, so the
+/// others wait and then find every version applied.
+async fn open_postgres(settings: &PostgresStorage) -> Result<PgPool, DbError> {
+    let display = settings.display();
+    let mut options = PgConnectOptions::from_str(settings.url.as_str())
+        .map_err(|source| DbError::Open { path: display.clone(), source })?
+        .application_name("a55-console");
+    if let Some(password) = &settings.password {
+        options = options.password(password.expose_secret());
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.connect_timeout)
+        .connect_with(options)
+        .await
+        .map_err(|source| DbError::Open { path: display.clone(), source })?;
+    sqlx::migrate!("./migrations-postgres")
+        .run(&pool)
+        .await
+        .map_err(|source| DbError::Migrate { path: display, source })?;
+    Ok(pool)
 }
 
 /// Waits for this process's turn to write. SQLite lets one connection write at a time; a second
@@ -28,7 +138,7 @@ pub async fn write_turn() -> tokio::sync::MutexGuard<'static, ()> {
     WRITES.lock().await
 }
 
-/// Opens (creating if needed) and migrates the database at `path`.
+/// Opens (creating if needed) and migrates the SQLite file at `path`.
 pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
     let display = path.display().to_string();
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{display}"))

@@ -1,16 +1,17 @@
 //! Request history (every run by a staff member, newest first, bounded by count and age) and the
-//! per-staff "last used" environment and endpoint, in SQLite.
+//! per-staff "last used" environment and endpoint, in the console's database (SQLite or PostgreSQL).
 //!
 //! Every query is keyed by the staff member's name (the signed-in account, or the local admin in
 //! local mode), so one member never sees another's runs.
 
 use std::sync::Arc;
 
+use crate::db::Database;
+use crate::on_engine;
 use app::wire::{
     CompareMark, CompareResult, CompareSettings, ConsoleError, DiffCounts, DiffOptions, ExecuteRequest,
     ExecuteResponse, HistoryDetail, HistoryEntry, Preferences,
 };
-use sqlx::{Row, SqlitePool};
 
 use crate::batch::{BatchSink, BatchWriter};
 
@@ -32,7 +33,7 @@ pub const QUEUE_BYTES: u32 = 4 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct HistoryStore {
-    pool: SqlitePool,
+    db: Database,
     retention: HistoryRetention,
     clock: SharedClock,
     writer: BatchWriter<Run>,
@@ -91,16 +92,16 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, ConsoleError> {
 
 impl HistoryStore {
     /// The store and its writer task, which ends when the last handle to the store is dropped.
-    pub fn new(pool: SqlitePool, retention: HistoryRetention, clock: SharedClock) -> Arc<Self> {
+    pub fn new(db: Database, retention: HistoryRetention, clock: SharedClock) -> Arc<Self> {
         // The writer holds no handle to the store, so it cannot keep its own queue open.
         let sink = WriterState {
-            pool: pool.clone(),
+            db: db.clone(),
             retention: retention.clone(),
             clock: clock.clone(),
             unpruned: std::sync::Mutex::new(std::collections::HashMap::new()),
         };
         let (writer, _task) = BatchWriter::spawn_bounded(sink, BATCH, QUEUE_BYTES);
-        Arc::new(Self { pool, retention, clock, writer })
+        Arc::new(Self { db, retention, clock, writer })
     }
 
     /// Bytes of runs queued for the writer.
@@ -156,73 +157,89 @@ impl HistoryStore {
     /// The newest runs of `staff`, newest first.
     pub async fn list(&self, staff: &str, limit: u32) -> Result<Vec<HistoryEntry>, ConsoleError> {
         self.flush().await;
-        let rows = sqlx::query(
+        let oldest = self.retention.oldest_kept(self.clock.wall_ms());
+        // The writer deletes runs past the bounds in steps, so reading applies the bounds exactly.
+        let limit = i64::from(limit.clamp(1, 1_000).min(self.retention.max_entries));
+        let rows: Vec<EntryRow> = on_engine!(&self.db, pool => sqlx::query_as(
             "SELECT id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error,
                     compare_environment, compare_status, compare_counts
-             FROM history WHERE staff = ? AND at_ms >= ? ORDER BY id DESC LIMIT ?",
+             FROM history WHERE staff = $1 AND at_ms >= $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(staff)
-        .bind(self.retention.oldest_kept(self.clock.wall_ms()))
-        // The writer deletes runs past the bounds in steps, so reading applies the bounds exactly.
-        .bind(i64::from(limit.clamp(1, 1_000).min(self.retention.max_entries)))
-        .fetch_all(&self.pool)
-        .await
+        .bind(oldest)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
         .map_err(database)?;
-        rows.iter().map(entry).collect()
+        Ok(rows.into_iter().map(entry).collect())
     }
 
     /// Deletes one run of `staff`; answers whether there was one. Runs still queued are written
     /// first, so a delete never races the writer.
     pub async fn delete(&self, staff: &str, id: i64) -> Result<bool, ConsoleError> {
         self.flush().await;
-        let _turn = crate::db::write_turn().await;
-        let done = sqlx::query("DELETE FROM history WHERE staff = ? AND id = ?")
+        let _turn = self.db.write_turn().await;
+        let done = on_engine!(&self.db, pool => sqlx::query("DELETE FROM history WHERE staff = $1 AND id = $2")
             .bind(staff)
             .bind(id)
-            .execute(&self.pool)
+            .execute(pool)
             .await
-            .map_err(database)?;
-        Ok(done.rows_affected() == 1)
+            .map(|done| done.rows_affected()))
+        .map_err(database)?;
+        Ok(done == 1)
     }
 
     /// Deletes every run of `staff`; answers how many went.
     pub async fn clear(&self, staff: &str) -> Result<u64, ConsoleError> {
         self.flush().await;
-        let _turn = crate::db::write_turn().await;
-        let done = sqlx::query("DELETE FROM history WHERE staff = ?")
+        let _turn = self.db.write_turn().await;
+        on_engine!(&self.db, pool => sqlx::query("DELETE FROM history WHERE staff = $1")
             .bind(staff)
-            .execute(&self.pool)
+            .execute(pool)
             .await
-            .map_err(database)?;
-        Ok(done.rows_affected())
+            .map(|done| done.rows_affected()))
+        .map_err(database)
     }
 
     /// One run of `staff` (another member's run is "not found", not "forbidden").
     pub async fn get(&self, staff: &str, id: i64) -> Result<HistoryDetail, ConsoleError> {
         self.flush().await;
-        let row = sqlx::query(
-            "SELECT id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json,
-                    compare_environment, compare_status, compare_counts, compare_json
-             FROM history WHERE staff = ? AND id = ?",
+        let row: Option<DetailRow> = on_engine!(&self.db, pool => sqlx::query_as(
+            "SELECT id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error,
+                    compare_environment, compare_status, compare_counts, request_json, response_json, compare_json
+             FROM history WHERE staff = $1 AND id = $2",
         )
         .bind(staff)
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(database)?
-        .ok_or_else(|| ConsoleError::InvalidRequest(format!("history entry {id} does not exist (or was pruned)")))?;
+        .fetch_optional(pool)
+        .await)
+        .map_err(database)?;
+        let (
+            id,
+            at_ms,
+            environment,
+            method,
+            path,
+            endpoint_id,
+            status,
+            duration,
+            error,
+            right,
+            right_status,
+            counts,
+            request,
+            response,
+            compare,
+        ) = row.ok_or_else(|| {
+            ConsoleError::InvalidRequest(format!("history entry {id} does not exist (or was pruned)"))
+        })?;
+        let row =
+            (id, at_ms, environment, method, path, endpoint_id, status, duration, error, right, right_status, counts);
         let decode = |e: serde_json::Error| ConsoleError::Internal(format!("history entry {id} is unreadable: {e}"));
-        let request: ExecuteRequest =
-            serde_json::from_str(row.try_get::<&str, _>("request_json").map_err(database)?).map_err(decode)?;
-        let response = match row.try_get::<Option<&str>, _>("response_json").map_err(database)? {
-            Some(text) => Some(serde_json::from_str(text).map_err(decode)?),
-            None => None,
-        };
-        let compare = match row.try_get::<Option<&str>, _>("compare_json").map_err(database)? {
-            Some(text) => Some(serde_json::from_str(text).map_err(decode)?),
-            None => None,
-        };
-        Ok(HistoryDetail { entry: entry(&row)?, request, response, compare })
+        let request: ExecuteRequest = serde_json::from_str(&request).map_err(decode)?;
+        let response = response.map(|text| serde_json::from_str(&text)).transpose().map_err(decode)?;
+        let compare = compare.map(|text| serde_json::from_str(&text)).transpose().map_err(decode)?;
+        Ok(HistoryDetail { entry: entry(row), request, response, compare })
     }
 
     /// Records a compare as one history entry (the left side in the usual columns), applies the
@@ -240,46 +257,54 @@ impl HistoryStore {
         let request = storable_request(left);
         let left_response = result.left.response.as_ref();
         let compare_json = json(&storable_compare(result))?;
-        let _turn = crate::db::write_turn().await;
-        let mut tx = self.pool.begin().await.map_err(database)?;
-        let id = sqlx::query(
-            "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error,
-                                  request_json, response_json, compare_environment, compare_status, compare_counts, compare_json)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(staff)
-        .bind(now)
-        .bind(&request.environment)
-        .bind(request.method.to_ascii_uppercase())
-        .bind(&request.path)
-        .bind(&request.endpoint_id)
-        .bind(left_response.map(|r| i64::from(r.status)))
-        .bind(left_response.map(|r| r.duration_ms))
-        .bind(result.left.error.as_ref().map(ToString::to_string))
-        .bind(json(&request)?)
-        .bind(left_response.map(|r| json(&storable_response(r))).transpose()?)
-        .bind(&right.environment)
-        .bind(result.right.response.as_ref().map(|r| i64::from(r.status)))
-        .bind(json(&result.body.counts)?)
-        .bind(compare_json)
-        .execute(&mut *tx)
-        .await
-        .map_err(database)?
-        .last_insert_rowid();
-        prune(&mut tx, &self.retention, staff, now).await?;
-        tx.commit().await.map_err(database)?;
-        Ok(id)
+        let request_json = json(&request)?;
+        let response_json = left_response.map(|r| json(&storable_response(r))).transpose()?;
+        let counts_json = json(&result.body.counts)?;
+        let oldest = self.retention.oldest_kept(now);
+        let keep = i64::from(self.retention.max_entries);
+        let _turn = self.db.write_turn().await;
+        let id: Result<i64, sqlx::Error> = on_engine!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error,
+                                      request_json, response_json, compare_environment, compare_status, compare_counts, compare_json)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+            )
+            .bind(staff)
+            .bind(now)
+            .bind(&request.environment)
+            .bind(request.method.to_ascii_uppercase())
+            .bind(&request.path)
+            .bind(&request.endpoint_id)
+            .bind(left_response.map(|r| i64::from(r.status)))
+            .bind(left_response.map(|r| r.duration_ms))
+            .bind(result.left.error.as_ref().map(ToString::to_string))
+            .bind(&request_json)
+            .bind(&response_json)
+            .bind(&right.environment)
+            .bind(result.right.response.as_ref().map(|r| i64::from(r.status)))
+            .bind(&counts_json)
+            .bind(&compare_json)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(PRUNE_BY_COUNT).bind(staff).bind(keep).execute(&mut *tx).await?;
+            sqlx::query(PRUNE_BY_AGE).bind(staff).bind(oldest).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(id)
+        }
+        .await);
+        id.map_err(database)
     }
 
     /// The diff options `staff` last compared `endpoint` with, or the defaults.
     pub async fn compare_settings(&self, staff: &str, endpoint: &str) -> Result<CompareSettings, ConsoleError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT options_json FROM compare_settings WHERE staff = ? AND endpoint = ?")
+        let row: Option<(String,)> = on_engine!(&self.db, pool =>
+            sqlx::query_as("SELECT options_json FROM compare_settings WHERE staff = $1 AND endpoint = $2")
                 .bind(staff)
                 .bind(endpoint)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(database)?;
+                .fetch_optional(pool)
+                .await)
+        .map_err(database)?;
         let remembered = row.and_then(|(text,)| serde_json::from_str::<DiffOptions>(&text).ok());
         Ok(CompareSettings {
             endpoint: endpoint.to_owned(),
@@ -294,51 +319,51 @@ impl HistoryStore {
         endpoint: &str,
         options: &DiffOptions,
     ) -> Result<(), ConsoleError> {
-        let _turn = crate::db::write_turn().await;
-        sqlx::query(
-            "INSERT INTO compare_settings (staff, endpoint, options_json, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (staff, endpoint) DO UPDATE SET options_json = ?3, updated_at_ms = ?4",
+        let options = json(options)?;
+        let now = self.clock.wall_ms();
+        let _turn = self.db.write_turn().await;
+        on_engine!(&self.db, pool => sqlx::query(
+            "INSERT INTO compare_settings (staff, endpoint, options_json, updated_at_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (staff, endpoint) DO UPDATE SET options_json = $3, updated_at_ms = $4",
         )
         .bind(staff)
         .bind(endpoint)
-        .bind(json(options)?)
-        .bind(self.clock.wall_ms())
-        .execute(&self.pool)
+        .bind(&options)
+        .bind(now)
+        .execute(pool)
         .await
-        .map_err(database)?;
-        Ok(())
+        .map(|_| ()))
+        .map_err(database)
     }
 
     /// Remembers the theme `staff` chose (`None`: follow the system).
     pub async fn set_theme(&self, staff: &str, theme: Option<&str>) -> Result<(), ConsoleError> {
-        let _turn = crate::db::write_turn().await;
-        sqlx::query(
-            "INSERT INTO staff_preferences (staff, theme, updated_at_ms) VALUES (?1, ?2, ?3)
-             ON CONFLICT (staff) DO UPDATE SET theme = ?2, updated_at_ms = ?3",
+        let now = self.clock.wall_ms();
+        let _turn = self.db.write_turn().await;
+        on_engine!(&self.db, pool => sqlx::query(
+            "INSERT INTO staff_preferences (staff, theme, updated_at_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (staff) DO UPDATE SET theme = $2, updated_at_ms = $3",
         )
         .bind(staff)
         .bind(theme)
-        .bind(self.clock.wall_ms())
-        .execute(&self.pool)
+        .bind(now)
+        .execute(pool)
         .await
-        .map_err(database)?;
-        Ok(())
+        .map(|_| ()))
+        .map_err(database)
     }
 
     /// The environment and endpoint `staff` used last, and their theme.
     pub async fn preferences(&self, staff: &str) -> Result<Preferences, ConsoleError> {
         self.flush().await;
-        let row = sqlx::query("SELECT last_environment, last_endpoint, theme FROM staff_preferences WHERE staff = ?")
-            .bind(staff)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(database)?;
+        let row: Option<(Option<String>, Option<String>, Option<String>)> = on_engine!(&self.db, pool =>
+            sqlx::query_as("SELECT last_environment, last_endpoint, theme FROM staff_preferences WHERE staff = $1")
+                .bind(staff)
+                .fetch_optional(pool)
+                .await)
+        .map_err(database)?;
         Ok(match row {
-            Some(row) => Preferences {
-                last_environment: row.try_get("last_environment").map_err(database)?,
-                last_endpoint: row.try_get("last_endpoint").map_err(database)?,
-                theme: row.try_get("theme").map_err(database)?,
-            },
+            Some((last_environment, last_endpoint, theme)) => Preferences { last_environment, last_endpoint, theme },
             None => Preferences::default(),
         })
     }
@@ -346,7 +371,7 @@ impl HistoryStore {
 
 /// The writer task's share of the store.
 struct WriterState {
-    pool: SqlitePool,
+    db: Database,
     retention: HistoryRetention,
     clock: SharedClock,
     /// Runs written per member since their last pruning: pruning every member of every batch was
@@ -368,38 +393,59 @@ impl BatchSink for WriterState {
 impl WriterState {
     /// The runs, each member's remembered choice and the pruning: one transaction, one commit.
     async fn write_runs(&self, runs: &[Run]) -> Result<(), ConsoleError> {
-        let _turn = crate::db::write_turn().await;
-        let mut tx = self.pool.begin().await.map_err(database)?;
-        for run in runs {
-            sqlx::query(
-                "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&run.staff)
-            .bind(run.at_ms)
-            .bind(&run.environment)
-            .bind(&run.method)
-            .bind(&run.path)
-            .bind(&run.endpoint_id)
-            .bind(run.status)
-            .bind(run.duration_ms)
-            .bind(&run.error)
-            .bind(&run.request_json)
-            .bind(&run.response_json)
-            .execute(&mut *tx)
-            .await
-            .map_err(database)?;
-        }
+        let now = self.clock.wall_ms();
+        let oldest = self.retention.oldest_kept(now);
+        let keep = i64::from(self.retention.max_entries);
         // Only each member's last run of the batch decides their remembered choice.
-        for (index, run) in runs.iter().enumerate() {
-            if !runs[index + 1..].iter().any(|later| later.staff == run.staff) {
-                self.remember(&mut tx, &run.staff, &run.environment, run.endpoint_id.as_deref()).await?;
+        let last_of_each: Vec<&Run> = runs
+            .iter()
+            .enumerate()
+            .filter(|(index, run)| !runs[index + 1..].iter().any(|later| later.staff == run.staff))
+            .map(|(_, run)| run)
+            .collect();
+        let due = self.due_for_pruning(runs);
+        let _turn = self.db.write_turn().await;
+        let written: Result<(), sqlx::Error> = on_engine!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            for run in runs {
+                sqlx::query(
+                    "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&run.staff)
+                .bind(run.at_ms)
+                .bind(&run.environment)
+                .bind(&run.method)
+                .bind(&run.path)
+                .bind(&run.endpoint_id)
+                .bind(run.status)
+                .bind(run.duration_ms)
+                .bind(&run.error)
+                .bind(&run.request_json)
+                .bind(&run.response_json)
+                .execute(&mut *tx)
+                .await?;
             }
+            for run in &last_of_each {
+                sqlx::query(
+                    "INSERT INTO staff_preferences (staff, last_environment, last_endpoint, updated_at_ms) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (staff) DO UPDATE SET last_environment = $2, last_endpoint = $3, updated_at_ms = $4",
+                )
+                .bind(&run.staff)
+                .bind(&run.environment)
+                .bind(&run.endpoint_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for staff in &due {
+                sqlx::query(PRUNE_BY_COUNT).bind(staff).bind(keep).execute(&mut *tx).await?;
+                sqlx::query(PRUNE_BY_AGE).bind(staff).bind(oldest).execute(&mut *tx).await?;
+            }
+            tx.commit().await
         }
-        for staff in self.due_for_pruning(runs) {
-            prune(&mut tx, &self.retention, &staff, self.clock.wall_ms()).await?;
-        }
-        tx.commit().await.map_err(database)
+        .await);
+        written.map_err(database)
     }
 
     /// The members of `runs` whose runs since their last pruning reach a tenth of the count bound.
@@ -424,86 +470,72 @@ impl WriterState {
         }
         due
     }
+}
 
-    async fn remember(
-        &self,
-        tx: &mut sqlx::SqliteConnection,
-        staff: &str,
-        environment: &str,
-        endpoint: Option<&str>,
-    ) -> Result<(), ConsoleError> {
-        sqlx::query(
-            "INSERT INTO staff_preferences (staff, last_environment, last_endpoint, updated_at_ms) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (staff) DO UPDATE SET last_environment = ?2, last_endpoint = ?3, updated_at_ms = ?4",
-        )
-        .bind(staff)
-        .bind(environment)
-        .bind(endpoint)
-        .bind(self.clock.wall_ms())
-        .execute(&mut *tx)
-        .await
-        .map_err(database)?;
-        Ok(())
+/// Drops a member's runs beyond the newest `$2` (the count bound): everything at or below the id of
+/// their (`$2` + 1)-th newest run, found by one range scan of `history_by_staff_id`. Reads apply the
+/// bounds exactly, so the writer may run this in steps.
+const PRUNE_BY_COUNT: &str = "DELETE FROM history WHERE staff = $1 AND id <=
+    (SELECT id FROM history WHERE staff = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)";
+/// Drops a member's runs older than the age bound (`$2`, unix milliseconds).
+const PRUNE_BY_AGE: &str = "DELETE FROM history WHERE staff = $1 AND at_ms < $2";
+
+/// The columns of one history entry, as both engines decode them.
+type EntryRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<f64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// An entry's columns followed by request_json, response_json and compare_json (flat: the engines
+/// decode tuples of columns, not tuples of tuples).
+type DetailRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<f64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+fn entry(row: EntryRow) -> HistoryEntry {
+    let (id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, right, right_status, counts) =
+        row;
+    let status_code = |s: Option<i64>| s.and_then(|s| u16::try_from(s).ok());
+    HistoryEntry {
+        id,
+        at_ms,
+        environment,
+        method,
+        path,
+        endpoint_id,
+        status: status_code(status),
+        duration_ms,
+        error,
+        compare: right.map(|right_environment| CompareMark {
+            right_environment,
+            right_status: status_code(right_status),
+            counts: counts.and_then(|text| serde_json::from_str::<DiffCounts>(&text).ok()).unwrap_or_default(),
+        }),
     }
-}
-
-/// Drops `staff`'s runs beyond the retention bounds (count and age).
-async fn prune(
-    tx: &mut sqlx::SqliteConnection,
-    retention: &HistoryRetention,
-    staff: &str,
-    now_ms: i64,
-) -> Result<(), ConsoleError> {
-    let oldest = retention.oldest_kept(now_ms);
-    // Two index range scans (`history_by_staff_id`, then `history_by_staff`) instead of one
-    // statement that read every row of the member and built the set of ids to keep on every batch.
-    // Beyond the newest `max_entries` first, then by age: the same rows go as with `id NOT IN (newest)
-    // OR too old`.
-    sqlx::query(
-        "DELETE FROM history WHERE id IN
-           (SELECT id FROM history WHERE staff = ?1 ORDER BY id DESC LIMIT -1 OFFSET ?2)",
-    )
-    .bind(staff)
-    .bind(i64::from(retention.max_entries))
-    .execute(&mut *tx)
-    .await
-    .map_err(database)?;
-    sqlx::query("DELETE FROM history WHERE staff = ?1 AND at_ms < ?2")
-        .bind(staff)
-        .bind(oldest)
-        .execute(&mut *tx)
-        .await
-        .map_err(database)?;
-    Ok(())
-}
-
-fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryEntry, ConsoleError> {
-    Ok(HistoryEntry {
-        id: row.try_get("id").map_err(database)?,
-        at_ms: row.try_get("at_ms").map_err(database)?,
-        environment: row.try_get("environment").map_err(database)?,
-        method: row.try_get("method").map_err(database)?,
-        path: row.try_get("path").map_err(database)?,
-        endpoint_id: row.try_get("endpoint_id").map_err(database)?,
-        status: row.try_get::<Option<i64>, _>("status").map_err(database)?.and_then(|s| u16::try_from(s).ok()),
-        duration_ms: row.try_get("duration_ms").map_err(database)?,
-        error: row.try_get("error").map_err(database)?,
-        compare: compare_mark(row)?,
-    })
-}
-
-fn compare_mark(row: &sqlx::sqlite::SqliteRow) -> Result<Option<CompareMark>, ConsoleError> {
-    let Some(right_environment) = row.try_get::<Option<String>, _>("compare_environment").map_err(database)? else {
-        return Ok(None);
-    };
-    let counts = row
-        .try_get::<Option<&str>, _>("compare_counts")
-        .map_err(database)?
-        .and_then(|text| serde_json::from_str::<DiffCounts>(text).ok())
-        .unwrap_or_default();
-    let right_status =
-        row.try_get::<Option<i64>, _>("compare_status").map_err(database)?.and_then(|s| u16::try_from(s).ok());
-    Ok(Some(CompareMark { right_environment, right_status, counts }))
 }
 
 /// A compare as it may be kept: both responses as `storable_response` keeps them, and the view cut
@@ -537,10 +569,10 @@ mod tests {
     async fn store(max_entries: u32, max_age_days: u64) -> (Arc<HistoryStore>, Arc<ManualClock>, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("a55-history-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let pool = crate::db::open(&dir.join("console.db")).await.unwrap();
+        let db = Database::Sqlite(crate::db::open(&dir.join("console.db")).await.unwrap());
         let clock = ManualClock::new();
         let retention = HistoryRetention { max_entries, max_age: Duration::from_secs(max_age_days * 86_400) };
-        (HistoryStore::new(pool, retention, clock.clone()), clock, dir)
+        (HistoryStore::new(db, retention, clock.clone()), clock, dir)
     }
 
     fn request(path: &str) -> ExecuteRequest {
@@ -614,8 +646,10 @@ mod tests {
         let (store, _clock, dir) = store(100, 30).await;
         store.record("ana", &request("/a"), &Ok(response("{}"))).await.unwrap();
         store.flush().await;
-        let rows: Vec<(String, Option<String>)> =
-            sqlx::query_as("SELECT request_json, response_json FROM history").fetch_all(&store.pool).await.unwrap();
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as("SELECT request_json, response_json FROM history")
+            .fetch_all(store.db.sqlite().unwrap())
+            .await
+            .unwrap();
         for (request, response) in rows {
             let all = format!("{request}{}", response.unwrap_or_default()).to_lowercase();
             assert!(!all.contains("authorization") && !all.contains("eyj") && !all.contains("set-cookie"), "{all}");
@@ -649,7 +683,8 @@ mod tests {
             assert_eq!(shown.len(), (n + 1).min(20), "after run {n}");
             assert_eq!(shown[0].path, format!("/{n}"), "newest first");
         }
-        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM history").fetch_one(&store.pool).await.unwrap();
+        let kept: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM history").fetch_one(store.db.sqlite().unwrap()).await.unwrap();
         assert!((20..=22).contains(&kept), "the table holds the bound plus at most one step: {kept}");
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -1,21 +1,22 @@
 //! Saved requests: named requests grouped in collections, shared with all staff (who created and
-//! who last changed each is recorded), stored in SQLite without credentials.
+//! who last changed each is recorded), stored in the console's database without credentials.
 
 use std::sync::Arc;
 
 use app::wire::{ConsoleError, ExecuteRequest, SaveRequest, SavedRequest};
-use sqlx::{Row, SqlitePool};
 
 use crate::clock::SharedClock;
+use crate::db::Database;
 use crate::error::database;
 use crate::history::storable_request;
+use crate::on_engine;
 
 pub const DEFAULT_COLLECTION: &str = "General";
 const MAX_NAME: usize = 120;
 
 #[derive(Clone)]
 pub struct SavedStore {
-    pool: SqlitePool,
+    db: Database,
     clock: SharedClock,
 }
 
@@ -35,20 +36,21 @@ fn clean(label: &str, value: &str, default: Option<&str>) -> Result<String, Cons
 }
 
 impl SavedStore {
-    pub fn new(pool: SqlitePool, clock: SharedClock) -> Arc<Self> {
-        Arc::new(Self { pool, clock })
+    pub fn new(db: Database, clock: SharedClock) -> Arc<Self> {
+        Arc::new(Self { db, clock })
     }
 
     /// Every saved request, by collection then name.
     pub async fn list(&self) -> Result<Vec<SavedRequest>, ConsoleError> {
-        let rows = sqlx::query(
+        // `lower()` rather than a collation: the one case-insensitive order both engines share.
+        let rows: Vec<SavedRow> = on_engine!(&self.db, pool => sqlx::query_as(
             "SELECT id, name, collection, request_json, created_by, updated_by, updated_at_ms
-             FROM saved_requests ORDER BY collection COLLATE NOCASE, name COLLATE NOCASE",
+             FROM saved_requests ORDER BY lower(collection), lower(name), id",
         )
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(pool)
+        .await)
         .map_err(database)?;
-        rows.iter().map(saved).collect()
+        rows.into_iter().map(saved).collect()
     }
 
     /// Creates (`id: None`) or updates a saved request; names are unique within a collection.
@@ -58,22 +60,22 @@ impl SavedStore {
         let request = serde_json::to_string(&storable_request(&input.request))
             .map_err(|e| ConsoleError::Internal(format!("cannot encode the request: {e}")))?;
         let now = self.clock.wall_ms();
-        let result = match input.id {
-            None => sqlx::query(
+        let result: Result<i64, sqlx::Error> = match input.id {
+            None => on_engine!(&self.db, pool => sqlx::query_as(
                 "INSERT INTO saved_requests (name, collection, request_json, created_by, updated_by, created_at_ms, updated_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?5)",
+                 VALUES ($1, $2, $3, $4, $4, $5, $5) RETURNING id",
             )
             .bind(&name)
             .bind(&collection)
             .bind(&request)
             .bind(staff)
             .bind(now)
-            .execute(&self.pool)
+            .fetch_one(pool)
             .await
-            .map(|done| done.last_insert_rowid()),
-            Some(id) => sqlx::query(
-                "UPDATE saved_requests SET name = ?1, collection = ?2, request_json = ?3, updated_by = ?4, updated_at_ms = ?5
-                 WHERE id = ?6",
+            .map(|(id,): (i64,)| id)),
+            Some(id) => on_engine!(&self.db, pool => sqlx::query(
+                "UPDATE saved_requests SET name = $1, collection = $2, request_json = $3, updated_by = $4, updated_at_ms = $5
+                 WHERE id = $6",
             )
             .bind(&name)
             .bind(&collection)
@@ -81,9 +83,9 @@ impl SavedStore {
             .bind(staff)
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(pool)
             .await
-            .map(|done| if done.rows_affected() == 0 { -1 } else { id }),
+            .map(|done| if done.rows_affected() == 0 { -1 } else { id })),
         };
         let id = match result {
             Ok(-1) => return Err(ConsoleError::InvalidRequest("that saved request no longer exists".into())),
@@ -99,43 +101,38 @@ impl SavedStore {
     }
 
     pub async fn get(&self, id: i64) -> Result<SavedRequest, ConsoleError> {
-        let row = sqlx::query(
-            "SELECT id, name, collection, request_json, created_by, updated_by, updated_at_ms FROM saved_requests WHERE id = ?",
+        let row: Option<SavedRow> = on_engine!(&self.db, pool => sqlx::query_as(
+            "SELECT id, name, collection, request_json, created_by, updated_by, updated_at_ms FROM saved_requests WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(database)?
-        .ok_or_else(|| ConsoleError::InvalidRequest("that saved request no longer exists".into()))?;
-        saved(&row)
+        .fetch_optional(pool)
+        .await)
+        .map_err(database)?;
+        saved(row.ok_or_else(|| ConsoleError::InvalidRequest("that saved request no longer exists".into()))?)
     }
 
     pub async fn delete(&self, id: i64) -> Result<(), ConsoleError> {
-        let done = sqlx::query("DELETE FROM saved_requests WHERE id = ?")
+        let done = on_engine!(&self.db, pool => sqlx::query("DELETE FROM saved_requests WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(pool)
             .await
-            .map_err(database)?;
-        if done.rows_affected() == 0 {
+            .map(|done| done.rows_affected()))
+        .map_err(database)?;
+        if done == 0 {
             return Err(ConsoleError::InvalidRequest("that saved request no longer exists".into()));
         }
         Ok(())
     }
 }
 
-fn saved(row: &sqlx::sqlite::SqliteRow) -> Result<SavedRequest, ConsoleError> {
-    let request: ExecuteRequest = serde_json::from_str(row.try_get::<&str, _>("request_json").map_err(database)?)
+/// id, name, collection, request_json, created_by, updated_by, updated_at_ms.
+type SavedRow = (i64, String, String, String, String, String, i64);
+
+fn saved(row: SavedRow) -> Result<SavedRequest, ConsoleError> {
+    let (id, name, collection, request_json, created_by, updated_by, updated_at_ms) = row;
+    let request: ExecuteRequest = serde_json::from_str(&request_json)
         .map_err(|e| ConsoleError::Internal(format!("a saved request is unreadable: {e}")))?;
-    Ok(SavedRequest {
-        id: row.try_get("id").map_err(database)?,
-        name: row.try_get("name").map_err(database)?,
-        collection: row.try_get("collection").map_err(database)?,
-        request,
-        created_by: row.try_get("created_by").map_err(database)?,
-        updated_by: row.try_get("updated_by").map_err(database)?,
-        updated_at_ms: row.try_get("updated_at_ms").map_err(database)?,
-        can_change: false,
-    })
+    Ok(SavedRequest { id, name, collection, request, created_by, updated_by, updated_at_ms, can_change: false })
 }
 
 #[cfg(test)]
@@ -146,8 +143,8 @@ mod tests {
     async fn store() -> (Arc<SavedStore>, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("a55-saved-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let pool = crate::db::open(&dir.join("console.db")).await.unwrap();
-        (SavedStore::new(pool, ManualClock::new()), dir)
+        let db = Database::Sqlite(crate::db::open(&dir.join("console.db")).await.unwrap());
+        (SavedStore::new(db, ManualClock::new()), dir)
     }
 
     fn input(name: &str, collection: &str) -> SaveRequest {

@@ -168,13 +168,23 @@ impl ConsoleService {
         view
     }
 
-    fn record(&self, caller: &Caller, event: AuditEvent) {
-        self.audit.record(AuditEvent {
+    /// Records what `caller` was answered (on PostgreSQL, committed before the answer goes out).
+    async fn record(&self, caller: &Caller, event: AuditEvent) {
+        self.audit.record(Self::by(caller, event)).await;
+    }
+
+    /// Records a refusal from code that cannot wait: queued, committed with the next batch.
+    fn record_queued(&self, caller: &Caller, event: AuditEvent) {
+        self.audit.queue(Self::by(caller, event));
+    }
+
+    fn by(caller: &Caller, event: AuditEvent) -> AuditEvent {
+        AuditEvent {
             actor: caller.name.clone(),
             address: caller.address.clone(),
             session: caller.session.clone(),
             ..event
-        });
+        }
     }
 }
 

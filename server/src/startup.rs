@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use crate::audit::AuditLog;
 use crate::auth::redis_store::{ConnectError, RedisSessionStore};
 use crate::auth::session_cache::{self, CachedSessionStore};
-use crate::auth::store::{Sessions, SqliteSessionStore};
+use crate::auth::store::{DatabaseSessionStore, Sessions};
 use crate::auth::web::Origins;
 use crate::auth::StaffAccess;
 use crate::bodies::BodyStore;
@@ -52,7 +52,7 @@ pub enum StartError {
 /// A console serving on `addr` until `shutdown` is called.
 pub struct RunningConsole {
     pub addr: SocketAddr,
-    pub db: sqlx::SqlitePool,
+    pub db: crate::db::Database,
     pub simulator: Option<RunningSimulator>,
     pub audit: AuditLog,
     history: Arc<crate::history::HistoryStore>,
@@ -160,7 +160,8 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
 pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) -> Result<RunningConsole, StartError> {
     let addr = listener.local_addr().map_err(StartError::Simulator)?;
     let provider = discover_identity_provider(&config, addr, &clock).await?;
-    let db = crate::db::open(&config.database_path).await?;
+    let db = crate::db::Database::open(&config.storage).await?;
+    tracing::info!(database = %config.storage.display(), "records are kept in {}", db.engine());
     let metrics = Arc::new(Metrics::default());
     let sessions = session_store(&config, &db, &clock, &metrics).await?;
     let simulator = start_simulator(&config).await?;
@@ -170,7 +171,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let token_audit = audit.clone();
     let broker = TokenBroker::new(token_http, clock.clone()).with_metrics(metrics.clone()).with_event_sink(Arc::new(
         move |environment: &str, event: &app::wire::TokenEvent, by: Option<&str>| {
-            token_audit.record(crate::audit::token_event(environment, event, by));
+            token_audit.queue(crate::audit::token_event(environment, event, by));
         },
     ));
     let shared_tokens = shared_tokens(&config).await?;
@@ -189,9 +190,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let saved = crate::saved::SavedStore::new(db.clone(), clock.clone());
     let demo = crate::masking::demo::DemoModes::load(config.masking.force_demo, db.clone(), clock.clone())
         .await
-        .map_err(|source| {
-            StartError::Database(crate::db::DbError::Open { path: config.database_path.display().to_string(), source })
-        })?;
+        .map_err(|source| StartError::Database(crate::db::DbError::Open { path: config.storage.display(), source }))?;
     let mut masking = crate::masking::state::Masking::new(config.masking.clone(), demo, clock.clone());
     if let Some(vault) = vault {
         masking = masking.with_vault(vault);
@@ -215,10 +214,11 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         .with_metrics_token(config.metrics_token.clone())
         .with_oidc(provider);
     if let (Sessions::Redis(store), Some(settings)) = (&sessions, &config.redis_sessions) {
+        access = access.with_shared_throttle(store.connection(), &settings.key_prefix, metrics.clone());
+    }
+    if db.is_postgres() || config.redis_sessions.is_some() {
         // Replicas share the logins table: a login another replica ended must not live on here.
-        access = access
-            .with_shared_throttle(store.connection(), &settings.key_prefix, metrics.clone())
-            .without_login_cache();
+        access = access.without_login_cache();
     }
     let access = Arc::new(access);
     let mut background = vec![audit_task, live_specs];
@@ -231,9 +231,9 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
             }
         }));
     }
-    // Redis expires its keys itself; only the SQLite table needs purging.
-    if let Sessions::Sqlite(store) = &sessions {
-        background.push(tokio::spawn(purge_expired_sessions(store.inner().clone())));
+    // Redis expires its keys itself; only the database's table needs purging.
+    if let Some(store) = sessions.on_database() {
+        background.push(tokio::spawn(purge_expired_sessions(store.clone())));
     }
     let state = AppState {
         leptos: leptos_options(addr),
@@ -267,17 +267,21 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
 }
 
 /// Sessions in Redis when `[sessions] redis_url` is set (start-up fails if it does not answer),
-/// else in the SQLite database.
+/// else in the database: PostgreSQL read on every request, or SQLite behind the in-process cache.
 async fn session_store(
     config: &Config,
-    db: &sqlx::SqlitePool,
+    db: &crate::db::Database,
     clock: &SharedClock,
     metrics: &Arc<Metrics>,
 ) -> Result<Sessions, StartError> {
     let Some(settings) = &config.redis_sessions else {
+        let store = DatabaseSessionStore::new(db.clone(), clock.clone());
+        if db.is_postgres() {
+            tracing::info!("sessions are in PostgreSQL, shared by every replica");
+            return Ok(Sessions::Shared(store));
+        }
         // One process: records and open logins are served from memory, dropped at logout.
-        let store = SqliteSessionStore::new(db.clone(), clock.clone());
-        return Ok(Sessions::Sqlite(CachedSessionStore::new(store, clock.clone(), session_cache::DEFAULT_CAPACITY)));
+        return Ok(Sessions::Local(CachedSessionStore::new(store, clock.clone(), session_cache::DEFAULT_CAPACITY)));
     };
     let store = RedisSessionStore::connect(settings, metrics.clone()).await?;
     tracing::info!(host = %settings.host(), "sessions are in Redis, shared by every replica");
@@ -318,7 +322,7 @@ async fn shared_tokens(config: &Config) -> Result<Option<RedisTokens>, StartErro
 }
 
 /// Expired session records are deleted every ten minutes, so the table stays bounded.
-async fn purge_expired_sessions(store: SqliteSessionStore) {
+async fn purge_expired_sessions(store: DatabaseSessionStore) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         every.tick().await;

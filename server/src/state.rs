@@ -20,7 +20,7 @@ pub struct AppState {
     pub access: Arc<StaffAccess>,
     pub sessions: Sessions,
     pub origins: Arc<Origins>,
-    pub db: sqlx::SqlitePool,
+    pub db: crate::db::Database,
     pub metrics: Arc<Metrics>,
 }
 
@@ -49,6 +49,6 @@ part!(leptos: LeptosOptions);
 part!(service: Arc<ConsoleService>);
 part!(access: Arc<StaffAccess>);
 part!(origins: Arc<Origins>);
-part!(db: sqlx::SqlitePool);
+part!(db: crate::db::Database);
 part!(metrics: Arc<Metrics>);
 part!(sessions: Sessions);

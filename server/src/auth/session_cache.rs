@@ -158,9 +158,18 @@ impl<S: SessionStore + Clone> SessionStore for CachedSessionStore<S> {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         // Dropped first, so a failed save never leaves the old record served from here.
-        self.lock().remove(&record.id);
+        let epoch = {
+            let mut records = self.lock();
+            records.remove(&record.id);
+            records.epoch()
+        };
         self.inner.save(record).await?;
-        self.lock().insert(record.id, record.clone());
+        // The stores never bring back a record deleted meanwhile (a logout racing this save), so
+        // neither does the cache: kept only when nothing was dropped while the store answered.
+        let mut records = self.lock();
+        if records.epoch() == epoch {
+            records.insert(record.id, record.clone());
+        }
         Ok(())
     }
 

@@ -1,11 +1,10 @@
-//! The session stores: `Sessions`, the one chosen at start-up, and the SQLite store on the
-//! console's database (table `tower_sessions`); the Redis store is in `redis_store.rs`.
+//! The session stores: `Sessions`, the one chosen at start-up, and the store on the console's
+//! database (table `tower_sessions`, SQLite or PostgreSQL); the Redis store is in `redis_store.rs`.
 //!
 //! The published `tower-sessions-sqlx-store` 0.15.0 is built against `tower-sessions-core` 0.14 and
 //! cannot serve `tower-sessions` 0.15, so this is the same design on our pool: collision-safe
 //! `create`, upsert `save`, expiry filtered on `load`, and a purge of expired rows.
 
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -13,15 +12,20 @@ use tower_sessions::session_store::{self, SessionStore};
 use super::redis_store::RedisSessionStore;
 use crate::auth::session_cache::CachedSessionStore;
 use crate::clock::SharedClock;
+use crate::db::Database;
+use crate::on_engine;
 
-/// The session store the console runs on: the SQLite file (one process), or Redis shared by every
-/// replica (`[sessions] redis_url`).
+/// The session store the console runs on: the SQLite file (one process), PostgreSQL or Redis
+/// (shared by every replica; `[sessions] redis_url` wins).
 #[derive(Clone, Debug)]
 pub enum Sessions {
-    /// Behind the in-process cache of validated records (one process: a logout here drops it).
-    Sqlite(CachedSessionStore<SqliteSessionStore>),
-    /// Never with an in-process cache in front: a session another replica deleted at logout would
-    /// live on in this replica's cache. Every request reads Redis.
+    /// The SQLite file, behind the in-process cache of validated records (one process: a logout
+    /// here drops it).
+    Local(CachedSessionStore<DatabaseSessionStore>),
+    /// PostgreSQL, read on every request. Never with an in-process cache in front: a session another
+    /// replica deleted at logout would live on in this replica's cache.
+    Shared(DatabaseSessionStore),
+    /// Redis, likewise read on every request.
     Redis(RedisSessionStore),
 }
 
@@ -30,7 +34,16 @@ impl Sessions {
     pub fn redis(&self) -> Option<&RedisSessionStore> {
         match self {
             Self::Redis(store) => Some(store),
-            Self::Sqlite(_) => None,
+            Self::Local(_) | Self::Shared(_) => None,
+        }
+    }
+
+    /// The store on the database, whose expired rows need purging (Redis expires its keys itself).
+    pub fn on_database(&self) -> Option<&DatabaseSessionStore> {
+        match self {
+            Self::Local(store) => Some(store.inner()),
+            Self::Shared(store) => Some(store),
+            Self::Redis(_) => None,
         }
     }
 }
@@ -39,42 +52,46 @@ impl Sessions {
 impl SessionStore for Sessions {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(store) => store.create(record).await,
+            Self::Local(store) => store.create(record).await,
+            Self::Shared(store) => store.create(record).await,
             Self::Redis(store) => store.create(record).await,
         }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(store) => store.save(record).await,
+            Self::Local(store) => store.save(record).await,
+            Self::Shared(store) => store.save(record).await,
             Self::Redis(store) => store.save(record).await,
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
-            Self::Sqlite(store) => store.load(id).await,
+            Self::Local(store) => store.load(id).await,
+            Self::Shared(store) => store.load(id).await,
             Self::Redis(store) => store.load(id).await,
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(store) => store.delete(id).await,
+            Self::Local(store) => store.delete(id).await,
+            Self::Shared(store) => store.delete(id).await,
             Self::Redis(store) => store.delete(id).await,
         }
     }
 }
 
 #[derive(Clone)]
-pub struct SqliteSessionStore {
-    pool: SqlitePool,
+pub struct DatabaseSessionStore {
+    db: Database,
     clock: SharedClock,
 }
 
-impl std::fmt::Debug for SqliteSessionStore {
+impl std::fmt::Debug for DatabaseSessionStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteSessionStore").finish_non_exhaustive()
+        f.debug_struct("DatabaseSessionStore").field("engine", &self.db.engine()).finish_non_exhaustive()
     }
 }
 
@@ -82,9 +99,9 @@ fn backend(error: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
 
-impl SqliteSessionStore {
-    pub fn new(pool: SqlitePool, clock: SharedClock) -> Self {
-        Self { pool, clock }
+impl DatabaseSessionStore {
+    pub fn new(db: Database, clock: SharedClock) -> Self {
+        Self { db, clock }
     }
 
     /// Unix seconds, the unit of `expiry_date`.
@@ -95,34 +112,36 @@ impl SqliteSessionStore {
     /// Deletes every expired record; returns how many went.
     pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
         let now = self.now();
-        Ok(sqlx::query("DELETE FROM tower_sessions WHERE expiry_date <= ?")
+        on_engine!(&self.db, pool => sqlx::query("DELETE FROM tower_sessions WHERE expiry_date <= $1")
             .bind(now)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
     }
 
     pub async fn count(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(&self.pool).await
+        on_engine!(&self.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(pool).await)
     }
 }
 
 #[async_trait::async_trait]
-impl SessionStore for SqliteSessionStore {
+impl SessionStore for DatabaseSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let data = serde_json::to_vec(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         // A fresh id on collision: `INSERT … ON CONFLICT DO NOTHING` never overwrites another session.
         loop {
-            let inserted = sqlx::query(
-                "INSERT INTO tower_sessions (id, data, expiry_date) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
+            let id = record.id.to_string();
+            let expiry = record.expiry_date.unix_timestamp();
+            let inserted = on_engine!(&self.db, pool => sqlx::query(
+                "INSERT INTO tower_sessions (id, data, expiry_date) VALUES ($1, $2, $3) ON CONFLICT(id) DO NOTHING",
             )
-            .bind(record.id.to_string())
+            .bind(&id)
             .bind(&data)
-            .bind(record.expiry_date.unix_timestamp())
-            .execute(&self.pool)
+            .bind(expiry)
+            .execute(pool)
             .await
-            .map_err(backend)?
-            .rows_affected();
+            .map(|done| done.rows_affected()))
+            .map_err(backend)?;
             if inserted == 1 {
                 return Ok(());
             }
@@ -132,27 +151,35 @@ impl SessionStore for SqliteSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_vec(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO tower_sessions (id, data, expiry_date) VALUES (?, ?, ?) \
-             ON CONFLICT(id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date",
+        let id = record.id.to_string();
+        let expiry = record.expiry_date.unix_timestamp();
+        // An update only: a save must never bring back a record deleted meanwhile (a logout on another
+        // replica, or the id cycled at login), which an upsert would.
+        let updated = on_engine!(&self.db, pool => sqlx::query(
+            "UPDATE tower_sessions SET data = $2, expiry_date = $3 WHERE id = $1",
         )
-        .bind(record.id.to_string())
-        .bind(data)
-        .bind(record.expiry_date.unix_timestamp())
-        .execute(&self.pool)
+        .bind(&id)
+        .bind(&data)
+        .bind(expiry)
+        .execute(pool)
         .await
+        .map(|done| done.rows_affected()))
         .map_err(backend)?;
+        if updated == 0 {
+            tracing::debug!("a session deleted meanwhile was not saved again");
+        }
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(Vec<u8>, i64)> =
-            sqlx::query_as("SELECT data, expiry_date FROM tower_sessions WHERE id = ? AND expiry_date > ?")
-                .bind(id.to_string())
-                .bind(self.now())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
+        let (key, now) = (id.to_string(), self.now());
+        let row: Option<(Vec<u8>, i64)> = on_engine!(&self.db, pool =>
+            sqlx::query_as("SELECT data, expiry_date FROM tower_sessions WHERE id = $1 AND expiry_date > $2")
+                .bind(&key)
+                .bind(now)
+                .fetch_optional(pool)
+                .await)
+        .map_err(backend)?;
         let Some((data, expiry)) = row else { return Ok(None) };
         Ok(Some(Record {
             id: *id,
@@ -163,11 +190,12 @@ impl SessionStore for SqliteSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM tower_sessions WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&self.pool)
+        let key = id.to_string();
+        on_engine!(&self.db, pool => sqlx::query("DELETE FROM tower_sessions WHERE id = $1")
+            .bind(&key)
+            .execute(pool)
             .await
-            .map_err(backend)?;
-        Ok(())
+            .map(|_| ()))
+        .map_err(backend)
     }
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use super::storage::RawStorage;
+
 use serde::{Deserialize, Serialize};
 
 /// The file shape. Every field has a default so an empty or absent file is valid.
@@ -119,19 +121,6 @@ pub struct RawUser {
     pub role: String,
     /// Per-environment role overrides: environment id -> "viewer" | "operator" | "admin" | "none".
     pub environments: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawStorage {
-    /// The SQLite file (created on first start) for sessions, history and audit.
-    pub database_path: PathBuf,
-}
-
-impl Default for RawStorage {
-    fn default() -> Self {
-        Self { database_path: PathBuf::from("a55-console.db") }
-    }
 }
 
 /// OpenAPI documents added to the bundled a55 catalog.

@@ -4,7 +4,7 @@ use super::{Config, Target};
 
 /// A one-screen summary for `check-config`; shows where secrets come from, never the secrets.
 pub fn summary(config: &Config) -> String {
-    let mut out = format!("bind: {}\ndatabase: {}\n", config.bind, config.database_path.display());
+    let mut out = format!("bind: {}\ndatabase: {}\n", config.bind, config.storage.display());
     match &config.redis_sessions {
         // The URL holds no password (validation refuses one); the password's source is named, never its value.
         Some(redis) => {

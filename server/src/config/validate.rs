@@ -117,6 +117,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     });
     let public_url = validate_public_url(raw.server.public_url.as_deref(), &mut problems);
     let metrics_token = metrics_token(&raw.server, env, &mut problems);
+    let storage = super::storage::validate_storage(&raw.storage, env, &mut problems);
     let redis_sessions = validate_sessions(&raw.sessions, env, &mut problems);
     let state_key = super::sessions::validate_state_key(&raw.sessions, env, &mut problems);
     let ids: Vec<&str> = environments.iter().map(|e| e.id.as_str()).collect();
@@ -124,13 +125,13 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     if let Some(bind) = bind {
         check_exposure(bind, &auth, public_url.as_ref(), &mut problems);
     }
-    match (problems.is_empty(), bind) {
-        (true, Some(bind)) => Ok(Config {
+    match (problems.is_empty(), bind, storage) {
+        (true, Some(bind), Some(storage)) => Ok(Config {
             metrics_token,
             bind,
             public_url,
             auth,
-            database_path: raw.storage.database_path,
+            storage,
             redis_sessions,
             state_key,
             catalog_documents: raw.catalog.extra_documents,
@@ -155,9 +156,6 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
 fn check_sections(raw: &RawConfig, env: &dyn EnvSource, problems: &mut Vec<String>) -> Option<SecretString> {
     if !(1..=172_800).contains(&raw.simulator.token_lifetime_secs) {
         problems.push("simulator.token_lifetime_secs must be between 1 and 172800 seconds".into());
-    }
-    if raw.storage.database_path.as_os_str().is_empty() {
-        problems.push("storage.database_path must name a file, e.g. \"a55-console.db\"".into());
     }
     if raw.simulator.client_id.trim().is_empty() {
         problems.push("simulator.client_id must not be empty".into());

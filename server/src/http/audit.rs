@@ -31,7 +31,7 @@ struct ExportQuery {
 
 /// `GET /audit/export?format=jsonl|csv&…filters`: the whole filtered trail, newest first, admins only.
 async fn export(
-    State(db): State<sqlx::SqlitePool>,
+    State(db): State<crate::db::Database>,
     caller: Option<axum::Extension<Caller>>,
     Query(query): Query<ExportQuery>,
 ) -> Response {

@@ -26,7 +26,7 @@ async fn healthz() -> &'static str {
 
 /// 200 when every dependency answers, else 503; the body names each part's state, never an error's
 /// text (which the log has).
-async fn readyz(State(db): State<sqlx::SqlitePool>, State(sessions): State<Sessions>) -> Response {
+async fn readyz(State(db): State<crate::db::Database>, State(sessions): State<Sessions>) -> Response {
     let (database, redis) = tokio::join!(database_answers(&db), redis_answers(&sessions));
     let ready = database == "ok" && matches!(redis, "ok" | "not configured");
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
@@ -34,8 +34,8 @@ async fn readyz(State(db): State<sqlx::SqlitePool>, State(sessions): State<Sessi
     (status, Json(body)).into_response()
 }
 
-async fn database_answers(db: &sqlx::SqlitePool) -> &'static str {
-    match tokio::time::timeout(CHECK_TIMEOUT, sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(db)).await {
+async fn database_answers(db: &crate::db::Database) -> &'static str {
+    match tokio::time::timeout(CHECK_TIMEOUT, db.ping()).await {
         Ok(Ok(_)) => "ok",
         Ok(Err(error)) => {
             tracing::warn!(%error, "readiness: the database does not answer");

@@ -1,4 +1,4 @@
-//! Demo mode per session: kept in memory for every request's check, persisted in SQLite so a restart
+//! Demo mode per session: kept in memory for every request's check, persisted in the database so a restart
 //! never shows a shared screen unmasked data.
 
 use std::collections::HashSet;
@@ -6,9 +6,10 @@ use std::sync::Mutex;
 
 use app::backend::Caller;
 use app::wire::{ConsoleError, DemoView};
-use sqlx::SqlitePool;
 
 use crate::clock::SharedClock;
+use crate::db::Database;
+use crate::on_engine;
 
 /// Rows older than this are forgotten at start-up (sessions end after at most a few days).
 const FORGET_AFTER_MS: i64 = 30 * 86_400_000;
@@ -17,7 +18,7 @@ pub struct DemoModes {
     /// The instance forces demo mode for everyone.
     forced: bool,
     on: Mutex<HashSet<String>>,
-    db: Option<SqlitePool>,
+    db: Option<Database>,
     clock: SharedClock,
 }
 
@@ -33,12 +34,12 @@ impl DemoModes {
     }
 
     /// Loads the sessions that had demo mode on.
-    pub async fn load(forced: bool, db: SqlitePool, clock: SharedClock) -> Result<Self, sqlx::Error> {
-        sqlx::query("DELETE FROM demo_sessions WHERE enabled_at_ms < ?")
-            .bind(clock.wall_ms().saturating_sub(FORGET_AFTER_MS))
-            .execute(&db)
-            .await?;
-        let keys: Vec<(String,)> = sqlx::query_as("SELECT session_key FROM demo_sessions").fetch_all(&db).await?;
+    pub async fn load(forced: bool, db: Database, clock: SharedClock) -> Result<Self, sqlx::Error> {
+        let forget_before = clock.wall_ms().saturating_sub(FORGET_AFTER_MS);
+        let keys: Vec<(String,)> = on_engine!(&db, pool => {
+            sqlx::query("DELETE FROM demo_sessions WHERE enabled_at_ms < $1").bind(forget_before).execute(pool).await?;
+            sqlx::query_as("SELECT session_key FROM demo_sessions").fetch_all(pool).await?
+        });
         Ok(Self { forced, on: Mutex::new(keys.into_iter().map(|(k,)| k).collect()), db: Some(db), clock })
     }
 
@@ -66,15 +67,20 @@ impl DemoModes {
         }
         let key = session_key(caller);
         if let Some(db) = &self.db {
-            let result = if enabled {
-                sqlx::query("INSERT OR REPLACE INTO demo_sessions (session_key, enabled_at_ms) VALUES (?, ?)")
-                    .bind(&key)
-                    .bind(self.clock.wall_ms())
-                    .execute(db)
-                    .await
+            let now = self.clock.wall_ms();
+            let result = on_engine!(db, pool => if enabled {
+                sqlx::query(
+                    "INSERT INTO demo_sessions (session_key, enabled_at_ms) VALUES ($1, $2)
+                     ON CONFLICT (session_key) DO UPDATE SET enabled_at_ms = $2",
+                )
+                .bind(&key)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ())
             } else {
-                sqlx::query("DELETE FROM demo_sessions WHERE session_key = ?").bind(&key).execute(db).await
-            };
+                sqlx::query("DELETE FROM demo_sessions WHERE session_key = $1").bind(&key).execute(pool).await.map(|_| ())
+            });
             result.map_err(|e| ConsoleError::Internal(format!("demo mode could not be saved: {e}")))?;
         }
         let mut on = self.on.lock().map_err(|_| ConsoleError::Internal("demo mode state is unavailable".into()))?;
@@ -107,7 +113,7 @@ mod tests {
     #[tokio::test]
     async fn demo_mode_is_per_session_and_survives_a_restart() {
         let path = std::env::temp_dir().join(format!("a55-console-demo-{}.db", uuid::Uuid::new_v4()));
-        let db = crate::db::open(&path).await.unwrap();
+        let db = Database::Sqlite(crate::db::open(&path).await.unwrap());
         let modes = DemoModes::load(false, db.clone(), ManualClock::new()).await.unwrap();
         let (first, second) = (caller("ana", Some("s1")), caller("ana", Some("s2")));
         assert!(!modes.is_on(&first));

@@ -85,7 +85,7 @@ impl BuilderBackend for ConsoleService {
         if !self.history_store()?.delete(&caller.name, id).await? {
             return Err(ConsoleError::NotFound(format!("history entry {id} does not exist (or was pruned)")));
         }
-        self.record(caller, audited("history_delete", "ok", format!("deleted history entry {id}")));
+        self.record(caller, audited("history_delete", "ok", format!("deleted history entry {id}"))).await;
         Ok(())
     }
 
@@ -96,11 +96,12 @@ impl BuilderBackend for ConsoleService {
                 "only an admin may clear another member's history; you may clear your own ({})",
                 caller.name
             ));
-            self.record(caller, audited("history_clear", "refused", format!("history of {whose}: {refusal}")));
+            self.record(caller, audited("history_clear", "refused", format!("history of {whose}: {refusal}"))).await;
             return Err(refusal);
         }
         let cleared = self.history_store()?.clear(&whose).await?;
-        self.record(caller, audited("history_clear", "ok", format!("cleared the history of {whose}: {cleared} runs")));
+        self.record(caller, audited("history_clear", "ok", format!("cleared the history of {whose}: {cleared} runs")))
+            .await;
         Ok(cleared)
     }
 
@@ -139,7 +140,8 @@ impl BuilderBackend for ConsoleService {
             let existing = store.get(id).await?;
             if !may_change(caller, &existing) {
                 let refusal = not_yours(&existing, "change");
-                self.record(caller, audited("saved_update", "refused", format!("{:?}: {refusal}", existing.name)));
+                self.record(caller, audited("saved_update", "refused", format!("{:?}: {refusal}", existing.name)))
+                    .await;
                 return Err(refusal);
             }
         }
@@ -154,11 +156,11 @@ impl BuilderBackend for ConsoleService {
         let what = format!("{:?} in {:?} (saved by {})", existing.name, existing.collection, existing.created_by);
         if !may_change(caller, &existing) {
             let refusal = not_yours(&existing, "delete");
-            self.record(caller, audited("saved_delete", "refused", format!("{what}: {refusal}")));
+            self.record(caller, audited("saved_delete", "refused", format!("{what}: {refusal}"))).await;
             return Err(refusal);
         }
         store.delete(id).await?;
-        self.record(caller, audited("saved_delete", "ok", format!("deleted saved request {what}")));
+        self.record(caller, audited("saved_delete", "ok", format!("deleted saved request {what}"))).await;
         Ok(())
     }
 }

@@ -96,7 +96,7 @@ impl ConsoleService {
             access::check(caller.role_in(&env.config.id), &env.config, method.as_str(), request.confirm.as_deref());
         if let Err(refusal) = &checked {
             tracing::warn!(staff = %caller.name, environment = %env.config.id, %method, path = %request.path, reason = %refusal, "compare refused by guard rails");
-            self.record(
+            self.record_queued(
                 caller,
                 AuditEvent {
                     event: "refused",

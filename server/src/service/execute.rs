@@ -125,7 +125,7 @@ impl ExecuteBackend for ConsoleService {
             outcome = self.execute(caller, request) => outcome,
             Ok(()) = &mut run.cancelled => {
                 let seconds = started.elapsed().as_secs_f64();
-                self.record(caller, AuditEvent { duration_ms: Some(started.elapsed_ms()), ..cancelled });
+                self.record(caller, AuditEvent { duration_ms: Some(started.elapsed_ms()), ..cancelled }).await;
                 tracing::info!(staff = %caller.name, run = %run_id, seconds, "run cancelled");
                 Err(ConsoleError::Cancelled(format!(
                     "cancelled after {seconds:.1} s: the request to the API was dropped, so the API may or may not have acted on it"
@@ -173,7 +173,8 @@ impl ConsoleService {
             access::check(caller.role_in(&env.config.id), &env.config, method.as_str(), request.confirm.as_deref())
         {
             tracing::warn!(staff = %caller.name, environment = %env.config.id, %method, path = %template, reason = %refusal, "request refused by guard rails");
-            self.record(
+            // Refused before anything was sent: queued like every refusal, not waited for.
+            self.record_queued(
                 caller,
                 AuditEvent { event: "refused", outcome: "refused", detail: Some(refusal.to_string()), ..audit },
             );
@@ -206,24 +207,30 @@ impl ConsoleService {
             timeout: env.config.timeouts.request,
             max_response_bytes: env.config.max_response_bytes,
         };
-        let audit_failure = |error: &ConsoleError| {
-            let detail = Some(error.to_string());
-            let duration_ms = Some(started.elapsed_ms());
-            self.record(
-                caller,
-                AuditEvent { path: Some(path.clone()), duration_ms, outcome: "error", detail, ..audit.clone() },
-            );
+        let audit_failure = |error: &ConsoleError| AuditEvent {
+            path: Some(path.clone()),
+            duration_ms: Some(started.elapsed_ms()),
+            outcome: "error",
+            detail: Some(error.to_string()),
+            ..audit.clone()
         };
-        let inbound = self.send(caller, env, &template, outbound.clone()).await.inspect_err(audit_failure)?;
+        let inbound = match self.send(caller, env, &template, outbound.clone()).await {
+            Ok(inbound) => inbound,
+            Err(error) => {
+                self.record(caller, audit_failure(&error)).await;
+                return Err(error);
+            }
+        };
         let mut sent = Sent { inbound, token, hint: None, retried: false };
         if sent.inbound.status == 401 {
-            self.after_unauthorized(caller, env, &template, outbound, replayable, &mut sent)
-                .await
-                .inspect_err(audit_failure)?;
+            if let Err(error) = self.after_unauthorized(caller, env, &template, outbound, replayable, &mut sent).await {
+                self.record(caller, audit_failure(&error)).await;
+                return Err(error);
+            }
         }
         let detail = sent.retried.then(|| "re-sent once after a 401 and a forced token refresh".to_owned());
         let (status, duration_ms) = (Some(sent.inbound.status), Some(started.elapsed_ms()));
-        self.record(caller, AuditEvent { path: Some(path), status, duration_ms, outcome: "ok", detail, ..audit });
+        self.record(caller, AuditEvent { path: Some(path), status, duration_ms, outcome: "ok", detail, ..audit }).await;
         tracing::info!(
             staff = %caller.name,
             environment = %env.config.id,
@@ -249,7 +256,8 @@ impl ConsoleService {
             Ok(token) => Ok(token),
             Err(error) => {
                 let error = to_console(error);
-                self.record(caller, AuditEvent { outcome: "error", detail: Some(error.to_string()), ..audit.clone() });
+                self.record(caller, AuditEvent { outcome: "error", detail: Some(error.to_string()), ..audit.clone() })
+                    .await;
                 Err(error)
             }
         }

@@ -25,7 +25,8 @@ impl MaskingBackend for ConsoleService {
                 }),
                 ..AuditEvent::default()
             },
-        );
+        )
+        .await;
         result
     }
 
@@ -47,7 +48,8 @@ impl MaskingBackend for ConsoleService {
                 }),
                 ..AuditEvent::default()
             },
-        );
+        )
+        .await;
         if let Ok(kept) = &result {
             tracing::info!(staff = %caller.name, location = %kept.location, "masked secret revealed");
         }

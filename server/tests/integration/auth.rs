@@ -175,7 +175,7 @@ async fn unknown_and_malformed_session_ids_are_never_adopted() {
         }
     }
     let rows: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(&s.console.console.db).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(s.console.console.db.sqlite().unwrap()).await.unwrap();
     assert_eq!(rows, 0, "no session record was created for unknown ids or anonymous visitors");
     s.console.console.shutdown().await;
 }
@@ -193,7 +193,7 @@ async fn logout_deletes_the_record_and_sends_a_removal_cookie_browsers_accept() 
     assert_eq!(cookie_value(&removal), "");
     assert_eq!(s.console.whoami(&cookie).await.status(), 401, "replaying the old cookie fails");
     let rows: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(&s.console.console.db).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(s.console.console.db.sqlite().unwrap()).await.unwrap();
     assert_eq!(rows, 0);
     s.console.console.shutdown().await;
 }
@@ -218,7 +218,7 @@ async fn a_session_the_server_keeps_in_memory_is_refused_at_once_after_logout() 
 async fn a_request_in_flight_during_logout_cannot_bring_the_session_back() {
     let s = staffed(Arc::new(SystemClock)).await;
     let cookie = s.console.login("alice").await;
-    let db = &s.console.console.db;
+    let db = s.console.console.db.sqlite().unwrap();
     // What an in-flight request holds: the record as it was loaded before logout.
     let (id, data, expiry): (String, Vec<u8>, i64) =
         sqlx::query_as("SELECT id, data, expiry_date FROM tower_sessions").fetch_one(db).await.unwrap();
@@ -289,7 +289,7 @@ async fn the_csrf_matrix_refuses_every_cross_site_shape_on_every_route() {
     let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let session = format!("{COOKIE}={cookie}");
     let sessions_before: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM staff_logins").fetch_one(&s.console.console.db).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM staff_logins").fetch_one(s.console.console.db.sqlite().unwrap()).await.unwrap();
     for path in state_changing_routes() {
         let url = format!("{}{path}", s.console.base);
         let with = |builder: reqwest::RequestBuilder, headers: &[(&str, &str)]| {
@@ -361,7 +361,7 @@ async fn the_csrf_matrix_refuses_every_cross_site_shape_on_every_route() {
         assert_eq!(response.status(), 405, "GET {path}");
     }
     let sessions_after: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM staff_logins").fetch_one(&s.console.console.db).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM staff_logins").fetch_one(s.console.console.db.sqlite().unwrap()).await.unwrap();
     assert_eq!(sessions_after, sessions_before + 1, "no refused login got through (one re-login above)");
     // CORS: a preflight from a foreign origin is never granted.
     let preflight = plain
@@ -516,7 +516,7 @@ async fn audit_rows(
 #[tokio::test]
 async fn every_event_is_audited_without_secrets_and_nothing_is_lost_on_graceful_shutdown() {
     let s = staffed(Arc::new(SystemClock)).await;
-    let path = s.console.console.db.connect_options().get_filename().to_owned();
+    let path = s.console.console.db.sqlite().unwrap().connect_options().get_filename().to_owned();
     assert_eq!(s.console.login_raw("alice", "wrong password!", None).await.status(), 401);
     let cookie = s.console.login("alice").await;
     let (status, _) = s.console.run_as(&cookie, &list_charges("simulator", 2)).await;

@@ -239,7 +239,7 @@ async fn a_compare_never_sends_a_write_to_a_protected_environment_without_its_co
     console.console.audit.flush().await;
     let refusals: Vec<(Option<String>, Option<String>)> =
         sqlx::query_as("SELECT environment, detail FROM audit_log WHERE event = 'refused' ORDER BY id")
-            .fetch_all(&console.console.db)
+            .fetch_all(console.console.db.sqlite().unwrap())
             .await
             .unwrap();
     assert_eq!(refusals.len(), 2, "both refused compares are audited: {refusals:?}");

@@ -126,7 +126,7 @@ async fn audit(console: &TestConsole, event: &str) -> Vec<(String, String, Strin
     console.console.audit.flush().await;
     sqlx::query_as("SELECT actor, outcome, coalesce(detail, '') FROM audit_log WHERE event = ? ORDER BY id")
         .bind(event)
-        .fetch_all(&console.console.db)
+        .fetch_all(console.console.db.sqlite().unwrap())
         .await
         .unwrap()
 }
@@ -157,7 +157,7 @@ async fn wallet_credentials_are_masked_on_every_path_the_body_takes_and_an_admin
     let (_, detail) = call(&console, None, "/api/history/entry", &[("id", &entries[0].id.to_string())]).await;
     assert!(detail.contains("secret masked") && !detail.contains("FAKE-"), "history keeps the masked body");
     let stored: String = sqlx::query_scalar("SELECT group_concat(response_json, '') FROM history")
-        .fetch_one(&console.console.db)
+        .fetch_one(console.console.db.sqlite().unwrap())
         .await
         .unwrap();
     assert!(!stored.contains("FAKE-simulator-secret"), "the database never holds the secret");

@@ -397,7 +397,7 @@ async fn start_up_names_the_issuer_it_cannot_discover() {
         roles: BTreeMap::from([("staff".into(), "viewer".into())]),
         ..RawOidc::default()
     });
-    raw.storage.database_path = canary::database_path();
+    raw.storage.database_path = Some(canary::database_path());
     let vars = Vars([("OIDC_SECRET".to_owned(), "s3cret-value".to_owned())].into());
     let config = config::validate(raw, &vars).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -59,7 +59,7 @@ impl TestConsole {
         canary::init();
         // Each console gets its own database file, removed with the temp dir's usual cleanup (kept
         // for the leak scan in canary mode).
-        raw.storage.database_path = canary::database_path();
+        raw.storage.database_path = Some(canary::database_path());
         // The built-in simulator gets a canary secret with characters that change under every
         // encoding, and (in canary mode) records the tokens it issues.
         if raw.simulator.client_secret_env.is_none() {
@@ -245,7 +245,7 @@ pub async fn audit_rows_of(console: &TestConsole, event: &str) -> Vec<(String, S
     console.console.audit.flush().await;
     sqlx::query_as("SELECT actor, outcome, detail FROM audit_log WHERE event = ? ORDER BY id")
         .bind(event)
-        .fetch_all(&console.console.db)
+        .fetch_all(console.console.db.sqlite().unwrap())
         .await
         .unwrap()
 }

@@ -409,7 +409,7 @@ async fn a_background_refresh_that_no_request_used_is_audited_once_with_its_reas
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT actor, event, environment, outcome, detail FROM audit_log WHERE event LIKE 'token_%' ORDER BY id",
     )
-    .fetch_all(&console.console.db)
+    .fetch_all(console.console.db.sqlite().unwrap())
     .await
     .unwrap();
     assert_eq!(rows.len(), 2, "one row per token event: {rows:?}");
@@ -441,7 +441,7 @@ async fn refresh_and_forget_on_the_token_page_are_audited_as_the_staff_member_wh
     console.console.audit.flush().await;
     let rows: Vec<(String, String, Option<String>)> =
         sqlx::query_as("SELECT actor, event, detail FROM audit_log WHERE event LIKE 'token_%' ORDER BY id")
-            .fetch_all(&console.console.db)
+            .fetch_all(console.console.db.sqlite().unwrap())
             .await
             .unwrap();
     let events: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
