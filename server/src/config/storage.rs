@@ -248,7 +248,9 @@ mod tests {
     fn without_a_url_the_console_keeps_its_sqlite_file_by_default() {
         let (storage, problems) = check(RawStorage::default());
         assert!(problems.is_empty(), "{problems:?}");
-        assert!(matches!(storage, Some(Storage::Sqlite { path }) if path.as_path() == std::path::Path::new("a55-console.db")));
+        assert!(
+            matches!(storage, Some(Storage::Sqlite { path }) if path.as_path() == std::path::Path::new("a55-console.db"))
+        );
     }
 
     #[test]
@@ -256,7 +258,9 @@ mod tests {
         let (storage, problems) =
             check(RawStorage { database_url: Some("sqlite:data/console.db".into()), ..RawStorage::default() });
         assert!(problems.is_empty(), "{problems:?}");
-        assert!(matches!(storage, Some(Storage::Sqlite { path }) if path.as_path() == std::path::Path::new("data/console.db")));
+        assert!(
+            matches!(storage, Some(Storage::Sqlite { path }) if path.as_path() == std::path::Path::new("data/console.db"))
+        );
 
         let (storage, problems) = check(RawStorage {
             database_url: Some("postgres://console@db.internal:5433/console?sslmode=require".into()),

@@ -174,8 +174,10 @@ async fn unknown_and_malformed_session_ids_are_never_adopted() {
             assert!(header.contains("Max-Age=0") && header.contains("; Secure"), "only a removal: {header}");
         }
     }
-    let rows: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(s.console.console.db.sqlite().unwrap()).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions")
+        .fetch_one(s.console.console.db.sqlite().unwrap())
+        .await
+        .unwrap();
     assert_eq!(rows, 0, "no session record was created for unknown ids or anonymous visitors");
     s.console.console.shutdown().await;
 }
@@ -192,8 +194,10 @@ async fn logout_deletes_the_record_and_sends_a_removal_cookie_browsers_accept() 
     }
     assert_eq!(cookie_value(&removal), "");
     assert_eq!(s.console.whoami(&cookie).await.status(), 401, "replaying the old cookie fails");
-    let rows: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(s.console.console.db.sqlite().unwrap()).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions")
+        .fetch_one(s.console.console.db.sqlite().unwrap())
+        .await
+        .unwrap();
     assert_eq!(rows, 0);
     s.console.console.shutdown().await;
 }
@@ -288,8 +292,10 @@ async fn the_csrf_matrix_refuses_every_cross_site_shape_on_every_route() {
     let origin = s.console.base.clone();
     let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let session = format!("{COOKIE}={cookie}");
-    let sessions_before: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM staff_logins").fetch_one(s.console.console.db.sqlite().unwrap()).await.unwrap();
+    let sessions_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff_logins")
+        .fetch_one(s.console.console.db.sqlite().unwrap())
+        .await
+        .unwrap();
     for path in state_changing_routes() {
         let url = format!("{}{path}", s.console.base);
         let with = |builder: reqwest::RequestBuilder, headers: &[(&str, &str)]| {
@@ -360,8 +366,10 @@ async fn the_csrf_matrix_refuses_every_cross_site_shape_on_every_route() {
         let response = plain.get(format!("{}{path}", s.console.base)).header("cookie", &session).send().await.unwrap();
         assert_eq!(response.status(), 405, "GET {path}");
     }
-    let sessions_after: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM staff_logins").fetch_one(s.console.console.db.sqlite().unwrap()).await.unwrap();
+    let sessions_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff_logins")
+        .fetch_one(s.console.console.db.sqlite().unwrap())
+        .await
+        .unwrap();
     assert_eq!(sessions_after, sessions_before + 1, "no refused login got through (one re-login above)");
     // CORS: a preflight from a foreign origin is never granted.
     let preflight = plain

@@ -297,8 +297,10 @@ async fn runs_are_kept_in_history_without_credentials_and_can_be_opened_and_reme
 
     // Runs are written in the background; reading the list waits for those queued before it.
     assert_eq!(console.builder_history().await.len(), 4);
-    let rows: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT request_json, response_json FROM history").fetch_all(console.console.db.sqlite().unwrap()).await.unwrap();
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as("SELECT request_json, response_json FROM history")
+        .fetch_all(console.console.db.sqlite().unwrap())
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 4);
     for (request, response) in rows {
         let text = format!("{request} {}", response.unwrap_or_default());

@@ -467,7 +467,10 @@ async fn a_cancelled_run_drops_its_upstream_request_answers_499_and_is_audited_n
             .unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!((rows[0].0.as_str(), rows[0].1.as_deref()), ("cancelled", Some("/slow")));
-    let history: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM history").fetch_one(console.console.db.sqlite().unwrap()).await.unwrap();
+    let history: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM history")
+        .fetch_one(console.console.db.sqlite().unwrap())
+        .await
+        .unwrap();
     assert_eq!(history, 0, "a run that never answered is not kept as if it had");
     console.console.shutdown().await;
 }
