@@ -67,8 +67,15 @@ impl From<sqlx::Error> for DatabaseError {
 
 impl From<DatabaseError> for ConsoleError {
     fn from(DatabaseError(error): DatabaseError) -> Self {
-        // The database's own message names tables and constraints, not user data.
-        Self::Internal(format!("the console's database failed: {error}"))
+        match error {
+            // The database cannot be reached (PostgreSQL down, failing over, or every connection
+            // busy): a 503 the balancer and staff can retry, not a fault of the console's.
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                Self::Unavailable(format!("the console's database is unavailable: {error}"))
+            }
+            // The database's own message names tables and constraints, not user data.
+            error => Self::Internal(format!("the console's database failed: {error}")),
+        }
     }
 }
 
@@ -94,6 +101,14 @@ pub fn refusal(error: ConsoleError) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_database_that_cannot_be_reached_is_a_503_and_a_failed_statement_a_500() {
+        assert_eq!(super::database(sqlx::Error::PoolTimedOut).status_code(), 503);
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        assert_eq!(super::database(sqlx::Error::Io(refused)).status_code(), 503);
+        assert_eq!(super::database(sqlx::Error::RowNotFound).status_code(), 500);
+    }
+
     use super::*;
 
     #[test]
@@ -104,7 +119,7 @@ mod tests {
         assert_eq!(to_console(PathError::Empty).status_code(), 400);
         assert_eq!(to_console(UpstreamError::Timeout { environment: "x".into(), seconds: 3 }).status_code(), 504);
         assert_eq!(to_console(UpstreamError::ForbiddenHeader("Cookie".into())).status_code(), 400);
-        assert_eq!(database(sqlx::Error::PoolTimedOut).status_code(), 500);
+        assert_eq!(database(sqlx::Error::RowNotFound).status_code(), 500);
     }
 
     #[test]

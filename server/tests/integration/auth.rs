@@ -18,7 +18,7 @@ use crate::support::*;
 const PASSWORD: &str = "correct horse battery staple";
 const COOKIE: &str = "__Host-a55-session";
 
-fn user(name: &str, role: &str, overrides: &[(&str, &str)]) -> RawUser {
+pub(crate) fn user(name: &str, role: &str, overrides: &[(&str, &str)]) -> RawUser {
     RawUser {
         name: name.into(),
         password_hash: password::hash(PASSWORD).unwrap(),
@@ -76,13 +76,13 @@ impl TestConsole {
     }
 
     /// Logs in and returns the session cookie value.
-    async fn login(&self, name: &str) -> String {
+    pub(crate) async fn login(&self, name: &str) -> String {
         let response = self.login_raw(name, PASSWORD, None).await;
         assert_eq!(response.status(), 200, "login as {name}");
         cookie_value(&set_cookie(&response).expect("login sets the session cookie"))
     }
 
-    async fn call(&self, path: &str, cookie: &str, json_body: serde_json::Value) -> reqwest::Response {
+    pub(crate) async fn call(&self, path: &str, cookie: &str, json_body: serde_json::Value) -> reqwest::Response {
         self.http
             .post(format!("{}{path}", self.base))
             .header("cookie", format!("{COOKIE}={cookie}"))
@@ -92,7 +92,7 @@ impl TestConsole {
             .unwrap()
     }
 
-    async fn whoami(&self, cookie: &str) -> reqwest::Response {
+    pub(crate) async fn whoami(&self, cookie: &str) -> reqwest::Response {
         self.http
             .post(format!("{}/api/whoami", self.base))
             .header("cookie", format!("{COOKIE}={cookie}"))
@@ -101,7 +101,7 @@ impl TestConsole {
             .unwrap()
     }
 
-    async fn run_as(&self, cookie: &str, request: &ExecuteRequest) -> (u16, String) {
+    pub(crate) async fn run_as(&self, cookie: &str, request: &ExecuteRequest) -> (u16, String) {
         let response = self.call("/api/execute", cookie, json!({ "request": request })).await;
         let status = response.status().as_u16();
         (status, response.text().await.unwrap())

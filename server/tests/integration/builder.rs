@@ -35,7 +35,7 @@ impl TestConsole {
         Self::builder_ok(self.builder_call("catalog", &[]).await).await
     }
 
-    async fn builder_history(&self) -> Vec<HistoryEntry> {
+    pub(crate) async fn builder_history(&self) -> Vec<HistoryEntry> {
         Self::builder_ok(self.builder_call("history", &[("limit", "50")]).await).await
     }
 }

@@ -30,7 +30,7 @@ impl TestConsole {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
-    async fn compare(&self, request: &CompareRequest) -> CompareResult {
+    pub(crate) async fn compare(&self, request: &CompareRequest) -> CompareResult {
         let (status, text) = self.compare_raw(request).await;
         assert_eq!(status, 200, "{text}");
         serde_json::from_str(&text).unwrap()
