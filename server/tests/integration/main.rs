@@ -18,6 +18,7 @@ mod headers;
 mod inspector;
 mod leak_canary;
 mod masking;
+mod postgres_storage;
 mod redis_sessions;
 mod redis_shared;
 mod redis_tokens;

@@ -18,6 +18,7 @@ use serde_json::json;
 
 pub mod canary;
 pub mod fault;
+pub mod postgres;
 pub mod redis;
 pub mod replica;
 
@@ -57,9 +58,11 @@ pub fn canary_secret() -> String {
 impl TestConsole {
     pub async fn start(mut raw: RawConfig, mut vars: Vars, clock: SharedClock) -> Self {
         canary::init();
-        // Each console gets its own database file, removed with the temp dir's usual cleanup (kept
-        // for the leak scan in canary mode).
-        raw.storage.database_path = Some(canary::database_path());
+        // Each console gets its own database file (unless it runs on PostgreSQL), removed with the
+        // temp dir's usual cleanup (kept for the leak scan in canary mode).
+        if raw.storage.database_url.is_none() {
+            raw.storage.database_path = Some(canary::database_path());
+        }
         // The built-in simulator gets a canary secret with characters that change under every
         // encoding, and (in canary mode) records the tokens it issues.
         if raw.simulator.client_secret_env.is_none() {
