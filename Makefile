@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-overhead bench-compare bench-inspector screenshots bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium redis-server node-deps clean
+.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-overhead bench-compare bench-inspector screenshots bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium redis-server postgres-server node-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,9 +38,9 @@ LEAK_DIR := $(CURDIR)/target/leak-canary
 
 # node-deps installs oauth2-mock-server, the independent OAuth2 server of the token integration test;
 # A55_REQUIRE_OAUTH2_MOCK makes that test fail instead of skipping when it is missing. The Redis
-# session tests start their own redis-server and fail, naming it, when it is missing.
+# and PostgreSQL tests start their own servers and fail, naming the binary, when one is missing.
 # The second command is the load benchmark's smoke run (20 staff sessions for 10 s, same assertions).
-test-rust: wasm-target node-deps redis-server
+test-rust: wasm-target node-deps redis-server postgres-server
 	rm -rf $(LEAK_DIR)/integration && mkdir -p $(LEAK_DIR)/integration
 	set -o pipefail; A55_LEAK_CANARY_DIR=$(LEAK_DIR)/integration A55_REQUIRE_OAUTH2_MOCK=1 RUST_BACKTRACE=1 \
 	  cargo test -p app -p server --features app/ssr -- --nocapture 2>&1 | tee $(LEAK_DIR)/integration/test-output.log
@@ -110,7 +110,7 @@ fmt: ## Format the code
 
 build-tools: wasm-target cargo-leptos wasm-bindgen node-deps
 
-tools: build-tools chromium redis-server
+tools: build-tools chromium redis-server postgres-server
 
 wasm-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -134,6 +134,14 @@ chromium:
 redis-server:
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server \
 	  && { $(SUDO) systemctl disable --now redis-server 2>/dev/null || $(SUDO) service redis-server stop 2>/dev/null || true; }; }
+
+# PostgreSQL 15's server binaries (initdb, postgres) for the storage and replica tests; the cluster
+# Debian creates and starts is stopped and kept from starting again.
+PG_BIN ?= /usr/lib/postgresql/15/bin
+postgres-server:
+	@test -x $(PG_BIN)/postgres || { $(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql-15 \
+	  && { $(SUDO) pg_ctlcluster 15 main stop 2>/dev/null; $(SUDO) systemctl disable --now postgresql 2>/dev/null \
+	       || $(SUDO) service postgresql stop 2>/dev/null || true; }; }
 
 node-deps: end2end/node_modules/.package-lock.json
 
