@@ -177,3 +177,45 @@ async fn consoles_starting_together_on_an_empty_database_migrate_it_exactly_once
     assert!(applied.iter().all(|(_, times)| *times == 1), "each once: {applied:?}");
     assert_eq!(count(&rows, "SELECT COUNT(*) FROM console_meta WHERE key = 'created_at'").await, 1);
 }
+
+#[tokio::test]
+async fn while_postgresql_is_down_staff_requests_answer_503_and_readiness_fails_then_both_recover() {
+    let mut pg = PostgresServer::start().await;
+    let database = pg.create_database().await;
+    let mut raw = RawConfig::default();
+    raw.auth.users = vec![user("alice", "admin", &[])];
+    // A request gives up on the database after this long (each one below waits for it).
+    raw.storage.connect_timeout_ms = 700;
+    let console = console_on(&pg, &database, raw).await;
+    let cookie = console.login("alice").await;
+    let ready = || async {
+        let response = console.http.get(format!("{}/readyz", console.base)).send().await.unwrap();
+        (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+    };
+    assert_eq!(ready().await.0, 200);
+
+    pg.stop();
+    let (status, body) = ready().await;
+    assert_eq!((status, body["database"].as_str()), (503, Some("unreachable")), "{body}");
+    let whoami = console.whoami(&cookie).await;
+    assert_eq!(whoami.status(), 503, "nobody is let in without their session being read");
+    let (status, text) = console.run_as(&cookie, &wallets("simulator")).await;
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("unavailable"), "{text}");
+    assert!(!text.contains(pg.password()), "the error never carries the password");
+
+    pg.restart().await;
+    let mut back = false;
+    for _ in 0..100 {
+        if console.whoami(&cookie).await.status() == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(back, "the session works again once PostgreSQL answers");
+    assert_eq!(ready().await.0, 200);
+    let (status, text) = console.run_as(&cookie, &wallets("simulator")).await;
+    assert_eq!(status, 200, "{text}");
+    console.console.shutdown().await;
+}

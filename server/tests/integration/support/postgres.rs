@@ -208,6 +208,12 @@ impl PostgresServer {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
+    /// Starts the stopped server again on the same port and data, and waits until it answers.
+    pub async fn restart(&mut self) {
+        self.spawn(run_as());
+        assert!(self.wait_until_ready().await, "postgres did not come back:\n{}", self.log_tail());
+    }
+
     /// Stops the server at once (SIGQUIT: immediate shutdown), as a crash or an outage would.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else { return };
