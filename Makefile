@@ -24,11 +24,11 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 run: build-tools ## Build a release and serve it on 127.0.0.1:3000 (simulator only unless console.toml exists)
-	cargo leptos build --release --precompress
+	cargo leptos build --release --precompress --split
 	LEPTOS_SITE_ROOT=target/site ./target/release/a55-console
 
 dev: build-tools ## Watch mode: rebuild and reload on change
-	CARGO_INCREMENTAL=1 cargo leptos watch
+	CARGO_INCREMENTAL=1 cargo leptos watch --split
 
 test: tools test-rust test-browser leak-scan test-bundle-size ## Everything the tests need; unit, integration, browser tests and load smoke run; the leak canary scan; the bundle size budget
 
@@ -47,7 +47,7 @@ test-rust: wasm-target node-deps redis-server postgres-server
 	cargo test -p app -p server --features app/ssr --bench load
 
 test-browser: tools
-	cargo leptos build
+	cargo leptos build --split
 	mkdir -p $(LEAK_DIR)
 	set -o pipefail; cd end2end && npx playwright test 2>&1 | tee $(LEAK_DIR)/browser-test-output.log
 	cp $(LEAK_DIR)/browser-test-output.log end2end/.run/playwright-output.log
@@ -84,11 +84,11 @@ bench-compare: ## Compare diff engine on 5 MB of JSON per side, every mode
 
 # A release build: the inspector's figures are meaningless on a debug WASM.
 screenshots: tools ## The README's pictures (docs/screenshots/*.png, each under 200 KB) from the simulator
-	cargo leptos build
+	cargo leptos build --split
 	cd end2end && npx playwright test --config screenshots.config.ts
 
 bench-inspector: tools ## Response inspector on 1, 5 and 20 MB in chromium (BENCH_SIZES=1,5,20)
-	cargo leptos build --release
+	cargo leptos build --release --split
 	cd end2end && A55_CONSOLE_BIN=../target/release/a55-console npx playwright test --config bench.config.ts
 	benchmarks/assemble.sh
 
@@ -96,14 +96,16 @@ bench-inspector: tools ## Response inspector on 1, 5 and 20 MB in chromium (BENC
 # use stays as it is.
 BUNDLE_SITE := target/bundle-site
 
-bundle-size: build-tools ## Release WASM + JS + CSS gzip size against benchmarks/bundle-budget.txt; writes its section
-	LEPTOS_SITE_ROOT=$(BUNDLE_SITE) cargo leptos build --release --frontend-only
-	benchmarks/bundle-size.sh section $(BUNDLE_SITE)/pkg
+bundle-size: build-tools ## What each route's code costs on the wire (brotli) against benchmarks/bundle-budget.txt; writes its section
+	rm -rf $(BUNDLE_SITE)/pkg
+	LEPTOS_SITE_ROOT=$(BUNDLE_SITE) cargo leptos build --release --split --frontend-only
+	node benchmarks/bundle-size.mjs section $(BUNDLE_SITE)/pkg
 	benchmarks/assemble.sh
 
 test-bundle-size: build-tools
-	LEPTOS_SITE_ROOT=$(BUNDLE_SITE) cargo leptos build --release --frontend-only
-	benchmarks/bundle-size.sh check $(BUNDLE_SITE)/pkg
+	rm -rf $(BUNDLE_SITE)/pkg
+	LEPTOS_SITE_ROOT=$(BUNDLE_SITE) cargo leptos build --release --split --frontend-only
+	node benchmarks/bundle-size.mjs check $(BUNDLE_SITE)/pkg
 
 fmt: ## Format the code
 	cargo fmt --all
