@@ -193,6 +193,7 @@ impl StaffAccess {
             local: true,
             session: None,
             address,
+            demo: None,
         }
     }
 
@@ -270,6 +271,7 @@ impl StaffAccess {
             local: false,
             session: Some(hashed(&login_id)),
             address,
+            demo: None,
         })))
     }
 
