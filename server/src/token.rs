@@ -627,8 +627,15 @@ impl TokenBroker {
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
             let mut guard = lock(&slot);
             guard.inflight = None;
-            let done =
-                Done { leader: &leader, source: &source, reason, latency_ms, sink: sink.as_ref(), by: by.as_deref() };
+            let done = Done {
+                leader: &leader,
+                source: &source,
+                reason,
+                latency_ms,
+                sink: sink.as_ref(),
+                by: by.as_deref(),
+                shared_backoff: outcome.shared_backoff,
+            };
             match (&outcome.result, outcome.sent) {
                 (Ok(token), true) => done.obtained(&mut guard, token),
                 (Ok(token), false) => done.adopted(&mut guard, token),
@@ -657,6 +664,8 @@ struct Done<'a> {
     latency_ms: f64,
     sink: Option<&'a EventSink>,
     by: Option<&'a str>,
+    /// The backoff shared with every replica, when Redis took (or had) it.
+    shared_backoff: Option<leader::SharedStep>,
 }
 
 impl Done<'_> {
@@ -708,9 +717,17 @@ impl Done<'_> {
     /// This replica's token request failed.
     fn failed(&self, guard: &mut Slot, error: &TokenError) {
         let (source, reason, leader) = (self.source, self.reason, self.leader);
-        guard.failures = guard.failures.saturating_add(1);
-        let delay =
-            leader.backoff.delay(guard.failures, error.is_permanent(), error.retry_after(), leader.jitter.as_ref());
+        let delay = match self.shared_backoff {
+            // Every replica's failures in a row, and the wait every replica keeps to.
+            Some(leader::SharedStep { failures: Some(failures), wait }) => {
+                guard.failures = failures;
+                wait
+            }
+            _ => {
+                guard.failures = guard.failures.saturating_add(1);
+                leader.backoff.delay(guard.failures, error.is_permanent(), error.retry_after(), leader.jitter.as_ref())
+            }
+        };
         guard.retry_at = Some(leader.clock.now() + delay);
         if error.is_permanent() {
             tracing::error!(
@@ -745,8 +762,13 @@ impl Done<'_> {
     fn cooling(&self, guard: &mut Slot, error: &TokenError) {
         let leader = self.leader;
         leader.metrics.token_fast_failure(&self.source.environment);
-        if let TokenError::CoolingDown { retry_in_secs, .. } = error {
-            guard.retry_at = Some(leader.clock.now() + Duration::from_secs(*retry_in_secs));
+        match (self.shared_backoff, error) {
+            // The exact time the shared backoff ends, not rounded up to the second.
+            (Some(step), _) => guard.retry_at = Some(leader.clock.now() + step.wait),
+            (None, TokenError::CoolingDown { retry_in_secs, .. }) => {
+                guard.retry_at = Some(leader.clock.now() + Duration::from_secs(*retry_in_secs));
+            }
+            (None, _) => {}
         }
         guard.last_error = Some(error.clone());
     }

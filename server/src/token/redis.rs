@@ -5,9 +5,11 @@
 //! value and the key's name as associated data, so a value cannot be moved to another key; it
 //! expires when the token enters its refresh skew), `<prefix>token-lock:<hash>` (the lease: `SET NX
 //! PX` with a random owner, released by a compare-and-delete script), `<prefix>token-backoff:<hash>`
-//! (the last failure, for as long as the backoff runs) and the channel `<prefix>token-ready:<hash>`
-//! (`ready:<fingerprint>`, `failed` or `gone`), which waiters subscribe to before they look, and
-//! every replica watches to drop copies another replica replaced.
+//! (the last failure, for as long as the backoff runs), `<prefix>token-failures:<hash>` (failed
+//! requests in a row by any replica: `INCR`, deleted by a success, so the backoff grows across
+//! replicas) and the channel `<prefix>token-ready:<hash>` (`ready:<fingerprint>`, `failed` or
+//! `gone`), which waiters subscribe to before they look, and every replica watches to drop copies
+//! another replica replaced.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,6 +92,10 @@ impl RedisTokens {
 
     fn backoff_key(&self, hash: &str) -> String {
         format!("{}token-backoff:{hash}", self.prefix)
+    }
+
+    fn failures_key(&self, hash: &str) -> String {
+        format!("{}token-failures:{hash}", self.prefix)
     }
 
     fn channel(&self, hash: &str) -> String {
@@ -221,6 +227,9 @@ impl SharedTokens for RedisTokens {
             .arg("PX")
             .arg(keep_ms)
             .ignore()
+            .cmd("DEL")
+            .arg(self.failures_key(hash))
+            .ignore()
             .cmd("PUBLISH")
             .arg(self.channel(hash))
             .arg(format!("{}{}", signal::READY, super::fingerprint(token.token.expose_secret())))
@@ -280,6 +289,23 @@ impl SharedTokens for RedisTokens {
         self.publish(hash, signal::GONE, "token_invalidate").await
     }
 
+    async fn count_failure(&self, hash: &str, remember: Duration) -> Result<u32, SharedError> {
+        let key = self.failures_key(hash);
+        let mut connection = self.connection.clone();
+        let (count,) = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(&key)
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(u64::try_from(remember.as_millis()).unwrap_or(u64::MAX).max(1))
+            .ignore()
+            .query_async::<(u64,)>(&mut connection)
+            .await
+            .map_err(failed("token_fail"))?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
     async fn fail(&self, hash: &str, cause: &str, delay: Duration) -> Result<(), SharedError> {
         let mut connection = self.connection.clone();
         redis::cmd("SET")
@@ -313,6 +339,7 @@ impl SharedTokens for RedisTokens {
         let mut connection = self.connection.clone();
         redis::cmd("DEL")
             .arg(self.backoff_key(hash))
+            .arg(self.failures_key(hash))
             .query_async::<i64>(&mut connection)
             .await
             .map(|_| ())

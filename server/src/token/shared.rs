@@ -107,7 +107,8 @@ pub struct SharedBackoff {
 pub trait SharedTokens: Send + Sync {
     /// The token stored under `hash`, if any.
     async fn load(&self, hash: &str) -> Result<Option<SharedToken>, SharedError>;
-    /// Stores `token` for `keep` (less than its own lifetime) and tells every replica it is ready.
+    /// Stores `token` for `keep` (less than its own lifetime), ends the count of failures in a row,
+    /// and tells every replica it is ready.
     async fn store(&self, hash: &str, token: &SharedToken, keep: Duration) -> Result<(), SharedError>;
     /// Takes the lease for `lease`, unless another replica holds it (`None`).
     async fn lock(&self, hash: &str, lease: Duration) -> Result<Option<Lease>, SharedError>;
@@ -118,11 +119,14 @@ pub trait SharedTokens: Send + Sync {
     async fn wait(&self, hash: &str, within: Duration) -> Result<Option<SharedToken>, SharedError>;
     /// Deletes the stored token and tells every replica to drop its copy.
     async fn invalidate(&self, hash: &str) -> Result<(), SharedError>;
+    /// Counts one more failed token request in a row, by any replica, and answers the count (1 for
+    /// the first); the count is forgotten `remember` after the latest failure, or at a success.
+    async fn count_failure(&self, hash: &str, remember: Duration) -> Result<u32, SharedError>;
     /// Records a failed token request for `delay` and wakes the waiters.
     async fn fail(&self, hash: &str, cause: &str, delay: Duration) -> Result<(), SharedError>;
     /// The shared backoff, while it runs.
     async fn backoff(&self, hash: &str) -> Result<Option<SharedBackoff>, SharedError>;
-    /// Ends the shared backoff (a manual refresh, a forget).
+    /// Ends the shared backoff and its count (a manual refresh, a forget).
     async fn clear_backoff(&self, hash: &str) -> Result<(), SharedError>;
 }
 
@@ -189,6 +193,7 @@ pub mod memory {
         tokens: HashMap<String, (SharedToken, Instant)>,
         locks: HashMap<String, (String, Instant)>,
         backoffs: HashMap<String, (String, Instant)>,
+        failures: HashMap<String, (u32, Instant)>,
     }
 
     pub struct MemoryShared {
@@ -222,6 +227,7 @@ pub mod memory {
             state.tokens.retain(|_, (_, until)| *until > now);
             state.locks.retain(|_, (_, until)| *until > now);
             state.backoffs.retain(|_, (_, until)| *until > now);
+            state.failures.retain(|_, (_, until)| *until > now);
             Ok(state)
         }
 
@@ -238,7 +244,10 @@ pub mod memory {
 
         async fn store(&self, hash: &str, token: &SharedToken, keep: Duration) -> Result<(), SharedError> {
             let until = self.clock.now() + keep;
-            self.state("store")?.tokens.insert(hash.to_owned(), (token.clone(), until));
+            let mut state = self.state("store")?;
+            state.tokens.insert(hash.to_owned(), (token.clone(), until));
+            state.failures.remove(hash);
+            drop(state);
             self.ready.notify_waiters();
             Ok(())
         }
@@ -277,6 +286,14 @@ pub mod memory {
             Ok(())
         }
 
+        async fn count_failure(&self, hash: &str, remember: Duration) -> Result<u32, SharedError> {
+            let until = self.clock.now() + remember;
+            let mut state = self.state("count_failure")?;
+            let count = state.failures.get(hash).map_or(0, |(count, _)| *count) + 1;
+            state.failures.insert(hash.to_owned(), (count, until));
+            Ok(count)
+        }
+
         async fn fail(&self, hash: &str, cause: &str, delay: Duration) -> Result<(), SharedError> {
             let until = self.clock.now() + delay;
             self.state("fail")?.backoffs.insert(hash.to_owned(), (cause.to_owned(), until));
@@ -294,7 +311,9 @@ pub mod memory {
         }
 
         async fn clear_backoff(&self, hash: &str) -> Result<(), SharedError> {
-            self.state("clear_backoff")?.backoffs.remove(hash);
+            let mut state = self.state("clear_backoff")?;
+            state.backoffs.remove(hash);
+            state.failures.remove(hash);
             Ok(())
         }
     }

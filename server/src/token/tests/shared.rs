@@ -218,3 +218,60 @@ async fn a_rotated_secret_on_one_replica_is_not_served_the_token_of_the_old_secr
     assert_ne!(new.fingerprint, old.fingerprint);
     assert_eq!(endpoint.requests(), 2);
 }
+
+/// The error a replica answers while the shared backoff runs, and the seconds it says to wait.
+async fn cooling_secs(broker: &TokenBroker, source: &TokenSource) -> u64 {
+    match broker.token(source).await {
+        Err(TokenError::CoolingDown { retry_in_secs, .. }) => retry_in_secs,
+        other => panic!("expected the shared backoff, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn failures_in_a_row_on_two_replicas_grow_one_shared_backoff_and_a_success_starts_it_again() {
+    let endpoint = Endpoint::start().await;
+    endpoint.always(Reply::Status(500, "{}"));
+    let clock = ManualClock::new();
+    let (_, a, b) = replicas(&clock);
+    let source = endpoint.source(60);
+    assert!(matches!(a.token(&source).await, Err(TokenError::Endpoint { status: 500, .. })));
+    assert_eq!(cooling_secs(&b, &source).await, 1, "the first step");
+    clock.advance(Duration::from_secs(1));
+    // B asks once the backoff is over and fails: the second failure in a row, whoever sent it.
+    assert!(matches!(b.token(&source).await, Err(TokenError::Endpoint { status: 500, .. })));
+    assert_eq!(endpoint.requests(), 2);
+    assert_eq!(cooling_secs(&a, &source).await, 2, "A waits the next step");
+    assert_eq!(b.details(&source).retry_in_secs, Some(2.0), "B keeps to the same retry time");
+    assert_eq!(a.details(&source).retry_in_secs, Some(2.0));
+    clock.advance(Duration::from_millis(1_999));
+    assert_eq!(cooling_secs(&b, &source).await, 1, "nobody asks before it ends");
+    assert_eq!(cooling_secs(&a, &source).await, 1);
+    assert_eq!(endpoint.requests(), 2);
+    clock.advance(Duration::from_millis(1));
+    assert!(a.token(&source).await.is_err());
+    assert_eq!(cooling_secs(&b, &source).await, 4, "the third failure in a row: 4 s");
+    assert_eq!(endpoint.requests(), 3);
+
+    // A success ends the count: the next failure backs off by the first step again.
+    clock.advance(Duration::from_secs(4));
+    endpoint.then(Reply::Token(3)).always(Reply::Status(500, "{}"));
+    b.token(&source).await.unwrap();
+    clock.advance(Duration::from_secs(4));
+    assert!(a.token(&source).await.is_err());
+    assert_eq!(cooling_secs(&b, &source).await, 1);
+}
+
+#[tokio::test]
+async fn with_the_shared_cache_down_a_replica_grows_its_own_backoff() {
+    let endpoint = Endpoint::start().await;
+    endpoint.always(Reply::Status(500, "{}"));
+    let clock = ManualClock::new();
+    let (shared, a, _) = replicas(&clock);
+    shared.down.store(true, Ordering::SeqCst);
+    let source = endpoint.source(60);
+    assert!(a.token(&source).await.is_err());
+    assert_eq!(a.details(&source).retry_in_secs, Some(1.0));
+    clock.advance(Duration::from_secs(1));
+    assert!(a.token(&source).await.is_err());
+    assert_eq!(a.details(&source).retry_in_secs, Some(2.0), "its own second step");
+}
