@@ -177,7 +177,13 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     ));
     let shared_tokens = shared_tokens(&config).await?;
     let broker = Arc::new(match &shared_tokens {
-        Some(tokens) => broker.with_shared(Arc::new(tokens.clone())),
+        Some(tokens) => {
+            // Names this process in the token history every replica shows; random, so replicas on
+            // one host differ and the page never shows the host's name. Logged to map it back.
+            let replica = hex::encode(rand::random::<[u8; 3]>());
+            tracing::info!(replica = %replica, "token events are shared by every replica; this one is {replica}");
+            broker.with_shared(Arc::new(tokens.clone())).with_replica(&replica)
+        }
         None => broker,
     });
     let (bodies, vault) = match shared_stores(&config, &sessions, &metrics) {

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use app::wire::TokenEvent;
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest, Sha256};
 
@@ -128,6 +129,11 @@ pub trait SharedTokens: Send + Sync {
     async fn backoff(&self, hash: &str) -> Result<Option<SharedBackoff>, SharedError>;
     /// Ends the shared backoff and its count (a manual refresh, a forget).
     async fn clear_backoff(&self, hash: &str) -> Result<(), SharedError>;
+    /// Adds one event to the history every replica shows (metadata only: never a token, secret or
+    /// client id), keeping the newest `events::KEPT_EVENTS`.
+    async fn record(&self, hash: &str, event: &TokenEvent) -> Result<(), SharedError>;
+    /// The history every replica wrote, newest first.
+    async fn history(&self, hash: &str) -> Result<Vec<TokenEvent>, SharedError>;
 }
 
 /// What every replica calls a key: the SHA-256 of everything in `TokenKey`, hex. The client id only
@@ -194,6 +200,7 @@ pub mod memory {
         locks: HashMap<String, (String, Instant)>,
         backoffs: HashMap<String, (String, Instant)>,
         failures: HashMap<String, (u32, Instant)>,
+        events: HashMap<String, std::collections::VecDeque<TokenEvent>>,
     }
 
     pub struct MemoryShared {
@@ -315,6 +322,19 @@ pub mod memory {
             state.backoffs.remove(hash);
             state.failures.remove(hash);
             Ok(())
+        }
+
+        async fn record(&self, hash: &str, event: &TokenEvent) -> Result<(), SharedError> {
+            let mut state = self.state("record")?;
+            let events = state.events.entry(hash.to_owned()).or_default();
+            events.push_front(event.clone());
+            events.truncate(crate::token::events::KEPT_EVENTS);
+            Ok(())
+        }
+
+        async fn history(&self, hash: &str) -> Result<Vec<TokenEvent>, SharedError> {
+            let state = self.state("history")?;
+            Ok(state.events.get(hash).map(|events| events.iter().cloned().collect()).unwrap_or_default())
         }
     }
 }

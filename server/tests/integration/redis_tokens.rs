@@ -379,3 +379,69 @@ async fn failures_in_a_row_on_two_replicas_grow_one_backoff_that_both_keep_to() 
     assert!((1..=600_000).contains(&ttl), "the count is forgotten 10 minutes after the last failure: {ttl}");
     logs_are_clean(&[&a, &b], &secret, &key);
 }
+
+/// A replica's token history as (replica, reason, outcome kind), once it holds `count` events.
+async fn history(http: &reqwest::Client, base: &str, count: usize) -> Vec<(String, String, String)> {
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = details(http, base)
+            .await
+            .events
+            .into_iter()
+            .map(|e| {
+                let outcome = serde_json::to_value(&e.outcome).unwrap()["kind"].as_str().unwrap().to_owned();
+                let reason = serde_json::to_value(e.reason).unwrap().as_str().unwrap().to_owned();
+                (e.replica.unwrap_or_default(), reason, outcome)
+            })
+            .collect();
+        if seen.len() >= count {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{base} never showed {count} token events: {seen:?}");
+}
+
+#[tokio::test]
+async fn token_events_of_both_replicas_appear_on_both_and_a_token_taken_from_redis_is_one_of_them() {
+    let redis = RedisServer::start().await;
+    let secret = canary_secret();
+    let (simulator, base, _) = slow_simulator(&secret, Arc::default(), Arc::default()).await;
+    let (_, key) = state_key();
+    let (a, b) = two_replicas(&redis, &base, &secret, &key).await;
+    let http = csrf_client();
+    let first = run(&http, &a.base).await.unwrap();
+    assert_eq!(run(&http, &b.base).await.unwrap(), first, "B took A's token from Redis");
+    let refreshed =
+        http.post(format!("{}/api/token/refresh", b.base)).form(&[("environment", "partner")]).send().await.unwrap();
+    assert!(refreshed.status().is_success());
+    assert_eq!(simulator.token_requests(), 2);
+
+    let on_a = history(&http, &a.base, 3).await;
+    let on_b = history(&http, &b.base, 3).await;
+    assert_eq!(on_a, on_b, "both replicas show the same history");
+    let (id_a, id_b) = (on_a[2].0.clone(), on_a[0].0.clone());
+    assert_ne!(id_a, id_b);
+    let expected = vec![
+        (id_b.clone(), "manual".to_owned(), "obtained".to_owned()),
+        (id_b.clone(), "cold".to_owned(), "adopted".to_owned()),
+        (id_a.clone(), "cold".to_owned(), "obtained".to_owned()),
+    ];
+    assert_eq!(on_a, expected);
+    for (replica, id) in [(&a, &id_a), (&b, &id_b)] {
+        assert_eq!(id.len(), 6, "a short id: {id}");
+        assert!(replica.log_text().contains(&format!("this one is {id}")), "each replica logs its id");
+    }
+
+    let mut client = redis.client().await;
+    let keys: Vec<String> = client.keys("it-*token-events:*").await.unwrap();
+    assert_eq!(keys.len(), 1, "one list per token key: {keys:?}");
+    let values: Vec<String> = client.lrange(&keys[0], 0, -1).await.unwrap();
+    assert_eq!(values.len(), 3);
+    for value in &values {
+        assert!(!value.contains("partner-client") && !value.contains(&secret) && !value.contains("eyJ"), "{value}");
+    }
+    let ttl: i64 = client.pttl(&keys[0]).await.unwrap();
+    assert!((1..=86_400_000).contains(&ttl), "the history expires a day after its last event: {ttl}");
+    logs_are_clean(&[&a, &b], &secret, &key);
+}
