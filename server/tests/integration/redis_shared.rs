@@ -407,6 +407,32 @@ async fn demo_mode_switched_on_at_one_replica_masks_the_other_and_switched_off_t
 }
 
 #[tokio::test]
+async fn a_forced_demo_instance_on_redis_stays_in_demo_mode_without_reading_or_writing_a_switch() {
+    let redis = RedisServer::start().await;
+    let mut raw = console_server::config::RawConfig {
+        sessions: console_server::config::RawSessions {
+            redis_url: Some(redis.url()),
+            redis_password_env: Some("IT_REDIS_PASSWORD".into()),
+            ..console_server::config::RawSessions::default()
+        },
+        ..console_server::config::RawConfig::default()
+    };
+    raw.masking.force_demo = true;
+    let mut vars = Vars::default();
+    vars.0.insert("IT_REDIS_PASSWORD".into(), redis.password.clone());
+    let console = TestConsole::start(raw, vars, Arc::new(console_server::clock::SystemClock)).await;
+    assert!(console.execute(&list_charges("simulator", 5)).await.masking.demo);
+    let off =
+        console.http.post(format!("{}/api/demo/set", console.base)).form(&[("enabled", "false")]).send().await.unwrap();
+    assert_eq!(off.status(), 403, "a forced instance refuses switching off");
+    let metrics = console.http.get(format!("{}/metrics", console.base)).send().await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains("store=\"demo\""), "nothing read or written: {metrics}");
+    let keys: Vec<String> = redis.client().await.keys("*demo:*").await.unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
 async fn while_redis_is_down_a_run_still_answers_and_a_stored_body_is_a_503_saying_the_shared_store_is_unavailable() {
     let mut redis = RedisServer::start().await;
     let raw = console_server::config::RawConfig {
