@@ -27,6 +27,9 @@ pub struct Caller {
     pub session: Option<String>,
     /// The client address the request came from.
     pub address: Option<String>,
+    /// Demo mode as read once for this request, when it lives in a store replicas share (Redis);
+    /// `None` when the server keeps it in process and asks there.
+    pub demo: Option<bool>,
 }
 
 impl Caller {

@@ -303,6 +303,11 @@ pub enum TokenEventOutcome {
     Failed {
         error: String,
     },
+    /// This replica took the token another replica requested, from the shared cache: no request.
+    Adopted {
+        fingerprint: String,
+        lifetime_secs: u64,
+    },
     /// Staff dropped the cached token.
     Forgotten,
     /// The cached token was dropped because the secret it was obtained with changed.
@@ -318,6 +323,9 @@ pub struct TokenEvent {
     /// Time the token endpoint took, for requests.
     pub latency_ms: Option<f64>,
     pub outcome: TokenEventOutcome,
+    /// The replica the event happened on, when replicas share the token history (Redis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<String>,
 }
 
 /// Where an environment's token is cached.
@@ -338,7 +346,7 @@ pub struct TokenDetails {
     pub token: TokenView,
     /// Decoded JWT header (`alg`, `kid`, ...): the signature is never decoded or sent.
     pub header: Option<serde_json::Value>,
-    /// Newest first.
+    /// Newest first; with a shared cache, every replica's.
     pub events: Vec<TokenEvent>,
     /// Configured refresh skew.
     pub refresh_skew_secs: u64,

@@ -52,6 +52,11 @@ pub fn token_event(environment: &str, event: &TokenEvent, by: Option<&str>) -> A
         TokenEventOutcome::Failed { error } => {
             ("token_failed", "error", format!("token request failed ({reason}){took}: {error}"))
         }
+        TokenEventOutcome::Adopted { fingerprint, lifetime_secs } => (
+            "token_adopted",
+            "ok",
+            format!("token {fingerprint} taken from the shared cache ({reason}), valid {lifetime_secs} s"),
+        ),
         TokenEventOutcome::Forgotten => ("token_forgotten", "ok", format!("cached token forgotten ({reason})")),
         TokenEventOutcome::Dropped => ("token_rotated", "ok", format!("cached token dropped ({reason})")),
     };

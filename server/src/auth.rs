@@ -194,6 +194,7 @@ impl StaffAccess {
             local: true,
             session: None,
             address,
+            demo: None,
         }
     }
 
@@ -276,6 +277,7 @@ impl StaffAccess {
             local: false,
             session: Some(hashed(&login_id)),
             address,
+            demo: None,
         })))
     }
 

@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_status))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::masking::demo_shared::read_per_request))
         .layer(middleware::from_fn_with_state(state.clone(), web::gate))
         .layer(session_layer(&state))
         .layer(middleware::from_fn(session_save_failed))

@@ -6,6 +6,7 @@
 //! byte what the upstream sent, and a masked value keeps its JSON type.
 
 pub mod demo;
+pub mod demo_shared;
 pub mod pii;
 pub mod rules;
 pub mod secrets;

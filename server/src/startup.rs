@@ -20,6 +20,8 @@ use crate::catalog::load_with_extras;
 use crate::clock::SharedClock;
 use crate::config::{Config, Target};
 use crate::expiring::seal::Seal;
+use crate::masking::demo::{DemoModes, DemoSwitch};
+use crate::masking::demo_shared::SharedDemoModes;
 use crate::masking::vault::RevealVault;
 use crate::metrics::Metrics;
 use crate::service::{ConsoleService, LiveEnvironment};
@@ -176,7 +178,13 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     ));
     let shared_tokens = shared_tokens(&config).await?;
     let broker = Arc::new(match &shared_tokens {
-        Some(tokens) => broker.with_shared(Arc::new(tokens.clone())),
+        Some(tokens) => {
+            // Names this process in the token history every replica shows; random, so replicas on
+            // one host differ and the page never shows the host's name. Logged to map it back.
+            let replica = hex::encode(rand::random::<[u8; 3]>());
+            tracing::info!(replica = %replica, "token events are shared by every replica; this one is {replica}");
+            broker.with_shared(Arc::new(tokens.clone())).with_replica(&replica)
+        }
         None => broker,
     });
     let (bodies, vault) = match shared_stores(&config, &sessions, &metrics) {
@@ -188,9 +196,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let catalog = load_with_extras(&config.catalog_documents);
     let history = crate::history::HistoryStore::new(db.clone(), config.history.clone(), clock.clone());
     let saved = crate::saved::SavedStore::new(db.clone(), clock.clone());
-    let demo = crate::masking::demo::DemoModes::load(config.masking.force_demo, db.clone(), clock.clone())
-        .await
-        .map_err(|source| StartError::Database(crate::db::DbError::Open { path: config.storage.display(), source }))?;
+    let demo = demo_switch(&config, &sessions, &db, &clock, &metrics).await?;
     let mut masking = crate::masking::state::Masking::new(config.masking.clone(), demo, clock.clone());
     if let Some(vault) = vault {
         masking = masking.with_vault(vault);
@@ -304,6 +310,31 @@ fn shared_stores(config: &Config, sessions: &Sessions, metrics: &Arc<Metrics>) -
     }
     let vault = RevealVault::in_redis(store.connection(), prefix, seal, metrics.clone(), RevealVault::limits());
     Some((bodies, vault))
+}
+
+/// Demo mode per session: in Redis with the sessions (every replica sees a switch at once), else in
+/// this process with its SQLite rows.
+async fn demo_switch(
+    config: &Config,
+    sessions: &Sessions,
+    db: &crate::db::Database,
+    clock: &SharedClock,
+    metrics: &Arc<Metrics>,
+) -> Result<DemoSwitch, StartError> {
+    if let (Sessions::Redis(store), Some(settings)) = (sessions, &config.redis_sessions) {
+        tracing::info!("demo mode is kept in Redis, shared by every replica");
+        return Ok(DemoSwitch::Shared(SharedDemoModes::new(
+            config.masking.force_demo,
+            store.connection(),
+            &settings.key_prefix,
+            metrics.clone(),
+            config.auth.absolute_timeout,
+        )));
+    }
+    let modes = DemoModes::load(config.masking.force_demo, db.clone(), clock.clone())
+        .await
+        .map_err(|source| StartError::Database(crate::db::DbError::Open { path: config.storage.display(), source }))?;
+    Ok(modes.into())
 }
 
 /// The token cache shared by replicas: on with Redis and `[sessions] state_key_env`/`_file`.

@@ -228,11 +228,17 @@ struct Slot {
 
 impl Slot {
     /// A changed client secret drops the token obtained with the old one and ends any backoff.
-    fn notice_rotation(&mut self, version: u64, wall_ms: impl FnOnce() -> i64) -> Option<TokenEvent> {
+    fn notice_rotation(
+        &mut self,
+        version: u64,
+        wall_ms: impl FnOnce() -> i64,
+        replica: Option<&str>,
+    ) -> Option<TokenEvent> {
         let token_rotated = self.token.as_ref().is_some_and(|t| t.secret_version != version);
         let failed_with_old = self.last_error.is_some() && self.attempted_version.is_some_and(|v| v != version);
         if token_rotated || failed_with_old {
-            let event = self.events.push(wall_ms(), TokenEventReason::Rotation, None, TokenEventOutcome::Dropped);
+            let event =
+                self.events.push(wall_ms(), TokenEventReason::Rotation, None, TokenEventOutcome::Dropped, replica);
             self.token = None;
             self.failures = 0;
             self.retry_at = None;
@@ -289,6 +295,8 @@ pub struct TokenBroker {
     shared: Option<Arc<dyn SharedTokens>>,
     /// The shared cache failed at the latest token request: this replica is on its own for now.
     falling_back: Arc<std::sync::atomic::AtomicBool>,
+    /// This replica's id in a shared token history.
+    replica: Option<Arc<str>>,
     slots: Mutex<HashMap<TokenKey, Arc<Mutex<Slot>>>>,
 }
 
@@ -303,6 +311,7 @@ impl TokenBroker {
             settings: BrokerSettings::default(),
             shared: None,
             falling_back: Arc::default(),
+            replica: None,
             slots: Mutex::new(HashMap::new()),
         }
     }
@@ -317,10 +326,19 @@ impl TokenBroker {
         self
     }
 
-    fn tell(&self, environment: &str, event: Option<TokenEvent>, by: Option<&str>) {
-        if let (Some(sink), Some(event)) = (&self.sink, event) {
-            sink(environment, &event, by);
+    /// Tells the sink of `event` and adds it to the history every replica shows.
+    fn tell(&self, source: &TokenSource, event: Option<TokenEvent>, by: Option<&str>) {
+        let Some(event) = event else { return };
+        if let Some(sink) = &self.sink {
+            sink(&source.environment, &event, by);
         }
+        share_event(self.shared.as_ref(), &self.metrics, source, &event);
+    }
+
+    /// Names this replica in the token events it records (for a history shared by replicas).
+    pub fn with_replica(mut self, replica: &str) -> Self {
+        self.replica = Some(replica.into());
+        self
     }
 
     pub fn with_jitter(mut self, jitter: SharedJitter) -> Self {
@@ -393,8 +411,8 @@ impl TokenBroker {
         let fetch = {
             let mut guard = lock(&slot);
             let now = self.clock.now();
-            let rotated = guard.notice_rotation(version, || self.clock.wall_ms());
-            self.tell(&source.environment, rotated, None);
+            let rotated = guard.notice_rotation(version, || self.clock.wall_ms(), self.replica.as_deref());
+            self.tell(source, rotated, None);
             if let Some(token) = guard.token.clone() {
                 match token.state_at(now) {
                     TokenState::Fresh => return Ok(token),
@@ -436,8 +454,8 @@ impl TokenBroker {
         let fetch = {
             let mut guard = lock(&slot);
             let now = self.clock.now();
-            let rotated = guard.notice_rotation(version, || self.clock.wall_ms());
-            self.tell(&source.environment, rotated, None);
+            let rotated = guard.notice_rotation(version, || self.clock.wall_ms(), self.replica.as_deref());
+            self.tell(source, rotated, None);
             if let Some(token) = &guard.token {
                 if token.fingerprint != rejected && token.state_at(now) != TokenState::Expired {
                     return Ok(Renewal::Renewed(token.clone()));
@@ -474,8 +492,8 @@ impl TokenBroker {
         let version = source.secret.version();
         let fetch = {
             let mut guard = lock(&slot);
-            let rotated = guard.notice_rotation(version, || self.clock.wall_ms());
-            self.tell(&source.environment, rotated, None);
+            let rotated = guard.notice_rotation(version, || self.clock.wall_ms(), self.replica.as_deref());
+            self.tell(source, rotated, None);
             match &guard.inflight {
                 Some(fetch) => fetch.clone(),
                 None => {
@@ -496,9 +514,14 @@ impl TokenBroker {
         guard.retry_at = None;
         guard.last_error = None;
         guard.next_reason = None;
-        let event =
-            guard.events.push(self.clock.wall_ms(), TokenEventReason::Manual, None, TokenEventOutcome::Forgotten);
-        self.tell(&source.environment, Some(event), by);
+        let event = guard.events.push(
+            self.clock.wall_ms(),
+            TokenEventReason::Manual,
+            None,
+            TokenEventOutcome::Forgotten,
+            self.replica.as_deref(),
+        );
+        self.tell(source, Some(event), by);
         drop(guard);
         self.forget_shared(source);
     }
@@ -593,6 +616,23 @@ impl TokenBroker {
         }
     }
 
+    /// `details`, with the history every replica wrote (the shared list, plus this replica's events
+    /// still on their way there). When Redis does not answer: this replica's own events, and the
+    /// cache shown as this replica only right now.
+    pub async fn details_shared(&self, source: &TokenSource) -> TokenDetails {
+        let mut details = self.details(source);
+        let Some(shared) = &self.shared else { return details };
+        match shared.history(&shared::key_hash(&source.key())).await {
+            Ok(events) => details.events = events::merged(events, std::mem::take(&mut details.events)),
+            Err(error) => {
+                self.metrics.redis_error(error.operation);
+                tracing::debug!(error = %error, "shared token history unavailable; showing this replica's");
+                details.cache = TokenCache::FallingBack;
+            }
+        }
+        details
+    }
+
     /// Starts the one request for this slot (the caller holds its lock and has checked none runs).
     fn start_fetch(
         &self,
@@ -613,6 +653,7 @@ impl TokenBroker {
             jitter: self.jitter.clone(),
         };
         let sink = self.sink.clone();
+        let replica = self.replica.clone();
         let source = source.clone();
         let environment = source.environment.clone();
         let slot = slot.clone();
@@ -627,8 +668,16 @@ impl TokenBroker {
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
             let mut guard = lock(&slot);
             guard.inflight = None;
-            let done =
-                Done { leader: &leader, source: &source, reason, latency_ms, sink: sink.as_ref(), by: by.as_deref() };
+            let done = Done {
+                leader: &leader,
+                source: &source,
+                reason,
+                latency_ms,
+                sink: sink.as_ref(),
+                by: by.as_deref(),
+                shared_backoff: outcome.shared_backoff,
+                replica: replica.as_deref(),
+            };
             match (&outcome.result, outcome.sent) {
                 (Ok(token), true) => done.obtained(&mut guard, token),
                 (Ok(token), false) => done.adopted(&mut guard, token),
@@ -657,6 +706,9 @@ struct Done<'a> {
     latency_ms: f64,
     sink: Option<&'a EventSink>,
     by: Option<&'a str>,
+    /// The backoff shared with every replica, when Redis took (or had) it.
+    shared_backoff: Option<leader::SharedStep>,
+    replica: Option<&'a str>,
 }
 
 impl Done<'_> {
@@ -664,6 +716,11 @@ impl Done<'_> {
         if let Some(sink) = self.sink {
             sink(&self.source.environment, event, self.by);
         }
+        self.share(event);
+    }
+
+    fn share(&self, event: &TokenEvent) {
+        share_event(self.leader.shared.as_ref(), &self.leader.metrics, self.source, event);
     }
 
     /// This replica requested the token.
@@ -686,15 +743,27 @@ impl Done<'_> {
                 fingerprint: token.fingerprint.clone(),
                 lifetime_secs: token.lifetime.as_secs(),
             },
+            self.replica,
         );
         self.tell(&event);
         Self::keep(guard, token);
     }
 
     /// The token another replica requested (or this one's, from the shared cache): no request was
-    /// sent, so nothing is counted or recorded as one.
+    /// sent, so nothing is counted or audited as one; the history says where it came from.
     fn adopted(&self, guard: &mut Slot, token: &Arc<AccessToken>) {
         tracing::debug!(environment = %self.source.environment, fingerprint = %token.fingerprint, "access token taken from the shared cache");
+        let event = guard.events.push(
+            self.leader.clock.wall_ms(),
+            self.reason,
+            None,
+            TokenEventOutcome::Adopted {
+                fingerprint: token.fingerprint.clone(),
+                lifetime_secs: token.lifetime.as_secs(),
+            },
+            self.replica,
+        );
+        self.share(&event);
         Self::keep(guard, token);
     }
 
@@ -708,9 +777,17 @@ impl Done<'_> {
     /// This replica's token request failed.
     fn failed(&self, guard: &mut Slot, error: &TokenError) {
         let (source, reason, leader) = (self.source, self.reason, self.leader);
-        guard.failures = guard.failures.saturating_add(1);
-        let delay =
-            leader.backoff.delay(guard.failures, error.is_permanent(), error.retry_after(), leader.jitter.as_ref());
+        let delay = match self.shared_backoff {
+            // Every replica's failures in a row, and the wait every replica keeps to.
+            Some(leader::SharedStep { failures: Some(failures), wait }) => {
+                guard.failures = failures;
+                wait
+            }
+            _ => {
+                guard.failures = guard.failures.saturating_add(1);
+                leader.backoff.delay(guard.failures, error.is_permanent(), error.retry_after(), leader.jitter.as_ref())
+            }
+        };
         guard.retry_at = Some(leader.clock.now() + delay);
         if error.is_permanent() {
             tracing::error!(
@@ -736,6 +813,7 @@ impl Done<'_> {
             reason,
             Some(self.latency_ms),
             TokenEventOutcome::Failed { error: error.to_string() },
+            self.replica,
         );
         self.tell(&event);
         guard.last_error = Some(error.clone());
@@ -745,11 +823,37 @@ impl Done<'_> {
     fn cooling(&self, guard: &mut Slot, error: &TokenError) {
         let leader = self.leader;
         leader.metrics.token_fast_failure(&self.source.environment);
-        if let TokenError::CoolingDown { retry_in_secs, .. } = error {
-            guard.retry_at = Some(leader.clock.now() + Duration::from_secs(*retry_in_secs));
+        match (self.shared_backoff, error) {
+            // The exact time the shared backoff ends, not rounded up to the second.
+            (Some(step), _) => guard.retry_at = Some(leader.clock.now() + step.wait),
+            (None, TokenError::CoolingDown { retry_in_secs, .. }) => {
+                guard.retry_at = Some(leader.clock.now() + Duration::from_secs(*retry_in_secs));
+            }
+            (None, _) => {}
         }
         guard.last_error = Some(error.clone());
     }
+}
+
+/// Adds `event` to the history every replica shows, in the background: a token event never waits
+/// for Redis. A failure is counted and logged; this replica's page still shows its own events.
+fn share_event(
+    shared: Option<&Arc<dyn SharedTokens>>,
+    metrics: &Arc<Metrics>,
+    source: &TokenSource,
+    event: &TokenEvent,
+) {
+    let (Some(shared), Ok(runtime)) = (shared.cloned(), tokio::runtime::Handle::try_current()) else {
+        return;
+    };
+    let hash = shared::key_hash(&source.key());
+    let (metrics, event) = (metrics.clone(), event.clone());
+    runtime.spawn(async move {
+        if let Err(error) = shared.record(&hash, &event).await {
+            metrics.redis_error(error.operation);
+            tracing::debug!(error = %error, "shared token history: an event was not shared");
+        }
+    });
 }
 
 /// The `reason` label of metrics and logs.

@@ -94,6 +94,57 @@ impl DemoModes {
     }
 }
 
+/// Where the switch lives: this process (with its SQLite rows), or Redis, shared by every replica
+/// (`demo_shared.rs`), chosen at start-up. The service asks this, never a variant directly.
+pub enum DemoSwitch {
+    Local(DemoModes),
+    Shared(super::demo_shared::SharedDemoModes),
+}
+
+impl From<DemoModes> for DemoSwitch {
+    fn from(modes: DemoModes) -> Self {
+        Self::Local(modes)
+    }
+}
+
+impl DemoSwitch {
+    pub fn forced(&self) -> bool {
+        match self {
+            Self::Local(modes) => modes.forced(),
+            Self::Shared(modes) => modes.forced(),
+        }
+    }
+
+    /// Whether `caller`'s answers are masked for a demo: this process' set, or the switch read from
+    /// Redis once for this request (`Caller::demo`).
+    pub fn is_on(&self, caller: &Caller) -> bool {
+        match self {
+            Self::Local(modes) => modes.is_on(caller),
+            Self::Shared(modes) => modes.is_on(caller),
+        }
+    }
+
+    pub fn view(&self, caller: &Caller) -> DemoView {
+        DemoView { enabled: self.is_on(caller), forced: self.forced() }
+    }
+
+    pub async fn set(&self, caller: &Caller, enabled: bool) -> Result<DemoView, ConsoleError> {
+        match self {
+            Self::Local(modes) => modes.set(caller, enabled).await,
+            Self::Shared(modes) => modes.set(caller, enabled).await,
+        }
+    }
+
+    /// The switch for one request, when it lives in Redis (one `GET`); `None` when this process
+    /// holds it and `is_on` asks it directly.
+    pub async fn read(&self, caller: &Caller) -> Option<bool> {
+        match self {
+            Self::Local(_) => None,
+            Self::Shared(modes) => Some(modes.read(caller).await),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +158,7 @@ mod tests {
             local: session.is_none(),
             session: session.map(str::to_owned),
             address: None,
+            demo: None,
         }
     }
 

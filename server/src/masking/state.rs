@@ -6,20 +6,20 @@ use app::wire::{
     ConsoleError, EnvironmentKind, ExecuteResponse, MaskedSecret, MaskingReport, Role, MASKED_SECRETS_LISTED,
 };
 
-use super::demo::DemoModes;
+use super::demo::{DemoModes, DemoSwitch};
 use super::vault::{Kept, RevealVault};
 use super::{Found, MaskingSettings, Policy};
 use crate::clock::SharedClock;
 
 pub struct Masking {
     pub settings: MaskingSettings,
-    pub demo: DemoModes,
+    pub demo: DemoSwitch,
     pub vault: RevealVault,
 }
 
 impl Masking {
-    pub fn new(settings: MaskingSettings, demo: DemoModes, clock: SharedClock) -> Self {
-        Self { settings, demo, vault: RevealVault::new(clock) }
+    pub fn new(settings: MaskingSettings, demo: impl Into<DemoSwitch>, clock: SharedClock) -> Self {
+        Self { settings, demo: demo.into(), vault: RevealVault::new(clock) }
     }
 
     /// Originals kept in `vault` (Redis, shared by every replica) instead of this process.

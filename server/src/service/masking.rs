@@ -6,6 +6,14 @@ use app::wire::{ConsoleError, DemoView, RevealedSecret};
 use super::ConsoleService;
 use crate::audit::AuditEvent;
 
+impl ConsoleService {
+    /// The caller's demo mode for one request when it lives in Redis (one read); `None` when this
+    /// process keeps it.
+    pub async fn read_demo_mode(&self, caller: &Caller) -> Option<bool> {
+        self.masking.demo.read(caller).await
+    }
+}
+
 #[async_trait::async_trait]
 impl MaskingBackend for ConsoleService {
     fn demo_mode(&self, caller: &Caller) -> DemoView {

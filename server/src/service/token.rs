@@ -14,7 +14,7 @@ impl TokenBackend for ConsoleService {
     }
 
     async fn token_details(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
-        let mut details = self.broker.details(&self.environment(caller, environment)?.token);
+        let mut details = self.broker.details_shared(&self.environment(caller, environment)?.token).await;
         details.token = self.token_view_for(caller, details.token);
         if self.masking.demo.is_on(caller) {
             details.client_id = masking::pii::keep_last_characters(&details.client_id, 4);
@@ -26,13 +26,13 @@ impl TokenBackend for ConsoleService {
         let env = self.token_manager(caller, environment, "refresh")?;
         // The broker audits the token event itself, with the caller as the one who asked.
         self.broker.refresh_now(&env.token, Some(&caller.name)).await.map_err(to_console)?;
-        Ok(self.broker.details(&env.token))
+        Ok(self.broker.details_shared(&env.token).await)
     }
 
     async fn forget_token(&self, caller: &Caller, environment: &str) -> Result<TokenDetails, ConsoleError> {
         let env = self.token_manager(caller, environment, "forget")?;
         self.broker.forget(&env.token, Some(&caller.name));
         tracing::info!(staff = %caller.name, environment = %env.config.id, "cached token forgotten on request");
-        Ok(self.broker.details(&env.token))
+        Ok(self.broker.details_shared(&env.token).await)
     }
 }

@@ -33,13 +33,30 @@ pub(super) struct Leader {
 pub(super) struct Outcome {
     pub result: Result<Arc<AccessToken>, TokenError>,
     pub sent: bool,
+    /// The shared backoff this outcome recorded or found, which this replica keeps to as well.
+    pub shared_backoff: Option<SharedStep>,
+}
+
+/// A step of the backoff every replica keeps to.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct SharedStep {
+    /// Failed requests in a row by any replica, this one included (`None`: found, not recorded).
+    pub failures: Option<u32>,
+    /// How long from now no replica asks again.
+    pub wait: Duration,
+}
+
+impl Outcome {
+    fn of(result: Result<Arc<AccessToken>, TokenError>, sent: bool) -> Self {
+        Self { result, sent, shared_backoff: None }
+    }
 }
 
 impl Leader {
     /// A token for `source` obtained with the secret of `version`.
     pub async fn obtain(&self, source: &TokenSource, secret: &SecretString, version: u64, want: Want) -> Outcome {
         let Some(shared) = &self.shared else {
-            return Outcome { result: self.request(source, secret, version).await, sent: true };
+            return Outcome::of(self.request(source, secret, version).await, true);
         };
         match self.through(shared.as_ref(), source, secret, version, &want).await {
             Ok(outcome) => {
@@ -56,7 +73,7 @@ impl Leader {
                     error = %error,
                     "shared token cache unavailable; this replica requests its own token"
                 );
-                Outcome { result: self.request(source, secret, version).await, sent: true }
+                Outcome::of(self.request(source, secret, version).await, true)
             }
         }
     }
@@ -77,7 +94,7 @@ impl Leader {
             return None;
         }
         self.metrics.token_shared_adopted(&source.environment);
-        Some(Outcome { result: Ok(token), sent: false })
+        Some(Outcome::of(Ok(token), false))
     }
 
     async fn through(
@@ -107,7 +124,8 @@ impl Leader {
                         cause: backoff.cause,
                         retry_in_secs,
                     };
-                    return Ok(Outcome { result: Err(error), sent: false });
+                    let found = SharedStep { failures: None, wait: left };
+                    return Ok(Outcome { result: Err(error), sent: false, shared_backoff: Some(found) });
                 }
             }
             match shared.lock(&hash, lease).await? {
@@ -120,12 +138,15 @@ impl Leader {
                         return Ok(outcome);
                     }
                     let result = self.request(source, secret, version).await;
-                    self.settle(match &result {
-                        Ok(token) => shared.store(&hash, &SharedToken::of(token), keep(token)).await,
-                        Err(error) => shared.fail(&hash, &error.to_string(), self.shared_delay(error)).await,
-                    });
+                    let shared_backoff = match &result {
+                        Ok(token) => {
+                            self.settle(shared.store(&hash, &SharedToken::of(token), keep(token)).await);
+                            None
+                        }
+                        Err(error) => self.share_failure(shared, &hash, error).await,
+                    };
                     self.settle(shared.unlock(&held).await);
-                    return Ok(Outcome { result, sent: true });
+                    return Ok(Outcome { result, sent: true, shared_backoff });
                 }
                 None => {
                     self.metrics.token_shared_lock(&source.environment, "waited");
@@ -138,7 +159,7 @@ impl Leader {
             }
         }
         tracing::warn!(environment = %source.environment, "no replica obtained a token in {ROUNDS} leases; requesting one here");
-        Ok(Outcome { result: self.request(source, secret, version).await, sent: true })
+        Ok(Outcome::of(self.request(source, secret, version).await, true))
     }
 
     /// After the token request: a failure to share its outcome costs the others a request of their
@@ -150,9 +171,25 @@ impl Leader {
         }
     }
 
-    /// The shared backoff after one failure: what one replica would wait after its first.
-    fn shared_delay(&self, error: &TokenError) -> Duration {
-        self.backoff.delay(1, error.is_permanent(), error.retry_after(), self.jitter.as_ref())
+    /// Counts the failure with every replica's, then backs every replica off by the step of that
+    /// count: replica B failing after replica A's backoff waits the next step, not the first again.
+    /// `None` when Redis did not take it: this replica then backs off by its own count.
+    async fn share_failure(&self, shared: &dyn SharedTokens, hash: &str, error: &TokenError) -> Option<SharedStep> {
+        let failures = match shared.count_failure(hash, self.backoff.max.saturating_mul(2)).await {
+            Ok(failures) => failures,
+            Err(error) => {
+                self.settle(Err(error));
+                return None;
+            }
+        };
+        let wait = self.backoff.delay(failures, error.is_permanent(), error.retry_after(), self.jitter.as_ref());
+        match shared.fail(hash, &error.to_string(), wait).await {
+            Ok(()) => Some(SharedStep { failures: Some(failures), wait }),
+            Err(error) => {
+                self.settle(Err(error));
+                None
+            }
+        }
     }
 }
 

@@ -5,25 +5,34 @@
 //! value and the key's name as associated data, so a value cannot be moved to another key; it
 //! expires when the token enters its refresh skew), `<prefix>token-lock:<hash>` (the lease: `SET NX
 //! PX` with a random owner, released by a compare-and-delete script), `<prefix>token-backoff:<hash>`
-//! (the last failure, for as long as the backoff runs) and the channel `<prefix>token-ready:<hash>`
-//! (`ready:<fingerprint>`, `failed` or `gone`), which waiters subscribe to before they look, and
-//! every replica watches to drop copies another replica replaced.
+//! (the last failure, for as long as the backoff runs), `<prefix>token-failures:<hash>` (failed
+//! requests in a row by any replica: `INCR`, deleted by a success, so the backoff grows across
+//! replicas) and the channel `<prefix>token-ready:<hash>` (`ready:<fingerprint>`, `failed` or
+//! `gone`), which waiters subscribe to before they look, and every replica watches to drop copies
+//! another replica replaced. `<prefix>token-events:<hash>` is the token page's history, every
+//! replica's events as JSON (metadata: times, reasons, fingerprints, errors' texts, replica ids),
+//! newest first, capped at `KEPT_EVENTS` (`LPUSH` + `LTRIM`) and gone a day after the latest.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use aes_gcm::aead::{Aead as _, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit as _, Nonce};
+use app::wire::TokenEvent;
 use futures::StreamExt as _;
 use redis::aio::ConnectionManager;
 use redis::RedisError;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 
+use super::events::KEPT_EVENTS;
 use super::shared::{signal, Lease, SharedBackoff, SharedError, SharedToken, SharedTokens};
 use crate::config::{RedisSessions, StateKey};
 
 const NONCE_BYTES: usize = 12;
+
+/// How long the shared history outlives its latest event: a key idle for a day goes.
+const EVENTS_KEPT_FOR: Duration = Duration::from_secs(86_400);
 
 /// Deletes the lease only if it still holds our owner value: a holder whose lease ran out never
 /// releases its successor's.
@@ -90,6 +99,14 @@ impl RedisTokens {
 
     fn backoff_key(&self, hash: &str) -> String {
         format!("{}token-backoff:{hash}", self.prefix)
+    }
+
+    fn failures_key(&self, hash: &str) -> String {
+        format!("{}token-failures:{hash}", self.prefix)
+    }
+
+    fn events_key(&self, hash: &str) -> String {
+        format!("{}token-events:{hash}", self.prefix)
     }
 
     fn channel(&self, hash: &str) -> String {
@@ -221,6 +238,9 @@ impl SharedTokens for RedisTokens {
             .arg("PX")
             .arg(keep_ms)
             .ignore()
+            .cmd("DEL")
+            .arg(self.failures_key(hash))
+            .ignore()
             .cmd("PUBLISH")
             .arg(self.channel(hash))
             .arg(format!("{}{}", signal::READY, super::fingerprint(token.token.expose_secret())))
@@ -280,6 +300,23 @@ impl SharedTokens for RedisTokens {
         self.publish(hash, signal::GONE, "token_invalidate").await
     }
 
+    async fn count_failure(&self, hash: &str, remember: Duration) -> Result<u32, SharedError> {
+        let key = self.failures_key(hash);
+        let mut connection = self.connection.clone();
+        let (count,) = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(&key)
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(u64::try_from(remember.as_millis()).unwrap_or(u64::MAX).max(1))
+            .ignore()
+            .query_async::<(u64,)>(&mut connection)
+            .await
+            .map_err(failed("token_fail"))?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
     async fn fail(&self, hash: &str, cause: &str, delay: Duration) -> Result<(), SharedError> {
         let mut connection = self.connection.clone();
         redis::cmd("SET")
@@ -313,9 +350,48 @@ impl SharedTokens for RedisTokens {
         let mut connection = self.connection.clone();
         redis::cmd("DEL")
             .arg(self.backoff_key(hash))
+            .arg(self.failures_key(hash))
             .query_async::<i64>(&mut connection)
             .await
             .map(|_| ())
             .map_err(failed("token_backoff"))
+    }
+
+    async fn record(&self, hash: &str, event: &TokenEvent) -> Result<(), SharedError> {
+        let failed_to = |cause: &str| SharedError { operation: "token_event", cause: cause.to_owned() };
+        let value = serde_json::to_string(event).map_err(|_| failed_to("cannot encode"))?;
+        let key = self.events_key(hash);
+        let mut connection = self.connection.clone();
+        redis::pipe()
+            .atomic()
+            .cmd("LPUSH")
+            .arg(&key)
+            .arg(value)
+            .ignore()
+            .cmd("LTRIM")
+            .arg(&key)
+            .arg(0)
+            .arg(KEPT_EVENTS - 1)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(u64::try_from(EVENTS_KEPT_FOR.as_millis()).unwrap_or(u64::MAX))
+            .ignore()
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(failed("token_event"))
+    }
+
+    async fn history(&self, hash: &str) -> Result<Vec<TokenEvent>, SharedError> {
+        let mut connection = self.connection.clone();
+        let values = redis::cmd("LRANGE")
+            .arg(self.events_key(hash))
+            .arg(0)
+            .arg(KEPT_EVENTS - 1)
+            .query_async::<Vec<String>>(&mut connection)
+            .await
+            .map_err(failed("token_history"))?;
+        // An entry this version cannot read (written by a newer one) is left out, not an error.
+        Ok(values.iter().filter_map(|value| serde_json::from_str(value).ok()).collect())
     }
 }

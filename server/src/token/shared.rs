@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use app::wire::TokenEvent;
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest, Sha256};
 
@@ -107,7 +108,8 @@ pub struct SharedBackoff {
 pub trait SharedTokens: Send + Sync {
     /// The token stored under `hash`, if any.
     async fn load(&self, hash: &str) -> Result<Option<SharedToken>, SharedError>;
-    /// Stores `token` for `keep` (less than its own lifetime) and tells every replica it is ready.
+    /// Stores `token` for `keep` (less than its own lifetime), ends the count of failures in a row,
+    /// and tells every replica it is ready.
     async fn store(&self, hash: &str, token: &SharedToken, keep: Duration) -> Result<(), SharedError>;
     /// Takes the lease for `lease`, unless another replica holds it (`None`).
     async fn lock(&self, hash: &str, lease: Duration) -> Result<Option<Lease>, SharedError>;
@@ -118,12 +120,20 @@ pub trait SharedTokens: Send + Sync {
     async fn wait(&self, hash: &str, within: Duration) -> Result<Option<SharedToken>, SharedError>;
     /// Deletes the stored token and tells every replica to drop its copy.
     async fn invalidate(&self, hash: &str) -> Result<(), SharedError>;
+    /// Counts one more failed token request in a row, by any replica, and answers the count (1 for
+    /// the first); the count is forgotten `remember` after the latest failure, or at a success.
+    async fn count_failure(&self, hash: &str, remember: Duration) -> Result<u32, SharedError>;
     /// Records a failed token request for `delay` and wakes the waiters.
     async fn fail(&self, hash: &str, cause: &str, delay: Duration) -> Result<(), SharedError>;
     /// The shared backoff, while it runs.
     async fn backoff(&self, hash: &str) -> Result<Option<SharedBackoff>, SharedError>;
-    /// Ends the shared backoff (a manual refresh, a forget).
+    /// Ends the shared backoff and its count (a manual refresh, a forget).
     async fn clear_backoff(&self, hash: &str) -> Result<(), SharedError>;
+    /// Adds one event to the history every replica shows (metadata only: never a token, secret or
+    /// client id), keeping the newest `events::KEPT_EVENTS`.
+    async fn record(&self, hash: &str, event: &TokenEvent) -> Result<(), SharedError>;
+    /// The history every replica wrote, newest first.
+    async fn history(&self, hash: &str) -> Result<Vec<TokenEvent>, SharedError>;
 }
 
 /// What every replica calls a key: the SHA-256 of everything in `TokenKey`, hex. The client id only
@@ -189,6 +199,8 @@ pub mod memory {
         tokens: HashMap<String, (SharedToken, Instant)>,
         locks: HashMap<String, (String, Instant)>,
         backoffs: HashMap<String, (String, Instant)>,
+        failures: HashMap<String, (u32, Instant)>,
+        events: HashMap<String, std::collections::VecDeque<TokenEvent>>,
     }
 
     pub struct MemoryShared {
@@ -222,6 +234,7 @@ pub mod memory {
             state.tokens.retain(|_, (_, until)| *until > now);
             state.locks.retain(|_, (_, until)| *until > now);
             state.backoffs.retain(|_, (_, until)| *until > now);
+            state.failures.retain(|_, (_, until)| *until > now);
             Ok(state)
         }
 
@@ -238,7 +251,10 @@ pub mod memory {
 
         async fn store(&self, hash: &str, token: &SharedToken, keep: Duration) -> Result<(), SharedError> {
             let until = self.clock.now() + keep;
-            self.state("store")?.tokens.insert(hash.to_owned(), (token.clone(), until));
+            let mut state = self.state("store")?;
+            state.tokens.insert(hash.to_owned(), (token.clone(), until));
+            state.failures.remove(hash);
+            drop(state);
             self.ready.notify_waiters();
             Ok(())
         }
@@ -277,6 +293,14 @@ pub mod memory {
             Ok(())
         }
 
+        async fn count_failure(&self, hash: &str, remember: Duration) -> Result<u32, SharedError> {
+            let until = self.clock.now() + remember;
+            let mut state = self.state("count_failure")?;
+            let count = state.failures.get(hash).map_or(0, |(count, _)| *count) + 1;
+            state.failures.insert(hash.to_owned(), (count, until));
+            Ok(count)
+        }
+
         async fn fail(&self, hash: &str, cause: &str, delay: Duration) -> Result<(), SharedError> {
             let until = self.clock.now() + delay;
             self.state("fail")?.backoffs.insert(hash.to_owned(), (cause.to_owned(), until));
@@ -294,8 +318,23 @@ pub mod memory {
         }
 
         async fn clear_backoff(&self, hash: &str) -> Result<(), SharedError> {
-            self.state("clear_backoff")?.backoffs.remove(hash);
+            let mut state = self.state("clear_backoff")?;
+            state.backoffs.remove(hash);
+            state.failures.remove(hash);
             Ok(())
+        }
+
+        async fn record(&self, hash: &str, event: &TokenEvent) -> Result<(), SharedError> {
+            let mut state = self.state("record")?;
+            let events = state.events.entry(hash.to_owned()).or_default();
+            events.push_front(event.clone());
+            events.truncate(crate::token::events::KEPT_EVENTS);
+            Ok(())
+        }
+
+        async fn history(&self, hash: &str) -> Result<Vec<TokenEvent>, SharedError> {
+            let state = self.state("history")?;
+            Ok(state.events.get(hash).map(|events| events.iter().cloned().collect()).unwrap_or_default())
         }
     }
 }

@@ -369,7 +369,7 @@ fn series(text: &str, line_start: &str) -> u64 {
 }
 
 #[tokio::test]
-async fn a_signed_in_request_costs_one_redis_read_and_metrics_count_the_commands_and_errors() {
+async fn a_signed_in_request_costs_one_session_read_and_one_demo_mode_read_and_metrics_count_the_commands_and_errors() {
     let mut redis = RedisServer::start().await;
     let console = console_on(&redis).await;
     let cookie = login(&console.http, &console.base).await;
@@ -393,6 +393,9 @@ async fn a_signed_in_request_costs_one_redis_read_and_metrics_count_the_commands
     let after = scrape().await;
     // Each request reads its session once (the scrape itself included) and writes nothing.
     assert_eq!(series(&after, &ops("load")) - series(&before, &ops("load")), 4, "{after}");
+    // And its demo mode once (a GET of its own key), whatever the masking path checks.
+    let demo = "a55_console_shared_store_operations_total{store=\"demo\",operation=\"get\"} ";
+    assert_eq!(series(&after, demo) - series(&before, demo), 4, "{after}");
     assert_eq!(series(&after, &ops("create")), 1, "one create, at login");
     assert_eq!(series(&after, &ops("save")), 0);
     assert!(after.contains("# TYPE a55_console_redis_errors_total counter"));

@@ -262,9 +262,12 @@ async fn a_body_stored_by_a_run_on_one_replica_is_fetched_from_the_other_and_a_s
     let before = scrape(a.base.clone()).await;
     let answer = run(&http, &a.base, &cookie, &list_charges("simulator", 20)).await;
     let after = scrape(a.base.clone()).await;
-    // A run costs its session read and one script for the body (the scrape reads its session too).
+    let demo = "a55_console_shared_store_operations_total{store=\"demo\",operation=\"get\"} ";
+    // A run costs its session read, its demo mode read and one script for the body (the scrape
+    // reads its session and demo mode too).
     assert_eq!(count(&after, put) - count(&before, put), 1, "{after}");
     assert_eq!(count(&after, load) - count(&before, load), 2, "{after}");
+    assert_eq!(count(&after, demo) - count(&before, demo), 2, "{after}");
     let id = answer.body_id.clone().expect("the body was kept");
     let fetched = http
         .get(format!("{}/api/bodies/{id}", b.base))
@@ -347,6 +350,88 @@ async fn failed_logins_on_one_replica_count_toward_the_lockout_on_the_other_unde
     assert!((1..=600_000).contains(&ttl), "the lockout expires: {ttl} ms");
 }
 
+async fn switch_demo(http: &reqwest::Client, base: &str, cookie: &str, enabled: bool) -> app::wire::DemoView {
+    let response = http
+        .post(format!("{base}/api/demo/set"))
+        .header("cookie", format!("{COOKIE}={cookie}"))
+        .form(&[("enabled", if enabled { "true" } else { "false" })])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "switching demo mode at {base}");
+    response.json().await.unwrap()
+}
+
+/// Whether a run at `base` came back masked for a demo: the flag, and personal data counted.
+async fn masked_for_demo(http: &reqwest::Client, base: &str, cookie: &str) -> bool {
+    let answer = run(http, base, cookie, &list_charges("simulator", 20)).await;
+    assert_eq!(answer.masking.demo, !answer.masking.personal.is_empty(), "{:?}", answer.masking);
+    answer.masking.demo
+}
+
+#[tokio::test]
+async fn demo_mode_switched_on_at_one_replica_masks_the_other_and_switched_off_there_unmasks_here() {
+    let redis = RedisServer::start().await;
+    let database = canary::database_path();
+    let config = shared_config(&redis, &database, &alice_toml());
+    let a = Replica::start("a", &config, &redis).await;
+    let b = Replica::start("b", &config, &redis).await;
+    let http = csrf_client();
+    let cookie = login(&http, &a.base).await;
+    assert!(!masked_for_demo(&http, &b.base, &cookie).await, "not in demo mode yet");
+
+    assert!(switch_demo(&http, &a.base, &cookie, true).await.enabled);
+    assert!(masked_for_demo(&http, &b.base, &cookie).await, "B masks at once what A switched on");
+    let view: app::wire::DemoView = http
+        .post(format!("{}/api/demo", b.base))
+        .header("cookie", format!("{COOKIE}={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(view.enabled, "B's banner says demo mode");
+
+    let mut client = redis.client().await;
+    let keys: Vec<String> = client.keys("*demo:*").await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(!keys[0].contains(&cookie), "the key names a hash, never the session: {keys:?}");
+    let ttl: i64 = client.pttl(&keys[0]).await.unwrap();
+    assert!((1..=12 * 3_600_000).contains(&ttl), "it expires with the longest session: {ttl} ms");
+
+    assert!(!switch_demo(&http, &b.base, &cookie, false).await.enabled);
+    assert!(!masked_for_demo(&http, &a.base, &cookie).await, "A unmasks at once what B switched off");
+    let keys: Vec<String> = client.keys("*demo:*").await.unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+}
+
+#[tokio::test]
+async fn a_forced_demo_instance_on_redis_stays_in_demo_mode_without_reading_or_writing_a_switch() {
+    let redis = RedisServer::start().await;
+    let mut raw = console_server::config::RawConfig {
+        sessions: console_server::config::RawSessions {
+            redis_url: Some(redis.url()),
+            redis_password_env: Some("IT_REDIS_PASSWORD".into()),
+            ..console_server::config::RawSessions::default()
+        },
+        ..console_server::config::RawConfig::default()
+    };
+    raw.masking.force_demo = true;
+    let mut vars = Vars::default();
+    vars.0.insert("IT_REDIS_PASSWORD".into(), redis.password.clone());
+    let console = TestConsole::start(raw, vars, Arc::new(console_server::clock::SystemClock)).await;
+    assert!(console.execute(&list_charges("simulator", 5)).await.masking.demo);
+    let off =
+        console.http.post(format!("{}/api/demo/set", console.base)).form(&[("enabled", "false")]).send().await.unwrap();
+    assert_eq!(off.status(), 403, "a forced instance refuses switching off");
+    let metrics = console.http.get(format!("{}/metrics", console.base)).send().await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains("store=\"demo\""), "nothing read or written: {metrics}");
+    let keys: Vec<String> = redis.client().await.keys("*demo:*").await.unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+    console.console.shutdown().await;
+}
+
 #[tokio::test]
 async fn while_redis_is_down_a_run_still_answers_and_a_stored_body_is_a_503_saying_the_shared_store_is_unavailable() {
     let mut redis = RedisServer::start().await;
@@ -376,5 +461,8 @@ async fn while_redis_is_down_a_run_still_answers_and_a_stored_body_is_a_503_sayi
     assert_eq!(answered.status, 200, "the API answered, and the answer is not lost");
     assert!(answered.body_id.is_none());
     assert!(!answered.body.is_empty(), "a small body still travels inline");
+    assert!(answered.masking.demo, "demo mode that cannot be read reads as on: masked, never shown");
+    let metrics = console.http.get(format!("{}/metrics", console.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("a55_console_redis_errors_total{operation=\"demo_get\"}"), "{metrics}");
     console.console.shutdown().await;
 }

@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -125,9 +125,14 @@ async fn a_stored_token_is_encrypted_bound_to_its_key_and_named_by_a_hash_and_th
     assert!(tokens.load(&hash).await.unwrap().is_none());
 }
 
-/// A token endpoint (the simulator's) that answers after `delay` milliseconds; `arrived` counts
-/// token requests as they arrive (the simulator counts them once the delay is over).
-async fn slow_simulator(secret: &str, delay: Arc<AtomicU64>) -> (Simulator, String, Arc<AtomicU64>) {
+/// A token endpoint (the simulator's) that answers after `delay` milliseconds, or HTTP 500 while
+/// `failing` is set; `arrived` counts token requests as they arrive (the simulator counts them once
+/// the delay is over, and never sees the failed ones).
+async fn slow_simulator(
+    secret: &str,
+    delay: Arc<AtomicU64>,
+    failing: Arc<AtomicBool>,
+) -> (Simulator, String, Arc<AtomicU64>) {
     let settings = SimulatorSettings {
         client_id: "partner-client".into(),
         client_secret: SecretString::from(secret.to_owned()),
@@ -146,11 +151,17 @@ async fn slow_simulator(secret: &str, delay: Arc<AtomicU64>) -> (Simulator, Stri
     let counter = arrived.clone();
     let router = simulator.router().layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let (delay, counter) = (delay.clone(), counter.clone());
+            let (delay, counter, failing) = (delay.clone(), counter.clone(), failing.clone());
             async move {
                 if request.uri().path() == "/oauth2/token" {
                     counter.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(delay.load(Ordering::SeqCst))).await;
+                    if failing.load(Ordering::SeqCst) {
+                        return axum::response::IntoResponse::into_response((
+                            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                            "{}",
+                        ));
+                    }
                 }
                 next.run(request).await
             }
@@ -210,7 +221,7 @@ fn logs_are_clean(replicas: &[&Replica], secret: &str, key: &str) {
 async fn a_thousand_cold_callers_on_two_replicas_make_one_token_request_and_every_replica_serves_its_token() {
     let redis = RedisServer::start().await;
     let secret = canary_secret();
-    let (simulator, base, _) = slow_simulator(&secret, Arc::new(AtomicU64::new(200))).await;
+    let (simulator, base, _) = slow_simulator(&secret, Arc::new(AtomicU64::new(200)), Arc::default()).await;
     let (_, key) = state_key();
     let (a, b) = two_replicas(&redis, &base, &secret, &key).await;
     let http = csrf_client();
@@ -250,7 +261,7 @@ async fn when_the_lease_holder_is_killed_mid_request_the_other_replica_takes_ove
     let redis = RedisServer::start().await;
     let secret = canary_secret();
     let delay = Arc::new(AtomicU64::new(1_500));
-    let (_simulator, base, arrived) = slow_simulator(&secret, delay.clone()).await;
+    let (_simulator, base, arrived) = slow_simulator(&secret, delay.clone(), Arc::default()).await;
     let (_, key) = state_key();
     let (a, b) = two_replicas(&redis, &base, &secret, &key).await;
     let http = csrf_client();
@@ -292,7 +303,7 @@ async fn when_the_lease_holder_is_killed_mid_request_the_other_replica_takes_ove
 async fn with_redis_stopped_each_replica_requests_once_and_counts_the_fallback() {
     let mut redis = RedisServer::start().await;
     let secret = canary_secret();
-    let (simulator, base, _) = slow_simulator(&secret, Arc::new(AtomicU64::new(100))).await;
+    let (simulator, base, _) = slow_simulator(&secret, Arc::new(AtomicU64::new(100)), Arc::default()).await;
     let (_, key) = state_key();
     let (mut a, mut b) = two_replicas(&redis, &base, &secret, &key).await;
     redis.kill();
@@ -316,5 +327,121 @@ async fn with_redis_stopped_each_replica_requests_once_and_counts_the_fallback()
         .await
         .unwrap();
     assert_eq!(details.cache, app::wire::TokenCache::FallingBack, "the token page says the cache is per replica now");
+    logs_are_clean(&[&a, &b], &secret, &key);
+}
+
+async fn details(http: &reqwest::Client, base: &str) -> app::wire::TokenDetails {
+    let response =
+        http.post(format!("{base}/api/token/details")).form(&[("environment", "partner")]).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn failures_in_a_row_on_two_replicas_grow_one_backoff_that_both_keep_to() {
+    let redis = RedisServer::start().await;
+    let secret = canary_secret();
+    let failing = Arc::new(AtomicBool::new(true));
+    let (_simulator, base, arrived) = slow_simulator(&secret, Arc::default(), failing.clone()).await;
+    let (_, key) = state_key();
+    let (a, b) = two_replicas(&redis, &base, &secret, &key).await;
+    let http = csrf_client();
+    let failed = |answer: Result<String, String>| {
+        let error = answer.unwrap_err();
+        assert!(error.contains("answered HTTP 500"), "{error}");
+    };
+    let cooling = |answer: Result<String, String>, secs: u64| {
+        let error = answer.unwrap_err();
+        assert!(error.contains(&format!("tries again in {secs} s")), "expected a {secs} s backoff: {error}");
+    };
+    // Real jitter takes up to 20 % off each step (1 s, 2 s, 4 s): a step is over after its length.
+    failed(run(&http, &a.base).await);
+    cooling(run(&http, &b.base).await, 1);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    failed(run(&http, &b.base).await);
+    cooling(run(&http, &a.base).await, 2);
+    cooling(run(&http, &b.base).await, 2);
+    for base in [&a.base, &b.base] {
+        let retry_in = details(&http, base).await.retry_in_secs.expect("backing off");
+        assert!(retry_in > 1.0 && retry_in <= 2.0, "both replicas wait the second step: {retry_in}");
+    }
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    failed(run(&http, &a.base).await);
+    cooling(run(&http, &b.base).await, 4);
+    assert_eq!(arrived.load(Ordering::SeqCst), 3, "one request per step, whichever replica sent it");
+
+    let mut client = redis.client().await;
+    let keys: Vec<String> = client.keys("it-*token-failures:*").await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let count: u32 = client.get(&keys[0]).await.unwrap();
+    assert_eq!(count, 3);
+    let ttl: i64 = client.pttl(&keys[0]).await.unwrap();
+    assert!((1..=600_000).contains(&ttl), "the count is forgotten 10 minutes after the last failure: {ttl}");
+    logs_are_clean(&[&a, &b], &secret, &key);
+}
+
+/// A replica's token history as (replica, reason, outcome kind), once it holds `count` events.
+async fn history(http: &reqwest::Client, base: &str, count: usize) -> Vec<(String, String, String)> {
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = details(http, base)
+            .await
+            .events
+            .into_iter()
+            .map(|e| {
+                let outcome = serde_json::to_value(&e.outcome).unwrap()["kind"].as_str().unwrap().to_owned();
+                let reason = serde_json::to_value(e.reason).unwrap().as_str().unwrap().to_owned();
+                (e.replica.unwrap_or_default(), reason, outcome)
+            })
+            .collect();
+        if seen.len() >= count {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{base} never showed {count} token events: {seen:?}");
+}
+
+#[tokio::test]
+async fn token_events_of_both_replicas_appear_on_both_and_a_token_taken_from_redis_is_one_of_them() {
+    let redis = RedisServer::start().await;
+    let secret = canary_secret();
+    let (simulator, base, _) = slow_simulator(&secret, Arc::default(), Arc::default()).await;
+    let (_, key) = state_key();
+    let (a, b) = two_replicas(&redis, &base, &secret, &key).await;
+    let http = csrf_client();
+    let first = run(&http, &a.base).await.unwrap();
+    assert_eq!(run(&http, &b.base).await.unwrap(), first, "B took A's token from Redis");
+    let refreshed =
+        http.post(format!("{}/api/token/refresh", b.base)).form(&[("environment", "partner")]).send().await.unwrap();
+    assert!(refreshed.status().is_success());
+    assert_eq!(simulator.token_requests(), 2);
+
+    let on_a = history(&http, &a.base, 3).await;
+    let on_b = history(&http, &b.base, 3).await;
+    assert_eq!(on_a, on_b, "both replicas show the same history");
+    let (id_a, id_b) = (on_a[2].0.clone(), on_a[0].0.clone());
+    assert_ne!(id_a, id_b);
+    let expected = vec![
+        (id_b.clone(), "manual".to_owned(), "obtained".to_owned()),
+        (id_b.clone(), "cold".to_owned(), "adopted".to_owned()),
+        (id_a.clone(), "cold".to_owned(), "obtained".to_owned()),
+    ];
+    assert_eq!(on_a, expected);
+    for (replica, id) in [(&a, &id_a), (&b, &id_b)] {
+        assert_eq!(id.len(), 6, "a short id: {id}");
+        assert!(replica.log_text().contains(&format!("this one is {id}")), "each replica logs its id");
+    }
+
+    let mut client = redis.client().await;
+    let keys: Vec<String> = client.keys("it-*token-events:*").await.unwrap();
+    assert_eq!(keys.len(), 1, "one list per token key: {keys:?}");
+    let values: Vec<String> = client.lrange(&keys[0], 0, -1).await.unwrap();
+    assert_eq!(values.len(), 3);
+    for value in &values {
+        assert!(!value.contains("partner-client") && !value.contains(&secret) && !value.contains("eyJ"), "{value}");
+    }
+    let ttl: i64 = client.pttl(&keys[0]).await.unwrap();
+    assert!((1..=86_400_000).contains(&ttl), "the history expires a day after its last event: {ttl}");
     logs_are_clean(&[&a, &b], &secret, &key);
 }

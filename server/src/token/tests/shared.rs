@@ -11,8 +11,8 @@ use crate::token::shared::{key_hash, signal};
 
 fn replicas(clock: &Arc<ManualClock>) -> (Arc<MemoryShared>, TokenBroker, TokenBroker) {
     let shared = Arc::new(MemoryShared::new(clock.clone()));
-    let a = broker(clock).with_metrics(Arc::new(Metrics::default())).with_shared(shared.clone());
-    let b = broker(clock).with_metrics(Arc::new(Metrics::default())).with_shared(shared.clone());
+    let a = broker(clock).with_metrics(Arc::new(Metrics::default())).with_shared(shared.clone()).with_replica("a");
+    let b = broker(clock).with_metrics(Arc::new(Metrics::default())).with_shared(shared.clone()).with_replica("b");
     (shared, a, b)
 }
 
@@ -217,4 +217,128 @@ async fn a_rotated_secret_on_one_replica_is_not_served_the_token_of_the_old_secr
     let new = b.token(&rotated).await.unwrap();
     assert_ne!(new.fingerprint, old.fingerprint);
     assert_eq!(endpoint.requests(), 2);
+}
+
+/// The error a replica answers while the shared backoff runs, and the seconds it says to wait.
+async fn cooling_secs(broker: &TokenBroker, source: &TokenSource) -> u64 {
+    match broker.token(source).await {
+        Err(TokenError::CoolingDown { retry_in_secs, .. }) => retry_in_secs,
+        other => panic!("expected the shared backoff, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn failures_in_a_row_on_two_replicas_grow_one_shared_backoff_and_a_success_starts_it_again() {
+    let endpoint = Endpoint::start().await;
+    endpoint.always(Reply::Status(500, "{}"));
+    let clock = ManualClock::new();
+    let (_, a, b) = replicas(&clock);
+    let source = endpoint.source(60);
+    assert!(matches!(a.token(&source).await, Err(TokenError::Endpoint { status: 500, .. })));
+    assert_eq!(cooling_secs(&b, &source).await, 1, "the first step");
+    clock.advance(Duration::from_secs(1));
+    // B asks once the backoff is over and fails: the second failure in a row, whoever sent it.
+    assert!(matches!(b.token(&source).await, Err(TokenError::Endpoint { status: 500, .. })));
+    assert_eq!(endpoint.requests(), 2);
+    assert_eq!(cooling_secs(&a, &source).await, 2, "A waits the next step");
+    assert_eq!(b.details(&source).retry_in_secs, Some(2.0), "B keeps to the same retry time");
+    assert_eq!(a.details(&source).retry_in_secs, Some(2.0));
+    clock.advance(Duration::from_millis(1_999));
+    assert_eq!(cooling_secs(&b, &source).await, 1, "nobody asks before it ends");
+    assert_eq!(cooling_secs(&a, &source).await, 1);
+    assert_eq!(endpoint.requests(), 2);
+    clock.advance(Duration::from_millis(1));
+    assert!(a.token(&source).await.is_err());
+    assert_eq!(cooling_secs(&b, &source).await, 4, "the third failure in a row: 4 s");
+    assert_eq!(endpoint.requests(), 3);
+
+    // A success ends the count: the next failure backs off by the first step again.
+    clock.advance(Duration::from_secs(4));
+    endpoint.then(Reply::Token(3)).always(Reply::Status(500, "{}"));
+    b.token(&source).await.unwrap();
+    clock.advance(Duration::from_secs(4));
+    assert!(a.token(&source).await.is_err());
+    assert_eq!(cooling_secs(&b, &source).await, 1);
+}
+
+#[tokio::test]
+async fn with_the_shared_cache_down_a_replica_grows_its_own_backoff() {
+    let endpoint = Endpoint::start().await;
+    endpoint.always(Reply::Status(500, "{}"));
+    let clock = ManualClock::new();
+    let (shared, a, _) = replicas(&clock);
+    shared.down.store(true, Ordering::SeqCst);
+    let source = endpoint.source(60);
+    assert!(a.token(&source).await.is_err());
+    assert_eq!(a.details(&source).retry_in_secs, Some(1.0));
+    clock.advance(Duration::from_secs(1));
+    assert!(a.token(&source).await.is_err());
+    assert_eq!(a.details(&source).retry_in_secs, Some(2.0), "its own second step");
+}
+
+/// The history a replica's token page shows, as (replica, reason, what happened), once it holds
+/// `count` events (they reach the shared list in the background).
+async fn history(broker: &TokenBroker, source: &TokenSource, count: usize) -> Vec<(String, TokenEventReason, String)> {
+    for _ in 0..500 {
+        let events = broker.details_shared(source).await.events;
+        if events.len() >= count {
+            return events
+                .into_iter()
+                .map(|e| {
+                    let what = match e.outcome {
+                        TokenEventOutcome::Obtained { .. } => "obtained",
+                        TokenEventOutcome::Adopted { .. } => "taken from the shared cache",
+                        TokenEventOutcome::Failed { .. } => "failed",
+                        TokenEventOutcome::Forgotten => "forgotten",
+                        TokenEventOutcome::Dropped => "dropped",
+                    };
+                    (e.replica.unwrap_or_default(), e.reason, what.to_owned())
+                })
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("the history never held {count} events");
+}
+
+#[tokio::test]
+async fn both_replicas_show_every_replicas_token_events_and_a_token_taken_from_the_shared_cache_is_one() {
+    let endpoint = Endpoint::start().await;
+    let clock = ManualClock::new();
+    let (_, a, b) = replicas(&clock);
+    let source = endpoint.source(60);
+    let token = a.token(&source).await.unwrap();
+    clock.advance(Duration::from_millis(5));
+    assert_eq!(b.token(&source).await.unwrap().fingerprint, token.fingerprint);
+    clock.advance(Duration::from_millis(5));
+    b.forget(&source, Some("alice"));
+    let expected = vec![
+        ("b".to_owned(), TokenEventReason::Manual, "forgotten".to_owned()),
+        ("b".to_owned(), TokenEventReason::Cold, "taken from the shared cache".to_owned()),
+        ("a".to_owned(), TokenEventReason::Cold, "obtained".to_owned()),
+    ];
+    assert_eq!(history(&a, &source, 3).await, expected, "A shows B's events");
+    assert_eq!(history(&b, &source, 3).await, expected, "B shows A's");
+    assert_eq!(endpoint.requests(), 1);
+    // Without a shared cache nothing names a replica.
+    let alone = broker(&clock);
+    alone.token(&source).await.unwrap();
+    assert!(alone.details_shared(&source).await.events.iter().all(|e| e.replica.is_none()));
+}
+
+#[tokio::test]
+async fn with_the_shared_history_unavailable_the_token_page_shows_this_replicas_events_and_says_so() {
+    let endpoint = Endpoint::start().await;
+    let clock = ManualClock::new();
+    let (shared, a, b) = replicas(&clock);
+    let source = endpoint.source(60);
+    a.token(&source).await.unwrap();
+    b.token(&source).await.unwrap();
+    assert_eq!(history(&a, &source, 2).await.len(), 2);
+    shared.down.store(true, Ordering::SeqCst);
+    let details = a.details_shared(&source).await;
+    assert_eq!(details.events.len(), 1, "only A's own event");
+    assert_eq!(details.events[0].replica.as_deref(), Some("a"));
+    assert_eq!(details.cache, app::wire::TokenCache::FallingBack);
+    assert_eq!(a.metrics().value("a55_console_redis_errors_total", &[("operation", "history")]), 1);
 }

@@ -229,9 +229,15 @@ fn TokenJwt(card: Card) -> impl IntoView {
 
 #[component]
 fn TokenHistory(card: Card) -> impl IntoView {
+    // The replica column only when replicas share the history (each event then names its replica).
+    let by_replica =
+        move || card.details.with(|d| d.as_ref().is_some_and(|(d, _)| d.events.iter().any(|e| e.replica.is_some())));
     view! {
         <table class="token-history" data-testid="token-history">
-            <thead><tr><th>"Time"</th><th>"Reason"</th><th>"Latency"</th><th>"Outcome"</th></tr></thead>
+            <thead><tr>
+                <th>"Time"</th><th>"Reason"</th><th>"Latency"</th><th>"Outcome"</th>
+                {move || by_replica().then(|| view! { <th>"Replica"</th> })}
+            </tr></thead>
             <tbody>
                 {move || {
                     let events: Vec<TokenEvent> = card.details.get().map(|(d, _)| d.events).unwrap_or_default();
@@ -239,14 +245,19 @@ fn TokenHistory(card: Card) -> impl IntoView {
                         return view! { <tr><td colspan="4" class="hint">"No token requests yet."</td></tr> }.into_any();
                     }
                     let in_browser = card.now().is_some();
+                    let by_replica = by_replica();
                     events.into_iter().map(|event| {
                         let (text, class) = outcome_text(&event.outcome);
+                        let replica = by_replica.then(|| view! {
+                            <td data-testid="token-event-replica">{event.replica.unwrap_or_default()}</td>
+                        });
                         view! {
                             <tr class=format!("event-{class}")>
                                 <td>{timestamp(event.at_ms, in_browser)}</td>
                                 <td><span class="reason">{reason_text(event.reason)}</span></td>
                                 <td>{event.latency_ms.map(format::duration_ms).unwrap_or_else(|| "—".to_owned())}</td>
                                 <td>{text}</td>
+                                {replica}
                             </tr>
                         }
                     }).collect_view().into_any()
@@ -295,6 +306,9 @@ fn outcome_text(outcome: &TokenEventOutcome) -> (String, &'static str) {
             (format!("obtained {fingerprint} ({lifetime_secs} s)"), "ok")
         }
         TokenEventOutcome::Failed { error } => (error.clone(), "failed"),
+        TokenEventOutcome::Adopted { fingerprint, lifetime_secs } => {
+            (format!("taken from the shared cache: {fingerprint} ({lifetime_secs} s)"), "ok")
+        }
         TokenEventOutcome::Forgotten => ("token forgotten".to_owned(), "neutral"),
         TokenEventOutcome::Dropped => ("token dropped: the client secret changed".to_owned(), "neutral"),
     }
