@@ -22,5 +22,6 @@ mod postgres_storage;
 mod redis_sessions;
 mod redis_shared;
 mod redis_tokens;
+mod replicas_postgres;
 mod sign_in;
 mod token;

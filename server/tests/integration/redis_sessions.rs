@@ -25,7 +25,7 @@ use crate::support::replica::{config_for, shared_config, Replica};
 use crate::support::*;
 
 const PASSWORD: &str = "correct horse battery staple";
-const COOKIE: &str = "__Host-a55-session";
+pub(crate) const COOKIE: &str = "__Host-a55-session";
 
 fn settings(redis: &RedisServer, prefix: &str) -> RedisSessions {
     RedisSessions {
@@ -173,7 +173,7 @@ fn alice() -> RawUser {
 }
 
 /// Logs in at `base` and returns the session cookie's value.
-async fn login(http: &reqwest::Client, base: &str) -> String {
+pub(crate) async fn login(http: &reqwest::Client, base: &str) -> String {
     let response =
         http.post(format!("{base}/api/login")).form(&[("name", "alice"), ("password", PASSWORD)]).send().await.unwrap();
     assert_eq!(response.status(), 200, "login at {base}");
@@ -181,11 +181,11 @@ async fn login(http: &reqwest::Client, base: &str) -> String {
     cookie.split(';').next().unwrap().trim_start_matches(&format!("{COOKIE}=")).to_owned()
 }
 
-async fn whoami(http: &reqwest::Client, base: &str, cookie: &str) -> reqwest::Response {
+pub(crate) async fn whoami(http: &reqwest::Client, base: &str, cookie: &str) -> reqwest::Response {
     http.post(format!("{base}/api/whoami")).header("cookie", format!("{COOKIE}={cookie}")).send().await.unwrap()
 }
 
-async fn logout(http: &reqwest::Client, base: &str, cookie: &str) -> u16 {
+pub(crate) async fn logout(http: &reqwest::Client, base: &str, cookie: &str) -> u16 {
     let response = http
         .post(format!("{base}/api/logout"))
         .header("cookie", format!("{COOKIE}={cookie}"))
@@ -280,7 +280,7 @@ async fn readyz_without_redis_checks_the_database_only_and_names_it_when_it_fail
     assert_eq!(console.http.get(format!("{}/healthz", console.base)).send().await.unwrap().status(), 200);
 }
 
-fn alice_toml() -> String {
+pub(crate) fn alice_toml() -> String {
     format!(
         "[[auth.users]]\nname = \"alice\"\npassword_hash = {:?}\nrole = \"admin\"\n",
         password::hash(PASSWORD).unwrap()

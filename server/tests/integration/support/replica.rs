@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::postgres::PostgresServer;
 use super::redis::{free_port, RedisServer};
 
 const PASSWORD_VAR: &str = "A55_IT_REDIS_PASSWORD";
@@ -27,10 +28,28 @@ pub fn shared_config(redis: &RedisServer, database: &Path, users_toml: &str) -> 
 
 /// `shared_config` with another Redis URL (e.g. `rediss://` on the TLS port).
 pub fn config_for(redis_url: &str, database: &Path, users_toml: &str) -> String {
+    let storage = format!("[storage]\ndatabase_path = {:?}\n", database.display().to_string());
+    with_storage(&storage, redis_url, users_toml)
+}
+
+/// `shared_config` on one PostgreSQL database instead of a SQLite file: its password is in a file
+/// of its own (0600), named by `database_password_file`, never in the TOML.
+pub fn postgres_config(redis: &RedisServer, pg: &PostgresServer, database: &str, users_toml: &str) -> String {
+    let password_file = std::env::temp_dir().join(format!("a55-console-it-pg-{}.secret", uuid::Uuid::new_v4()));
+    std::fs::write(&password_file, pg.password()).unwrap();
+    std::fs::set_permissions(&password_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let storage = format!(
+        "[storage]\ndatabase_url = {url:?}\ndatabase_password_file = {password:?}\n",
+        url = pg.url_for(database),
+        password = password_file.display().to_string(),
+    );
+    with_storage(&storage, &redis.url(), users_toml)
+}
+
+fn with_storage(storage_toml: &str, redis_url: &str, users_toml: &str) -> String {
     format!(
-        "[storage]\ndatabase_path = {database:?}\n\n[sessions]\nredis_url = {url:?}\nredis_password_env = \
+        "{storage_toml}\n[sessions]\nredis_url = {url:?}\nredis_password_env = \
          \"{PASSWORD_VAR}\"\nvault_key_env = \"{VAULT_KEY_VAR}\"\nkey_prefix = \"it-{prefix}:\"\ncommand_timeout_ms = 500\n\n{users_toml}",
-        database = database.display().to_string(),
         url = redis_url,
         prefix = uuid::Uuid::new_v4().simple(),
     )
@@ -106,6 +125,31 @@ impl Replica {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: the replica dies at once, as a crashed machine or an OOM kill would end it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM (what an orchestrator sends before it stops a container), then waits for the exit.
+    pub async fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the replica did not exit within {within:?} of SIGTERM:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Whether the process is still running (it must never crash, whatever Redis does).
