@@ -18,8 +18,9 @@ use console_server::token::redis::RedisTokens;
 use console_server::token::shared::{SharedToken, SharedTokens as _};
 use secrecy::SecretString;
 
+use crate::support::postgres::PostgresServer;
 use crate::support::redis::RedisServer;
-use crate::support::replica::{shared_config, Replica};
+use crate::support::replica::{postgres_config, Replica};
 use crate::support::*;
 
 const KEY_VAR: &str = "A55_IT_STATE_KEY";
@@ -172,10 +173,12 @@ async fn slow_simulator(
 }
 
 /// Two local-mode replicas (no staff accounts, so nothing needs a session while Redis is gone)
-/// sharing one Redis, one SQLite file, one state key and one `partner` environment.
-async fn two_replicas(redis: &RedisServer, base: &str, secret: &str, key: &str) -> (Replica, Replica) {
-    let database = canary::database_path();
-    let config = shared_config(redis, &database, "")
+/// sharing one Redis, one PostgreSQL database, one state key and one `partner` environment, started
+/// together on the empty database. The PostgreSQL server lives as long as the returned handle.
+async fn two_replicas(redis: &RedisServer, base: &str, secret: &str, key: &str) -> (Replica, Replica, PostgresServer) {
+    let pg = PostgresServer::start().await;
+    let database = pg.create_database().await;
+    let config = postgres_config(redis, &pg, &database, "")
         .replace("command_timeout_ms = 500\n", &format!("command_timeout_ms = 500\nstate_key_env = \"{KEY_VAR}\"\n"))
         + &format!(
             "\n[environments.partner]\nkind = \"sandbox\"\napi_base = \"{base}api/v1/\"\ntoken_url = \
@@ -183,9 +186,11 @@ async fn two_replicas(redis: &RedisServer, base: &str, secret: &str, key: &str) 
          token_timeout_secs = 2\n"
         );
     let env = [(KEY_VAR, Path::new(key)), (PARTNER_VAR, Path::new(secret))];
-    let a = Replica::start_with_env("token-a", &config, redis, &env).await;
-    let b = Replica::start_with_env("token-b", &config, redis, &env).await;
-    (a, b)
+    let (a, b) = tokio::join!(
+        Replica::start_with_env("token-a", &config, redis, &env),
+        Replica::start_with_env("token-b", &config, redis, &env),
+    );
+    (a, b, pg)
 }
 
 async fn run(http: &reqwest::Client, base: &str) -> Result<String, String> {
@@ -223,7 +228,7 @@ async fn a_thousand_cold_callers_on_two_replicas_make_one_token_request_and_ever
     let secret = canary_secret();
     let (simulator, base, _) = slow_simulator(&secret, Arc::new(AtomicU64::new(200)), Arc::default()).await;
     let (_, key) = state_key();
-    let (a, b) = two_replicas(&redis, &base, &secret, &key).await;
+    let (a, b, _pg) = two_replicas(&redis, &base, &secret, &key).await;
     let http = csrf_client();
     let calls = (0..1_000).map(|i| run(&http, if i % 2 == 0 { &a.base } else { &b.base }));
     let answers = futures::future::join_all(calls).await;
@@ -263,7 +268,7 @@ async fn when_the_lease_holder_is_killed_mid_request_the_other_replica_takes_ove
     let delay = Arc::new(AtomicU64::new(1_500));
     let (_simulator, base, arrived) = slow_simulator(&secret, delay.clone(), Arc::default()).await;
     let (_, key) = state_key();
-    let (a, b) = two_replicas(&redis, &base, &secret, &key).await;
+    let (a, b, _pg) = two_replicas(&redis, &base, &secret, &key).await;
     let http = csrf_client();
     let holder = tokio::spawn({
         let (http, base) = (http.clone(), a.base.clone());
@@ -305,7 +310,7 @@ async fn with_redis_stopped_each_replica_requests_once_and_counts_the_fallback()
     let secret = canary_secret();
     let (simulator, base, _) = slow_simulator(&secret, Arc::new(AtomicU64::new(100)), Arc::default()).await;
     let (_, key) = state_key();
-    let (mut a, mut b) = two_replicas(&redis, &base, &secret, &key).await;
+    let (mut a, mut b, _pg) = two_replicas(&redis, &base, &secret, &key).await;
     redis.kill();
     let http = csrf_client();
     let calls = (0..200).map(|i| run(&http, if i % 2 == 0 { &a.base } else { &b.base }));
@@ -344,7 +349,7 @@ async fn failures_in_a_row_on_two_replicas_grow_one_backoff_that_both_keep_to() 
     let failing = Arc::new(AtomicBool::new(true));
     let (_simulator, base, arrived) = slow_simulator(&secret, Arc::default(), failing.clone()).await;
     let (_, key) = state_key();
-    let (a, b) = two_replicas(&redis, &base, &secret, &key).await;
+    let (a, b, _pg) = two_replicas(&redis, &base, &secret, &key).await;
     let http = csrf_client();
     let failed = |answer: Result<String, String>| {
         let error = answer.unwrap_err();
@@ -408,7 +413,7 @@ async fn token_events_of_both_replicas_appear_on_both_and_a_token_taken_from_red
     let secret = canary_secret();
     let (simulator, base, _) = slow_simulator(&secret, Arc::default(), Arc::default()).await;
     let (_, key) = state_key();
-    let (a, b) = two_replicas(&redis, &base, &secret, &key).await;
+    let (a, b, _pg) = two_replicas(&redis, &base, &secret, &key).await;
     let http = csrf_client();
     let first = run(&http, &a.base).await.unwrap();
     assert_eq!(run(&http, &b.base).await.unwrap(), first, "B took A's token from Redis");
