@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-overhead bench-compare bench-inspector screenshots bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium redis-server postgres-server node-deps clean
+.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-replicas bench-overhead bench-compare bench-inspector screenshots bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium redis-server postgres-server node-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,12 +39,13 @@ LEAK_DIR := $(CURDIR)/target/leak-canary
 # node-deps installs oauth2-mock-server, the independent OAuth2 server of the token integration test;
 # A55_REQUIRE_OAUTH2_MOCK makes that test fail instead of skipping when it is missing. The Redis
 # and PostgreSQL tests start their own servers and fail, naming the binary, when one is missing.
-# The second command is the load benchmark's smoke run (20 staff sessions for 10 s, same assertions).
+# The last two commands are the load and replica benchmarks' smoke runs (20 staff sessions for 10 s, same assertions).
 test-rust: wasm-target node-deps redis-server postgres-server
 	rm -rf $(LEAK_DIR)/integration && mkdir -p $(LEAK_DIR)/integration
 	set -o pipefail; A55_LEAK_CANARY_DIR=$(LEAK_DIR)/integration A55_REQUIRE_OAUTH2_MOCK=1 RUST_BACKTRACE=1 \
 	  cargo test -p app -p server --features app/ssr -- --nocapture 2>&1 | tee $(LEAK_DIR)/integration/test-output.log
 	cargo test -p app -p server --features app/ssr --bench load
+	cargo test -p app -p server --features app/ssr --bench replicas
 
 test-browser: tools
 	cargo leptos build --split
@@ -64,7 +65,7 @@ check: wasm-target ## cargo fmt --check and clippy -D warnings (server, app, and
 	cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 # bench-overhead goes last: it fails while its target (under 1 ms added) is missed, after writing its section.
-bench: bench-token bench-load bench-inspector bundle-size bench-compare bench-overhead ## Every benchmark (optimised builds); assembles BENCHMARKS.md
+bench: bench-token bench-load bench-replicas bench-inspector bundle-size bench-compare bench-overhead ## Every benchmark (optimised builds); assembles BENCHMARKS.md
 
 # Each benchmark writes its own benchmarks/sections/*.md; BENCHMARKS.md is assembled from all of them.
 bench-token: ## Token broker: single-flight under 1,000 callers, cache-hit latency
@@ -73,6 +74,10 @@ bench-token: ## Token broker: single-flight under 1,000 callers, cache-hit laten
 
 bench-load: ## 200 logged-in staff sessions through the console for 60 s: errors, tokens, latency, RSS
 	cargo bench -p server --bench load
+	benchmarks/assemble.sh
+
+bench-replicas: redis-server postgres-server ## Two replicas on one Redis and one PostgreSQL, 200 sessions for 60 s: requests/s, latency, tokens, round trips
+	cargo bench -p server --bench replicas
 	benchmarks/assemble.sh
 
 bench-overhead: ## Latency the console adds to a request (direct vs through it, interleaved), requests/s

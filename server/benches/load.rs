@@ -83,6 +83,8 @@ async fn main() {
         staff: plan.sessions,
         token_lifetime: plan.token_lifetime,
         refresh_skew: plan.refresh_skew,
+        replicas: 1,
+        backends: None,
     })
     .await;
     let rss_start = rig.console.rss();

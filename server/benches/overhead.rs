@@ -233,6 +233,8 @@ async fn main() {
         staff: 1,
         token_lifetime: Duration::from_secs(3_600),
         refresh_skew: Duration::from_secs(300),
+        replicas: 1,
+        backends: None,
     })
     .await;
     let session = StaffSession::login(&rig.base, &support::staff_name(0)).await;

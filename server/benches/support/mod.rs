@@ -1,6 +1,7 @@
-//! Shared by the load and overhead benchmarks: the console as its own process (this build's
-//! `a55-console`) in front of a simulator served from the benchmark, staff logins over real HTTP,
-//! percentiles, the console's RSS, and the section of BENCHMARKS.md each benchmark writes.
+//! Shared by the load, overhead and replica benchmarks: the console as its own process (this build's
+//! `a55-console`, or several replicas of it) in front of a simulator served from the benchmark,
+//! staff logins over real HTTP, percentiles, the console's RSS, and the section of BENCHMARKS.md
+//! each benchmark writes. Redis and PostgreSQL come from the integration tests' harness.
 
 #![allow(dead_code, reason = "each benchmark uses part of the rig")]
 
@@ -14,6 +15,17 @@ use app::wire::{ExecuteRequest, ExecuteResponse};
 use console_server::simulator::{self, RunningSimulator, SimulatorSettings};
 use futures::StreamExt as _;
 use secrecy::{ExposeSecret, SecretString};
+
+#[path = "../../tests/integration/support/postgres.rs"]
+pub mod postgres;
+/// The integration tests' real Redis and PostgreSQL servers, started the same way here.
+#[path = "../../tests/integration/support/redis.rs"]
+pub mod redis;
+/// The harness records its servers' secrets for the tests' leak scan; benchmarks run no scan.
+pub mod canary {
+    pub fn init() {}
+    pub fn record_secret(_what: &str, _secret: &str) {}
+}
 
 pub const ENVIRONMENT: &str = "load";
 pub const CLIENT_ID: &str = "load-client";
@@ -32,6 +44,15 @@ pub struct RigOptions {
     pub staff: usize,
     pub token_lifetime: Duration,
     pub refresh_skew: Duration,
+    /// Console processes sharing `backends` (1 without them).
+    pub replicas: usize,
+    /// What replicas share: `[storage]` and `[sessions]` TOML, and the env vars it names.
+    pub backends: Option<Backends>,
+}
+
+pub struct Backends {
+    pub toml: String,
+    pub env: Vec<(String, String)>,
 }
 
 /// A simulator in this process and the console binary in its own process, pointed at it.
@@ -39,6 +60,8 @@ pub struct Rig {
     pub sim: RunningSimulator,
     pub console: ConsoleProcess,
     pub base: String,
+    /// The other replicas, after `console`.
+    pub others: Vec<ConsoleProcess>,
     client_secret: SecretString,
 }
 
@@ -55,9 +78,13 @@ impl Rig {
         let sim = simulator::spawn(settings, SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("simulator starts");
         // Its default per-client limit (100,000 a minute) is below what the load run sends.
         sim.simulator().set_rate_limit(u32::MAX);
-        let console = ConsoleProcess::start(&sim, options, &client_secret).await;
+        let mut consoles = futures::future::join_all(
+            (0..options.replicas.max(1)).map(|_| ConsoleProcess::start(&sim, options, &client_secret)),
+        )
+        .await;
+        let console = consoles.remove(0);
         let base = format!("http://{}", console.addr);
-        Self { sim, console, base, client_secret }
+        Self { sim, console, base, others: consoles, client_secret }
     }
 
     /// The simulator's client secret, for the benchmark's own direct requests.
@@ -67,6 +94,9 @@ impl Rig {
 
     pub async fn shutdown(self) {
         self.console.stop();
+        for other in self.others {
+            other.stop();
+        }
         self.sim.shutdown().await;
     }
 }
@@ -89,7 +119,11 @@ impl ConsoleProcess {
         let hash = console_server::auth::password::hash(PASSWORD).expect("hash");
         let mut toml = String::new();
         writeln!(toml, "[server]\nbind = \"{addr}\"\n").unwrap();
-        writeln!(toml, "[storage]\ndatabase_path = {:?}\n", dir.join("console.db").display().to_string()).unwrap();
+        match &options.backends {
+            Some(backends) => writeln!(toml, "{}", backends.toml).unwrap(),
+            None => writeln!(toml, "[storage]\ndatabase_path = {:?}\n", dir.join("console.db").display().to_string())
+                .unwrap(),
+        }
         for i in 0..options.staff {
             writeln!(
                 toml,
@@ -116,6 +150,7 @@ impl ConsoleProcess {
             .arg("--config")
             .arg(&config)
             .env(SECRET_VAR, secret.expose_secret())
+            .envs(options.backends.iter().flat_map(|b| b.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
             .env_remove("A55_CONSOLE_LOG")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
@@ -222,6 +257,11 @@ impl StaffSession {
         let body = response.text().await.unwrap_or_default();
         assert_eq!(status, 200, "login as {name}: {body}");
         Self { http, base: base.to_owned(), cookie: cookie.expect("login sets the session cookie") }
+    }
+
+    /// The same session sent to another replica, with a client (and connections) of its own.
+    pub fn on(&self, base: &str) -> Self {
+        Self { http: client(), base: base.to_owned(), cookie: self.cookie.clone() }
     }
 
     /// `POST /api/whoami`: the session and login checks and a server function, without the backend's work.
