@@ -64,42 +64,29 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The pages loaded only when visited: with `--split`, each is a WASM chunk of its own. The console
-/// page stays in the main module: made lazy too, it took `/login` from 610 to 214 KB but `/` from
-/// 610 to 707 KB (brotli), since the code it shares with the other pages moves into chunks that are
-/// optimised apart, and `/` is the page staff open every day.
-struct AuditRoute;
-#[lazy_route]
-impl LazyRoute for AuditRoute {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <ui::pages::audit::AuditPage /> }.into_any()
-    }
+/// A lazy route showing one page component: `lazy_page!(Route, page::Component)`.
+macro_rules! lazy_page {
+    ($route:ident, $($page:ident)::+) => {
+        struct $route;
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+            fn view(_this: Self) -> AnyView {
+                view! { <$($page)::+ /> }.into_any()
+            }
+        }
+    };
 }
 
-struct TokenRoute;
-#[lazy_route]
-impl LazyRoute for TokenRoute {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <ui::pages::token::TokenPage /> }.into_any()
-    }
-}
-
-struct CompareRoute;
-#[lazy_route]
-impl LazyRoute for CompareRoute {
-    fn data() -> Self {
-        Self
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <ui::pages::compare::ComparePage /> }.into_any()
-    }
-}
+// The pages loaded only when visited: with `--split`, each is a WASM chunk of its own. The console
+// page stays in the main module: made lazy too, it took `/login` from 610 to 214 KB but `/` from
+// 610 to 707 KB (brotli), since the code it shares with the other pages moves into chunks that are
+// optimised apart, and `/` is the page staff open every day.
+lazy_page!(AuditRoute, ui::pages::audit::AuditPage);
+lazy_page!(TokenRoute, ui::pages::token::TokenPage);
+lazy_page!(CompareRoute, ui::pages::compare::ComparePage);
 
 /// Browser entry point: attaches the WASM app to the server-rendered HTML (asynchronously: a lazy
 /// route's chunk is fetched before its part of the page hydrates).
