@@ -154,8 +154,15 @@ async fn main() {
         })
         .collect();
     let (mut latencies, mut errors) = (Vec::new(), Vec::new());
-    for task in tasks {
-        let (l, e) = tokio::time::timeout(Duration::from_secs(60), task).await.expect("sessions stop").expect("task");
+    for (n, task) in tasks.into_iter().enumerate() {
+        let Ok(joined) = tokio::time::timeout_at((deadline + Duration::from_secs(60)).into(), task).await else {
+            panic!(
+                "session {n} was still running a minute after the deadline; replica A's log:\n{}\nreplica B's log:\n{}",
+                rig.console.log_tail(),
+                rig.others[0].log_tail()
+            );
+        };
+        let (l, e) = joined.expect("session task");
         latencies.extend(l);
         errors.extend(e);
     }
