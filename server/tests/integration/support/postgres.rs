@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{ConnectOptions as _, PgPool};
 
 use super::redis::free_port;
 
@@ -154,12 +154,15 @@ impl PostgresServer {
     }
 
     async fn connect(&self, database: &str, user: &str, password: &str) -> Result<PgPool, sqlx::Error> {
+        // Not logged: the harness's own statements carry the console role's password (CREATE ROLE),
+        // and the tests' trace log is searched for every canary.
         let options = PgConnectOptions::new()
             .host("127.0.0.1")
             .port(self.port)
             .database(database)
             .username(user)
-            .password(password);
+            .password(password)
+            .disable_statement_logging();
         PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(5)).connect_with(options).await
     }
 
