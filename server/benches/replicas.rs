@@ -82,8 +82,7 @@ async fn main() {
     let plan = if bench { FULL } else { SMOKE };
     let (redis, pg) = tokio::join!(RedisServer::start(), PostgresServer::start());
     let database = pg.create_database().await;
-    let password_file = std::env::temp_dir().join(format!("a55-bench-pg-{}.secret", uuid::Uuid::new_v4()));
-    std::fs::write(&password_file, pg.password()).unwrap();
+    let password_file = pg.password_file();
     let state_key = {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
@@ -171,7 +170,6 @@ async fn main() {
     let token_requests = rig.sim.simulator().token_requests();
     let log_tail = rig.console.log_tail();
     rig.shutdown().await;
-    let _ = std::fs::remove_file(&password_file);
 
     latencies.sort_unstable();
     let answered = latencies.len().max(1) as f64;

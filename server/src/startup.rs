@@ -63,12 +63,23 @@ pub struct RunningConsole {
     background: Vec<JoinHandle<()>>,
 }
 
+/// How long shutdown (SIGTERM, Ctrl-C) waits for requests in flight before closing connections:
+/// under the 30 s grace period orchestrators give before SIGKILL, so queued audit and history rows
+/// are still written after it.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 impl RunningConsole {
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let _ = (&mut self.task).await;
+        // Requests in flight finish; a connection that outlives the drain (a client holding a
+        // response open, a stuck peer) is cut, so shutdown always ends, as an orchestrator's grace
+        // period would end it anyway.
+        if tokio::time::timeout(DRAIN_TIMEOUT, &mut self.task).await.is_err() {
+            tracing::warn!(seconds = DRAIN_TIMEOUT.as_secs(), "connections still open after the drain; closing them");
+            self.task.abort();
+        }
         // No request runs any more: write every audit event and history run still queued before
         // closing the database.
         self.audit.flush().await;

@@ -194,6 +194,15 @@ impl PostgresServer {
         &self.password
     }
 
+    /// A file holding only the console role's password (what `database_password_file` names),
+    /// removed with the server.
+    pub fn password_file(&self) -> PathBuf {
+        let file = self.dir.join(format!("console-password-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&file, &self.password).unwrap();
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        file
+    }
+
     /// A pool as the console's role.
     pub async fn pool(&self, database: &str) -> PgPool {
         self.connect(database, ROLE, &self.password).await.unwrap()

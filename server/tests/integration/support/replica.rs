@@ -35,9 +35,7 @@ pub fn config_for(redis_url: &str, database: &Path, users_toml: &str) -> String 
 /// `shared_config` on one PostgreSQL database instead of a SQLite file: its password is in a file
 /// of its own (0600), named by `database_password_file`, never in the TOML.
 pub fn postgres_config(redis: &RedisServer, pg: &PostgresServer, database: &str, users_toml: &str) -> String {
-    let password_file = std::env::temp_dir().join(format!("a55-console-it-pg-{}.secret", uuid::Uuid::new_v4()));
-    std::fs::write(&password_file, pg.password()).unwrap();
-    std::fs::set_permissions(&password_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let password_file = pg.password_file();
     let storage = format!(
         "[storage]\ndatabase_url = {url:?}\ndatabase_password_file = {password:?}\n",
         url = pg.url_for(database),
