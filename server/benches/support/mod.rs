@@ -199,7 +199,18 @@ impl ConsoleProcess {
         self.kill();
     }
 
+    /// SIGTERM first, so the console (or a profiler wrapped around it, which writes its output on
+    /// exit) ends the way an orchestrator would end it; SIGKILL if it is still running after 60 s.
     fn kill(&mut self) {
+        let terminated =
+            Command::new("kill").args(["-TERM", &self.pid.to_string()]).status().is_ok_and(|s| s.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while terminated && Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
