@@ -134,6 +134,9 @@ fn splice(bytes: &[u8], replacements: Vec<(usize, usize, String)>) -> Vec<u8> {
 }
 
 fn mask_json(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Option<(Vec<u8>, Found)> {
+    if !policy.personal {
+        return mask_secrets_only(bytes, index, &policy.settings.secret_fields);
+    }
     let settings = policy.settings;
     let rule_roots = rule_roots(bytes, index, policy);
     let mut inherit = vec![Inherit::Nothing; index.len()];
@@ -178,13 +181,7 @@ fn mask_json(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Option<(
                     continue;
                 }
                 let masked = if secret {
-                    (text != SECRET_MARK).then(|| {
-                        found.secrets.push(FoundSecret {
-                            location: jsonpath_of(index, bytes, id),
-                            original: text.clone().into_owned(),
-                        });
-                        SECRET_MARK.to_owned()
-                    })
+                    secret_string(index, bytes, id, &text, &mut found)
                 } else if !policy.personal {
                     None
                 } else if rule {
@@ -202,11 +199,8 @@ fn mask_json(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Option<(
             Kind::Number => {
                 let Ok(raw) = std::str::from_utf8(raw) else { continue };
                 if secret {
-                    if raw != "0" {
-                        found
-                            .secrets
-                            .push(FoundSecret { location: jsonpath_of(index, bytes, id), original: raw.into() });
-                        replacements.push((start, end, "0".into()));
+                    if let Some(masked) = secret_number(index, bytes, id, raw, &mut found) {
+                        replacements.push((start, end, masked));
                     }
                     continue;
                 }
@@ -237,6 +231,68 @@ fn mask_json(bytes: &[u8], index: &index::Index, policy: Policy<'_>) -> Option<(
         return (!found.is_empty()).then(|| (bytes.to_vec(), found));
     }
     Some((splice(bytes, replacements), found))
+}
+
+/// Outside demo mode only credentials are masked, and they are found by key alone: no labels kept,
+/// one buffer for every normalised key, and no string decoded unless it sits under a secret key.
+/// What it masks is exactly what [`mask_json`]'s general walk masks with `personal` off.
+fn mask_secrets_only(bytes: &[u8], index: &index::Index, extra: &[String]) -> Option<(Vec<u8>, Found)> {
+    let mut secret_container = vec![false; index.len()];
+    let mut key = String::new();
+    let mut replacements: Vec<(usize, usize, String)> = Vec::new();
+    let mut found = Found::default();
+    for id in 0..index.len() as u32 {
+        let node = *index.node(id);
+        // An array item is named by its array, and a secret array already marks its items.
+        let secret = (node.parent != NONE && secret_container[node.parent as usize])
+            || index.key_raw(bytes, id).is_some_and(|raw| secrets::is_secret_raw_key(raw, extra, &mut key));
+        if !secret {
+            continue;
+        }
+        if node.kind.is_container() {
+            secret_container[id as usize] = true;
+            continue;
+        }
+        let (start, end) = (node.start as usize, node.end as usize);
+        let raw = &bytes[start..end];
+        let masked = match node.kind {
+            Kind::String => {
+                let text = index::unescape(&raw[1..raw.len() - 1]);
+                if text.is_empty() {
+                    continue;
+                }
+                secret_string(index, bytes, id, &text, &mut found)
+                    .map(|m| serde_json::to_string(&m).unwrap_or_else(|_| "\"\"".into()))
+            }
+            Kind::Number => {
+                std::str::from_utf8(raw).ok().and_then(|raw| secret_number(index, bytes, id, raw, &mut found))
+            }
+            _ => None,
+        };
+        if let Some(masked) = masked {
+            replacements.push((start, end, masked));
+        }
+    }
+    if replacements.is_empty() {
+        return (!found.is_empty()).then(|| (bytes.to_vec(), found));
+    }
+    Some((splice(bytes, replacements), found))
+}
+
+/// The mark for a string under a secret key, remembering the original; `None` when it is the mark already.
+fn secret_string(index: &index::Index, bytes: &[u8], id: u32, text: &str, found: &mut Found) -> Option<String> {
+    (text != SECRET_MARK).then(|| {
+        found.secrets.push(FoundSecret { location: jsonpath_of(index, bytes, id), original: text.to_owned() });
+        SECRET_MARK.to_owned()
+    })
+}
+
+/// `0` for a number under a secret key, remembering the original; `None` when it is `0` already.
+fn secret_number(index: &index::Index, bytes: &[u8], id: u32, raw: &str, found: &mut Found) -> Option<String> {
+    (raw != "0").then(|| {
+        found.secrets.push(FoundSecret { location: jsonpath_of(index, bytes, id), original: raw.into() });
+        "0".to_owned()
+    })
 }
 
 /// A string value in demo mode: by its field name first, then by what it contains.

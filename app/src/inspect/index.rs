@@ -113,9 +113,24 @@ fn describe(bytes: &[u8], i: usize) -> String {
     }
 }
 
+/// Bytes a string scan must stop at: the closing quote, an escape, or a control character (an error).
+const STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 fn scan_string(bytes: &[u8], start: usize) -> Result<usize, ParseError> {
     let mut j = start + 1;
     loop {
+        // Ordinary characters in one tight loop; the match below sees only the bytes that matter.
+        j += bytes.get(j..).map_or(0, |rest| rest.iter().take_while(|&&b| !STRING_STOP[b as usize]).count());
         match bytes.get(j) {
             None => return Err(error(bytes, start, "this string is never closed (missing \")")),
             Some(b'"') => return Ok(j + 1),
@@ -405,10 +420,14 @@ impl Index {
 
 /// Decodes the inside of a JSON string (already validated). Lone surrogates become U+FFFD.
 pub fn unescape(raw: &[u8]) -> Cow<'_, str> {
-    let text = String::from_utf8_lossy(raw);
     if !raw.contains(&b'\\') {
-        return text;
+        // The common case (masking decodes every key): a plain check, not the lossy decoder's walk.
+        return match std::str::from_utf8(raw) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
     }
+    let text = String::from_utf8_lossy(raw);
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {

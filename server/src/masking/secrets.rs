@@ -31,26 +31,50 @@ const SECRET_KEYS: [&str; 22] = [
 
 /// `client_secret`, `Client-Secret` and `clientSecret` all read `clientsecret`.
 pub fn normalize(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    normalize_into(&mut out, key);
+    out
+}
+
+/// [`normalize`] into a buffer the caller reuses: masking normalises every key of a body, and one
+/// allocation per key was most of what a key cost.
+pub fn normalize_into(out: &mut String, key: &str) {
     let dropped = |c: char| matches!(c, '_' | '-' | ' ' | '.');
-    // Keys are ASCII almost always: byte by byte, one allocation, no per-character iterators.
+    out.clear();
     if key.is_ascii() {
-        let mut out = String::with_capacity(key.len());
-        for c in key.chars().filter(|&c| !dropped(c)) {
-            out.push(c.to_ascii_lowercase());
-        }
-        return out;
+        out.extend(key.bytes().filter(|&b| !dropped(char::from(b))).map(|b| char::from(b.to_ascii_lowercase())));
+        return;
     }
-    key.chars().filter(|&c| !dropped(c)).flat_map(char::to_lowercase).collect()
+    out.extend(key.chars().filter(|&c| !dropped(c)).flat_map(char::to_lowercase));
+}
+
+/// Whether a JSON key, as it sits in the body between its quotes, names a credential. A short key
+/// of plain ASCII without escapes (nearly every key) is normalised into a buffer on the stack and
+/// judged as bytes; masking asks this of every key of every answer. Others go the long way.
+pub fn is_secret_raw_key(raw: &[u8], extra: &[String], spare: &mut String) -> bool {
+    const SHORT: usize = 64;
+    if raw.len() > SHORT || !raw.is_ascii() || raw.contains(&b'\\') {
+        normalize_into(spare, &app::inspect::index::unescape(raw));
+        return is_secret_key(spare, extra);
+    }
+    let mut buf = [0u8; SHORT];
+    let mut len = 0;
+    for &b in raw {
+        buf[len] = b.to_ascii_lowercase();
+        len += usize::from(!matches!(b, b'_' | b'-' | b' ' | b'.'));
+    }
+    is_secret_bytes(&buf[..len], extra)
 }
 
 /// Whether a field (normalized name) carries a credential. `extra` are configured names, normalized.
 pub fn is_secret_key(normalized: &str, extra: &[String]) -> bool {
-    SECRET_KEYS.contains(&normalized)
-        || normalized.ends_with("secret")
-        || normalized.ends_with("password")
-        || normalized.ends_with("apikey")
-        || normalized.ends_with("privatekey")
-        || extra.iter().any(|e| e == normalized)
+    is_secret_bytes(normalized.as_bytes(), extra)
+}
+
+fn is_secret_bytes(normalized: &[u8], extra: &[String]) -> bool {
+    SECRET_KEYS.iter().any(|k| k.as_bytes() == normalized)
+        || [&b"secret"[..], b"password", b"apikey", b"privatekey"].iter().any(|end| normalized.ends_with(end))
+        || extra.iter().any(|e| e.as_bytes() == normalized)
 }
 
 /// Finds `key=value`, `key: value` and `"key": "value"` pairs in text that is not JSON (form-encoded
@@ -124,6 +148,34 @@ pub fn rewrite_pairs(text: &str, mask: &mut dyn FnMut(&str, &str) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_raw_json_key_is_judged_like_its_decoded_text() {
+        let mut spare = String::new();
+        let long_secret = format!("{}_client_secret", "x".repeat(80));
+        let long_plain = format!("{}_charge", "x".repeat(80));
+        for (raw, decoded) in [
+            (&br"Client_Secret"[..], "Client_Secret"),
+            (br"api-key", "api-key"),
+            (br"pass\u0077ord", "password"),
+            (br"x\\u005fapi_key", "x\\u005fapi_key"),
+            (br"charge_uuid", "charge_uuid"),
+            (br"Merchant.Pin-Code", "Merchant.Pin-Code"),
+            ("Sen\u{e7}a_Secr\u{c9}ta".as_bytes(), "Sen\u{e7}a_Secr\u{c9}ta"),
+            (long_secret.as_bytes(), long_secret.as_str()),
+            (long_plain.as_bytes(), long_plain.as_str()),
+        ] {
+            let extra = ["merchantpincode".to_owned()];
+            assert_eq!(
+                is_secret_raw_key(raw, &extra, &mut spare),
+                is_secret_key(&normalize(decoded), &extra),
+                "{decoded}"
+            );
+        }
+        assert!(is_secret_raw_key(br"pass\u0077ord", &[], &mut spare));
+        assert!(is_secret_raw_key(long_secret.as_bytes(), &[], &mut spare));
+        assert!(!is_secret_raw_key(br"charge_uuid", &[], &mut spare));
+    }
 
     #[test]
     fn credential_field_names_are_recognised_in_any_spelling() {
