@@ -52,12 +52,15 @@ pub struct Run {
     error: Option<String>,
     request_json: String,
     response_json: Option<String>,
+    response_body: Option<String>,
 }
 
 impl Run {
     /// About the memory the run holds while queued: its encoded request and response.
     fn weight(&self) -> usize {
-        256 + self.request_json.len() + self.response_json.as_ref().map_or(0, String::len)
+        256 + self.request_json.len()
+            + self.response_json.as_ref().map_or(0, String::len)
+            + self.response_body.as_ref().map_or(0, String::len)
     }
 }
 
@@ -84,6 +87,14 @@ fn storable_response(response: &ExecuteResponse) -> ExecuteResponse {
         response.truncated = true;
     }
     response
+}
+
+/// A response as history keeps it: the answer without its body as JSON, and the body as text in a
+/// column of its own (escaping it into the JSON cost as much as the rest of the row).
+fn stored_response(response: &ExecuteResponse) -> Result<(String, String), ConsoleError> {
+    let mut response = storable_response(response);
+    let body = std::mem::take(&mut response.body);
+    Ok((json(&response)?, body))
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, ConsoleError> {
@@ -125,15 +136,13 @@ impl HistoryStore {
         outcome: &Result<ExecuteResponse, ConsoleError>,
     ) -> Result<(), ConsoleError> {
         let request = storable_request(request);
-        let (status, duration_ms, error, response_json) = match outcome {
-            Ok(response) => (
-                Some(i64::from(response.status)),
-                Some(response.duration_ms),
-                None,
-                Some(json(&storable_response(response))?),
-            ),
+        let (status, duration_ms, error, response) = match outcome {
+            Ok(response) => {
+                (Some(i64::from(response.status)), Some(response.duration_ms), None, Some(stored_response(response)?))
+            }
             Err(error) => (None, None, Some(error.to_string()), None),
         };
+        let (response_json, response_body) = response.unzip();
         let run = Run {
             staff: staff.to_owned(),
             at_ms: self.clock.wall_ms(),
@@ -146,6 +155,7 @@ impl HistoryStore {
             duration_ms,
             error,
             response_json,
+            response_body,
         };
         let weight = run.weight();
         self.writer
@@ -206,7 +216,8 @@ impl HistoryStore {
         self.flush().await;
         let row: Option<DetailRow> = on_engine!(&self.db, pool => sqlx::query_as(
             "SELECT id, at_ms, environment, method, path, endpoint_id, status, duration_ms, error,
-                    compare_environment, compare_status, compare_counts, request_json, response_json, compare_json
+                    compare_environment, compare_status, compare_counts, request_json, response_json, compare_json,
+                    response_body
              FROM history WHERE staff = $1 AND id = $2",
         )
         .bind(staff)
@@ -230,6 +241,7 @@ impl HistoryStore {
             request,
             response,
             compare,
+            body,
         ) = row.ok_or_else(|| {
             ConsoleError::InvalidRequest(format!("history entry {id} does not exist (or was pruned)"))
         })?;
@@ -237,7 +249,11 @@ impl HistoryStore {
             (id, at_ms, environment, method, path, endpoint_id, status, duration, error, right, right_status, counts);
         let decode = |e: serde_json::Error| ConsoleError::Internal(format!("history entry {id} is unreadable: {e}"));
         let request: ExecuteRequest = serde_json::from_str(&request).map_err(decode)?;
-        let response = response.map(|text| serde_json::from_str(&text)).transpose().map_err(decode)?;
+        let mut response: Option<ExecuteResponse> =
+            response.map(|text| serde_json::from_str(&text)).transpose().map_err(decode)?;
+        if let (Some(response), Some(body)) = (&mut response, body) {
+            response.body = body;
+        }
         let compare = compare.map(|text| serde_json::from_str(&text)).transpose().map_err(decode)?;
         Ok(HistoryDetail { entry: entry(row), request, response, compare })
     }
@@ -258,7 +274,7 @@ impl HistoryStore {
         let left_response = result.left.response.as_ref();
         let compare_json = json(&storable_compare(result))?;
         let request_json = json(&request)?;
-        let response_json = left_response.map(|r| json(&storable_response(r))).transpose()?;
+        let (response_json, response_body) = left_response.map(stored_response).transpose()?.unzip();
         let counts_json = json(&result.body.counts)?;
         let oldest = self.retention.oldest_kept(now);
         let keep = i64::from(self.retention.max_entries);
@@ -267,8 +283,9 @@ impl HistoryStore {
             let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error,
-                                      request_json, response_json, compare_environment, compare_status, compare_counts, compare_json)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                                      request_json, response_json, compare_environment, compare_status, compare_counts, compare_json,
+                                      response_body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
             )
             .bind(staff)
             .bind(now)
@@ -285,6 +302,7 @@ impl HistoryStore {
             .bind(result.right.response.as_ref().map(|r| i64::from(r.status)))
             .bind(&counts_json)
             .bind(&compare_json)
+            .bind(&response_body)
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query(PRUNE_BY_COUNT).bind(staff).bind(keep).execute(&mut *tx).await?;
@@ -409,8 +427,9 @@ impl WriterState {
             let mut tx = pool.begin().await?;
             for run in runs {
                 sqlx::query(
-                    "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json,
+                                          response_body)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(&run.staff)
                 .bind(run.at_ms)
@@ -423,6 +442,7 @@ impl WriterState {
                 .bind(&run.error)
                 .bind(&run.request_json)
                 .bind(&run.response_json)
+                .bind(&run.response_body)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -496,7 +516,7 @@ type EntryRow = (
     Option<String>,
 );
 
-/// An entry's columns followed by request_json, response_json and compare_json (flat: the engines
+/// An entry's columns followed by request_json, response_json, compare_json and response_body (flat: the engines
 /// decode tuples of columns, not tuples of tuples).
 type DetailRow = (
     i64,
@@ -512,6 +532,7 @@ type DetailRow = (
     Option<i64>,
     Option<String>,
     String,
+    Option<String>,
     Option<String>,
     Option<String>,
 );
@@ -563,7 +584,7 @@ fn storable_compare(result: &CompareResult) -> CompareResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::clock::{Clock as _, ManualClock};
     use std::time::Duration;
 
     async fn store(max_entries: u32, max_age_days: u64) -> (Arc<HistoryStore>, Arc<ManualClock>, std::path::PathBuf) {
@@ -642,16 +663,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_run_keeps_its_body_as_plain_text_beside_the_answer_and_reads_back_whole() {
+        let (store, _clock, dir) = store(100, 30).await;
+        let body = "{\n  \"charges\": [{\"id\": \"ch_1\", \"note\": \"a \\\"quoted\\\" word\"}]\n}";
+        store.record("ana", &request("/a"), &Ok(response(body))).await.unwrap();
+        store.flush().await;
+        let (json, column): (String, Option<String>) =
+            sqlx::query_as("SELECT response_json, response_body FROM history")
+                .fetch_one(store.db.sqlite().unwrap())
+                .await
+                .unwrap();
+        assert_eq!(column.as_deref(), Some(body), "the body is stored as it came, unescaped");
+        assert!(!json.contains("ch_1"), "the answer's JSON no longer carries the body: {json}");
+        let id = store.list("ana", 1).await.unwrap()[0].id;
+        assert_eq!(store.get("ana", id).await.unwrap().response.unwrap().body, body);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_run_written_before_the_body_column_still_reads_back_with_its_body() {
+        let (store, clock, dir) = store(100, 30).await;
+        let old = serde_json::to_string(&response("{\"legacy\": true}")).unwrap();
+        sqlx::query(
+            "INSERT INTO history (staff, at_ms, environment, method, path, status, request_json, response_json)
+             VALUES ('ana', $1, 'sandbox', 'GET', '/old', 200, $2, $3)",
+        )
+        .bind(clock.wall_ms())
+        .bind(serde_json::to_string(&request("/old")).unwrap())
+        .bind(old)
+        .execute(store.db.sqlite().unwrap())
+        .await
+        .unwrap();
+        let id = store.list("ana", 1).await.unwrap()[0].id;
+        assert_eq!(store.get("ana", id).await.unwrap().response.unwrap().body, "{\"legacy\": true}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
     async fn no_row_ever_holds_an_authorization_header_or_a_set_cookie() {
         let (store, _clock, dir) = store(100, 30).await;
         store.record("ana", &request("/a"), &Ok(response("{}"))).await.unwrap();
         store.flush().await;
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as("SELECT request_json, response_json FROM history")
-            .fetch_all(store.db.sqlite().unwrap())
-            .await
-            .unwrap();
-        for (request, response) in rows {
-            let all = format!("{request}{}", response.unwrap_or_default()).to_lowercase();
+        let rows: Vec<(String, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT request_json, response_json, response_body FROM history")
+                .fetch_all(store.db.sqlite().unwrap())
+                .await
+                .unwrap();
+        for (request, response, body) in rows {
+            let all = format!("{request}{}{}", response.unwrap_or_default(), body.unwrap_or_default()).to_lowercase();
             assert!(!all.contains("authorization") && !all.contains("eyj") && !all.contains("set-cookie"), "{all}");
         }
         std::fs::remove_dir_all(dir).unwrap();
