@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 
 /// Every metric the console exports: name, type and help text, in output order.
-const FAMILIES: [(&str, &str, &str); 11] = [
+const FAMILIES: [(&str, &str, &str); 12] = [
     (
         "a55_console_token_requests_total",
         "counter",
@@ -60,6 +60,11 @@ const FAMILIES: [(&str, &str, &str); 11] = [
         "Tokens this replica took from the shared cache instead of requesting one, by environment.",
     ),
     (
+        "a55_console_parity_new_drift_total",
+        "counter",
+        "Drift items parity runs found that their suite's baseline does not know, by suite.",
+    ),
+    (
         "a55_console_token_shared_fallback_total",
         "counter",
         "Times the shared token cache failed and this replica requested its own token (per-replica single-flight), by environment.",
@@ -75,8 +80,17 @@ pub struct Metrics {
 
 impl Metrics {
     fn add(&self, family: &'static str, labels: Labels) {
+        self.add_n(family, labels, 1);
+    }
+
+    fn add_n(&self, family: &'static str, labels: Labels, n: u64) {
         let mut series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *series.entry((family, labels)).or_default() += 1;
+        *series.entry((family, labels)).or_default() += n;
+    }
+
+    /// New drift found by one run of `suite`.
+    pub fn parity_new_drift(&self, suite: &str, n: u64) {
+        self.add_n("a55_console_parity_new_drift_total", vec![("suite", suite.to_owned())], n);
     }
 
     pub fn token_request(&self, environment: &str, outcome: &'static str) {

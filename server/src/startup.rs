@@ -216,10 +216,21 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     if config.masking.force_demo {
         tracing::info!("demo mode is forced for every session (masking.force_demo)");
     }
+    let parity = Arc::new(crate::parity::Parity::new(
+        config.parity.clone(),
+        crate::parity::store::ParityStore::new(db.clone()),
+        crate::parity::limiter::RateLimiter::new(
+            clock.clone(),
+            config.parity.requests_per_minute,
+            config.parity.environment_limits.clone(),
+        ),
+        metrics.clone(),
+    ));
     let service = Arc::new(
         ConsoleService::new(environments, catalog, broker.clone(), audit.clone(), bodies, clock.clone())
             .with_storage(history.clone(), saved)
-            .with_masking(masking),
+            .with_masking(masking)
+            .with_parity(parity),
     );
     // Live specs load in the background: a slow or broken spec server never delays start-up.
     let loading = service.clone();
