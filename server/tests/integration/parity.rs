@@ -315,3 +315,48 @@ async fn a_suite_of_twenty_compares_sends_twenty_requests_per_environment() {
     );
     console.console.shutdown().await;
 }
+
+#[tokio::test]
+async fn on_postgresql_a_suite_saved_from_the_page_its_runs_and_its_baseline_are_kept_there() {
+    let pg = crate::support::postgres::PostgresServer::start().await;
+    let database = pg.create_database().await;
+    let mut raw = RawConfig::default();
+    raw.storage.database_url = Some(pg.url_for(&database));
+    raw.storage.database_password_env = Some("A55_IT_DB_PASSWORD".into());
+    raw.parity.runs_kept = 1;
+    let mut vars = Vars::default();
+    vars.0.insert("A55_IT_DB_PASSWORD".into(), pg.password().to_owned());
+    let console = TestConsole::start(raw, vars, Arc::new(SystemClock)).await;
+    let add = AddToSuite {
+        suite: "on postgres".into(),
+        name: "two charges".into(),
+        request: CompareRequest {
+            left: list_charges("simulator", 2),
+            right: list_charges(PRODUCTION, 2),
+            options: DiffOptions::defaults(),
+        },
+    };
+    let response = console
+        .http
+        .post(format!("{}/api/parity/suites/add", console.base))
+        .json(&json!({ "request": add }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
+    let first = console.run_suite("on postgres").await;
+    assert_eq!(first.new_drift(), 4, "{:#?}", first.drift);
+    console.accept(first.id).await;
+    let second = console.run_suite("on postgres").await;
+    assert_eq!((second.new_drift(), second.summary().known), (0, 4));
+    let rows = pg.pool(&database).await;
+    let count = |sql: &'static str| {
+        let rows = rows.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&rows).await.unwrap() }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM parity_suites").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM parity_baselines").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM parity_runs").await, 1, "runs_kept = 1");
+    assert_eq!(count("SELECT COUNT(*) FROM audit_log WHERE event LIKE 'parity_%'").await, 4);
+    console.console.shutdown().await;
+}
