@@ -5,6 +5,7 @@
 pub mod drift;
 pub mod export;
 pub mod limiter;
+pub mod schedule;
 pub mod store;
 pub mod suites;
 

@@ -250,6 +250,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     }
     let access = Arc::new(access);
     let mut background = vec![audit_task, live_specs];
+    background.extend(crate::parity::schedule::spawn(service.clone(), clock.clone(), &config.parity.suites));
     if let Some(tokens) = &shared_tokens {
         // Drops a replica's copy of a token another replica replaced or forgot.
         let watching = Arc::downgrade(&broker);

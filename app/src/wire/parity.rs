@@ -32,6 +32,17 @@ pub struct ParitySuite {
     pub name: String,
     pub source: SuiteSource,
     pub compares: Vec<ParityCompare>,
+    /// When the console runs the suite on its own (configured suites only).
+    #[serde(default)]
+    pub schedule: Option<SuiteSchedule>,
+}
+
+/// Runs every `interval_secs`, each start moved by a random 0..=`jitter_secs` so suites configured
+/// alike do not all hit an environment at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuiteSchedule {
+    pub interval_secs: u64,
+    pub jitter_secs: u64,
 }
 
 /// Adds one compare to a saved suite (created when it does not exist yet).

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use app::wire::{CompareRequest, DiffOptions, ExecuteRequest, ParityCompare, ParitySuite, SuiteSource};
+use app::wire::{CompareRequest, DiffOptions, ExecuteRequest, ParityCompare, ParitySuite, SuiteSchedule, SuiteSource};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -31,6 +31,10 @@ pub struct RawSuite {
     /// Environment ids of the two sides.
     pub left: String,
     pub right: String,
+    /// Run on a schedule: every this many minutes (not scheduled when left out).
+    pub interval_mins: Option<u64>,
+    /// Each scheduled start moves by a random 0..=jitter_secs.
+    pub jitter_secs: u64,
     pub compares: Vec<RawSuiteCompare>,
 }
 
@@ -139,7 +143,24 @@ pub fn validate_parity(raw: RawParity, environments: &[&str], problems: &mut Vec
                 Err(problem) => problems.push(format!("{key}.compares[{position}]: {problem}")),
             }
         }
-        suites.push(ParitySuite { name, source: SuiteSource::Config, compares });
+        let schedule = suite.interval_mins.and_then(|mins| {
+            if !(1..=10_080).contains(&mins) {
+                problems.push(format!(
+                    "{key}.interval_mins = {mins} (suite {name:?}) must be between 1 and 10080 (a week)"
+                ));
+                return None;
+            }
+            if suite.jitter_secs >= mins * 60 {
+                problems.push(format!(
+                    "{key}.jitter_secs = {} (suite {name:?}) must be shorter than the interval ({} s)",
+                    suite.jitter_secs,
+                    mins * 60
+                ));
+                return None;
+            }
+            Some(SuiteSchedule { interval_secs: mins * 60, jitter_secs: suite.jitter_secs })
+        });
+        suites.push(ParitySuite { name, source: SuiteSource::Config, compares, schedule });
     }
     ParitySettings {
         requests_per_minute: raw.requests_per_minute,

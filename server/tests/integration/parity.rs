@@ -25,7 +25,7 @@ fn read(name: &str, path: &str, pairs: &[(&str, &str)]) -> RawSuiteCompare {
 }
 
 fn suite(name: &str, compares: Vec<RawSuiteCompare>) -> RawSuite {
-    RawSuite { name: name.into(), left: "simulator".into(), right: PRODUCTION.into(), compares }
+    RawSuite { name: name.into(), left: "simulator".into(), right: PRODUCTION.into(), compares, ..RawSuite::default() }
 }
 
 /// The simulator's known drifts: charges (a type, a missing and an extra field), wallets (balances),
@@ -359,4 +359,48 @@ async fn on_postgresql_a_suite_saved_from_the_page_its_runs_and_its_baseline_are
     assert_eq!(count("SELECT COUNT(*) FROM parity_runs").await, 1, "runs_kept = 1");
     assert_eq!(count("SELECT COUNT(*) FROM audit_log WHERE event LIKE 'parity_%'").await, 4);
     console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_scheduled_suite_runs_as_the_console_once_its_interval_and_jitter_pass_on_the_injected_clock() {
+    let clock = ManualClock::new();
+    let mut scheduled = known_suite();
+    scheduled.interval_mins = Some(10);
+    scheduled.jitter_secs = 30;
+    let console = console_with(vec![scheduled], clock.clone(), |_| {}).await;
+    let last_run = || async { console.suites().await[0].last_run.clone() };
+    let settled = || tokio::time::sleep(Duration::from_millis(400));
+    settled().await;
+    assert_eq!(last_run().await, None, "nothing runs at start-up");
+    clock.advance(Duration::from_secs(9 * 60 + 59));
+    settled().await;
+    assert_eq!(last_run().await, None, "nor before the interval");
+    clock.advance(Duration::from_secs(32));
+    let first = wait_for_run(&last_run, None).await;
+    assert_eq!(first.started_by, "console");
+    assert_eq!(first.new_drift(), 7);
+    settled().await;
+    assert_eq!(last_run().await.map(|r| r.id), Some(first.id), "one run per interval");
+    clock.advance(Duration::from_secs(10 * 60 + 31));
+    let second = wait_for_run(&last_run, Some(first.id)).await;
+    assert!(second.id > first.id);
+    let audit = audit_rows_of(&console, "parity_run").await;
+    assert_eq!(audit.iter().map(|(actor, _, _)| actor.as_str()).collect::<Vec<_>>(), ["console", "console"]);
+    console.console.shutdown().await;
+}
+
+/// The suite's newest run once it is not `after` (waits up to 10 s of real time).
+async fn wait_for_run<F, Fut>(last_run: &F, after: Option<i64>) -> app::wire::ParityRunSummary
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<app::wire::ParityRunSummary>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(run) = last_run().await.filter(|r| Some(r.id) != after) {
+            return run;
+        }
+        assert!(Instant::now() < deadline, "no scheduled run came");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

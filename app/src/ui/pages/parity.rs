@@ -114,6 +114,9 @@ fn SuiteTable(suites: Vec<ParitySuiteView>, state: ParityState) -> impl IntoView
                             <th scope="row">
                                 {name.clone()}
                                 {(view.suite.source == SuiteSource::Config).then(|| view! { <span class="hint">" (configuration)"</span> })}
+                                {view.suite.schedule.map(|s| view! {
+                                    <span class="hint" data-testid="suite-schedule">{format!(" every {} min", s.interval_secs / 60)}</span>
+                                })}
                             </th>
                             <td>{view.suite.compares.len()}</td>
                             <td>{last.as_ref().map(|r| format!("#{} {} by {}", r.id, utc_text(r.started_at_ms), r.started_by)).unwrap_or_else(|| "never".into())}</td>
