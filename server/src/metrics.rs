@@ -42,7 +42,7 @@ const FAMILIES: [(&str, &str, &str); 12] = [
     (
         "a55_console_redis_errors_total",
         "counter",
-        "Redis commands that failed or timed out, by operation (create, save, load, delete, ttl, ping; shared_put, shared_get, shared_usage, throttle_check, throttle_fail, throttle_clear, demo_get, demo_set for the shared stores; token_load, token_store, token_lock, token_unlock, token_wait, token_invalidate, token_fail, token_backoff, token_watch, token_event, token_history for the shared token cache).",
+        "Redis commands that failed or timed out, by operation (create, save, load, delete, ttl, ping; shared_put, shared_get, shared_usage, throttle_check, throttle_fail, throttle_clear, demo_get, demo_set for the shared stores; token_load, token_store, token_lock, token_unlock, token_wait, token_invalidate, token_fail, token_backoff, token_watch, token_event, token_history for the shared token cache; parity_lease for scheduled parity runs).",
     ),
     (
         "a55_console_shared_store_operations_total",

@@ -250,7 +250,13 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     }
     let access = Arc::new(access);
     let mut background = vec![audit_task, live_specs];
-    background.extend(crate::parity::schedule::spawn(service.clone(), clock.clone(), &config.parity.suites));
+    let lease = match (&sessions, &config.redis_sessions) {
+        (Sessions::Redis(store), Some(settings)) => {
+            Some(crate::parity::schedule::ScheduleLease::new(store.connection(), &settings.key_prefix, metrics.clone()))
+        }
+        _ => None,
+    };
+    background.extend(crate::parity::schedule::spawn(service.clone(), clock.clone(), &config.parity.suites, lease));
     if let Some(tokens) = &shared_tokens {
         // Drops a replica's copy of a token another replica replaced or forgot.
         let watching = Arc::downgrade(&broker);

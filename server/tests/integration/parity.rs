@@ -404,3 +404,41 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn with_two_replicas_on_one_redis_one_of_them_runs_each_scheduled_start() {
+    let redis = crate::support::redis::RedisServer::start().await;
+    let clocks = [ManualClock::new(), ManualClock::new()];
+    let mut replicas = Vec::new();
+    for clock in &clocks {
+        let mut scheduled = known_suite();
+        scheduled.interval_mins = Some(10);
+        let mut raw = RawConfig::default();
+        raw.parity.suites = vec![scheduled];
+        raw.sessions = console_server::config::RawSessions {
+            redis_url: Some(redis.url()),
+            redis_password_env: Some("IT_REDIS_PASSWORD".into()),
+            ..console_server::config::RawSessions::default()
+        };
+        let mut vars = Vars::default();
+        vars.0.insert("IT_REDIS_PASSWORD".into(), redis.password.clone());
+        replicas.push(TestConsole::start(raw, vars, clock.clone()).await);
+    }
+    let runs = |replica: &TestConsole| {
+        let pool = replica.console.db.sqlite().unwrap().clone();
+        async move { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM parity_runs").fetch_one(&pool).await.unwrap() }
+    };
+    for clock in &clocks {
+        clock.advance(Duration::from_secs(10 * 60 + 1));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while runs(&replicas[0]).await + runs(&replicas[1]).await == 0 {
+        assert!(Instant::now() < deadline, "no replica ran the schedule");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(runs(&replicas[0]).await + runs(&replicas[1]).await, 1, "exactly one replica ran this start");
+    for replica in replicas {
+        replica.console.shutdown().await;
+    }
+}
