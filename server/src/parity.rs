@@ -8,6 +8,7 @@ pub mod limiter;
 pub mod schedule;
 pub mod store;
 pub mod suites;
+pub mod webhook;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,6 +25,7 @@ pub struct Parity {
     pub store: store::ParityStore,
     pub limiter: limiter::RateLimiter,
     pub metrics: Arc<Metrics>,
+    pub webhook: Option<Arc<webhook::Webhook>>,
     running: Arc<Mutex<HashSet<String>>>,
 }
 
@@ -34,7 +36,13 @@ impl Parity {
         limiter: limiter::RateLimiter,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { settings, store, limiter, metrics, running: Arc::default() }
+        Self { settings, store, limiter, metrics, webhook: None, running: Arc::default() }
+    }
+
+    /// Posts runs with new drift to `webhook`.
+    pub fn with_webhook(mut self, webhook: webhook::Webhook) -> Self {
+        self.webhook = Some(Arc::new(webhook));
+        self
     }
 
     /// Marks `suite` as running until the guard drops; refused while another run of it is going.

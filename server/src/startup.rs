@@ -216,7 +216,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     if config.masking.force_demo {
         tracing::info!("demo mode is forced for every session (masking.force_demo)");
     }
-    let parity = Arc::new(crate::parity::Parity::new(
+    let mut parity = crate::parity::Parity::new(
         config.parity.clone(),
         crate::parity::store::ParityStore::new(db.clone()),
         crate::parity::limiter::RateLimiter::new(
@@ -225,7 +225,12 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
             config.parity.environment_limits.clone(),
         ),
         metrics.clone(),
-    ));
+    );
+    if let Some(url) = &config.parity.webhook {
+        let webhook = crate::parity::webhook::Webhook::new(url.clone()).map_err(StartError::Http)?;
+        parity = parity.with_webhook(webhook);
+    }
+    let parity = Arc::new(parity);
     let service = Arc::new(
         ConsoleService::new(environments, catalog, broker.clone(), audit.clone(), bodies, clock.clone())
             .with_storage(history.clone(), saved)

@@ -15,12 +15,23 @@ pub struct RawParity {
     pub environment_limits: BTreeMap<String, u32>,
     /// Runs kept per suite; older ones are deleted.
     pub runs_kept: u32,
+    /// Where the webhook's URL is (it usually holds a token, so never in this file): the name of an
+    /// env var, or a file holding only the URL. A run with new drift is posted there.
+    pub webhook_url_env: Option<String>,
+    pub webhook_url_file: Option<std::path::PathBuf>,
     pub suites: Vec<RawSuite>,
 }
 
 impl Default for RawParity {
     fn default() -> Self {
-        Self { requests_per_minute: 60, environment_limits: BTreeMap::new(), runs_kept: 50, suites: Vec::new() }
+        Self {
+            requests_per_minute: 60,
+            environment_limits: BTreeMap::new(),
+            runs_kept: 50,
+            webhook_url_env: None,
+            webhook_url_file: None,
+            suites: Vec::new(),
+        }
     }
 }
 
@@ -73,6 +84,8 @@ pub struct ParitySettings {
     pub environment_limits: BTreeMap<String, u32>,
     pub runs_kept: u32,
     pub suites: Vec<ParitySuite>,
+    /// Slack-compatible webhook for runs with new drift (a secret: it usually carries a token).
+    pub webhook: Option<secrecy::SecretString>,
 }
 
 impl Default for ParitySettings {
@@ -83,6 +96,7 @@ impl Default for ParitySettings {
             environment_limits: raw.environment_limits,
             runs_kept: raw.runs_kept,
             suites: Vec::new(),
+            webhook: None,
         }
     }
 }
@@ -90,7 +104,27 @@ impl Default for ParitySettings {
 const MAX_PER_MINUTE: u32 = 100_000;
 
 /// Checks the section against the configured environment ids; every problem names its key.
-pub fn validate_parity(raw: RawParity, environments: &[&str], problems: &mut Vec<String>) -> ParitySettings {
+pub fn validate_parity(
+    raw: RawParity,
+    environments: &[&str],
+    env: &dyn super::EnvSource,
+    problems: &mut Vec<String>,
+) -> ParitySettings {
+    let source = super::secrets::SecretSource {
+        env_key: "parity.webhook_url_env",
+        env_var: raw.webhook_url_env.as_deref(),
+        file_key: "parity.webhook_url_file",
+        file: raw.webhook_url_file.as_deref(),
+    };
+    let webhook = super::secrets::read_secret(&source, env, problems).filter(|url| {
+        use secrecy::ExposeSecret as _;
+        // The problem never quotes the URL: it is a credential.
+        let problem = webhook_problem(url.expose_secret());
+        if let Some(problem) = &problem {
+            problems.push(format!("the parity webhook URL (parity.webhook_url_env / _file) {problem}"));
+        }
+        problem.is_none()
+    });
     if !(1..=MAX_PER_MINUTE).contains(&raw.requests_per_minute) {
         problems.push(format!(
             "parity.requests_per_minute = {} must be between 1 and {MAX_PER_MINUTE}",
@@ -167,6 +201,26 @@ pub fn validate_parity(raw: RawParity, environments: &[&str], problems: &mut Vec
         environment_limits: raw.environment_limits,
         runs_kept: raw.runs_kept,
         suites,
+        webhook,
+    }
+}
+
+/// What is wrong with a webhook URL, without repeating it: https anywhere, http on loopback only.
+fn webhook_problem(url: &str) -> Option<&'static str> {
+    let Ok(url) = url::Url::parse(url) else {
+        return Some("is not a URL such as https://hooks.slack.com/services/…");
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => return Some("has no host"),
+    };
+    match url.scheme() {
+        "https" => None,
+        "http" if loopback => None,
+        "http" => Some("must be https (plain http only to a loopback address)"),
+        _ => Some("must be an https:// URL"),
     }
 }
 

@@ -312,6 +312,11 @@ impl ConsoleService {
         let new = run.new_drift();
         if new > 0 {
             parity.metrics.parity_new_drift(&suite.name, new as u64);
+            if let Some(webhook) = parity.webhook.clone() {
+                // In the background: the run's answer never waits for a chat service.
+                let posted = run.clone();
+                tokio::spawn(async move { webhook.send(&posted).await });
+            }
         }
         Ok(run)
     }

@@ -442,3 +442,73 @@ async fn with_two_replicas_on_one_redis_one_of_them_runs_each_scheduled_start() 
         replica.console.shutdown().await;
     }
 }
+
+/// A chat service's incoming webhook: keeps the body of every POST to `/hook/<token>`.
+async fn webhook_receiver(token: &str) -> (String, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = received.clone();
+    let app = axum::Router::new().route(
+        &format!("/hook/{token}"),
+        axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook/{token}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+#[tokio::test]
+async fn a_run_with_new_drift_is_posted_to_the_configured_webhook_and_a_quiet_run_is_not() {
+    let token = format!("HOOK-TOKEN-{}", rand::random::<u64>());
+    let (url, received) = webhook_receiver(&token).await;
+    let mut raw = RawConfig::default();
+    raw.parity.suites = vec![known_suite()];
+    raw.parity.webhook_url_env = Some("IT_PARITY_WEBHOOK".into());
+    let mut vars = Vars::default();
+    vars.0.insert("IT_PARITY_WEBHOOK".into(), url);
+    let console = TestConsole::start(raw, vars, Arc::new(SystemClock)).await;
+    let first = console.run_suite("nightly").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while received.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "nothing reached the webhook");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let message = received.lock().unwrap()[0]["text"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with(&format!(
+            "Parity: suite \"nightly\" run #{} found 7 new drift (5 shape, 2 value; 0 known).",
+            first.id
+        )),
+        "{message}"
+    );
+    assert!(message.contains("• list charges: type changed `$['data'][*]['installment_count']`"), "{message}");
+    console.accept(first.id).await;
+    console.run_suite("nightly").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(received.lock().unwrap().len(), 1, "a run without new drift sends nothing");
+    // The URL is a credential: not in the audit trail.
+    for (_, _, detail) in audit_rows_of(&console, "parity_run").await {
+        assert!(!detail.unwrap_or_default().contains(&token));
+    }
+    console.console.shutdown().await;
+}
+
+#[test]
+fn a_webhook_url_that_is_not_https_is_refused_without_repeating_it() {
+    let mut raw = RawConfig::default();
+    raw.parity.webhook_url_env = Some("IT_PARITY_WEBHOOK".into());
+    let vars = Vars(std::collections::HashMap::from([(
+        "IT_PARITY_WEBHOOK".to_owned(),
+        "http://hooks.example.com/services/T0/B0/SECRET-PART".to_owned(),
+    )]));
+    let problems = console_server::config::validate(raw, &vars).unwrap_err().0;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("must be https"), "{}", problems[0]);
+    assert!(!problems[0].contains("SECRET-PART"), "{}", problems[0]);
+}
