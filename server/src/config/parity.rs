@@ -15,6 +15,8 @@ pub struct RawParity {
     pub environment_limits: BTreeMap<String, u32>,
     /// Runs kept per suite; older ones are deleted.
     pub runs_kept: u32,
+    /// Runs older than this are deleted too.
+    pub runs_max_age_days: u32,
     /// Where the webhook's URL is (it usually holds a token, so never in this file): the name of an
     /// env var, or a file holding only the URL. A run with new drift is posted there.
     pub webhook_url_env: Option<String>,
@@ -28,6 +30,7 @@ impl Default for RawParity {
             requests_per_minute: 60,
             environment_limits: BTreeMap::new(),
             runs_kept: 50,
+            runs_max_age_days: 90,
             webhook_url_env: None,
             webhook_url_file: None,
             suites: Vec::new(),
@@ -83,6 +86,7 @@ pub struct ParitySettings {
     pub requests_per_minute: u32,
     pub environment_limits: BTreeMap<String, u32>,
     pub runs_kept: u32,
+    pub runs_max_age: std::time::Duration,
     pub suites: Vec<ParitySuite>,
     /// Slack-compatible webhook for runs with new drift (a secret: it usually carries a token).
     pub webhook: Option<secrecy::SecretString>,
@@ -95,6 +99,7 @@ impl Default for ParitySettings {
             requests_per_minute: raw.requests_per_minute,
             environment_limits: raw.environment_limits,
             runs_kept: raw.runs_kept,
+            runs_max_age: std::time::Duration::from_secs(u64::from(raw.runs_max_age_days) * 86_400),
             suites: Vec::new(),
             webhook: None,
         }
@@ -141,6 +146,9 @@ pub fn validate_parity(
     }
     if !(1..=10_000).contains(&raw.runs_kept) {
         problems.push(format!("parity.runs_kept = {} must be between 1 and 10000", raw.runs_kept));
+    }
+    if !(1..=3650).contains(&raw.runs_max_age_days) {
+        problems.push(format!("parity.runs_max_age_days = {} must be between 1 and 3650", raw.runs_max_age_days));
     }
     let mut suites: Vec<ParitySuite> = Vec::new();
     for (index, suite) in raw.suites.into_iter().enumerate() {
@@ -200,6 +208,7 @@ pub fn validate_parity(
         requests_per_minute: raw.requests_per_minute,
         environment_limits: raw.environment_limits,
         runs_kept: raw.runs_kept,
+        runs_max_age: std::time::Duration::from_secs(u64::from(raw.runs_max_age_days) * 86_400),
         suites,
         webhook,
     }

@@ -118,8 +118,9 @@ impl ParityStore {
         .map_err(database)
     }
 
-    /// Keeps a run (its id is set here) and deletes the suite's runs beyond the newest `keep`.
-    pub async fn insert_run(&self, run: &mut ParityRun, keep: u32) -> Result<(), ConsoleError> {
+    /// Keeps a run (its id is set here) and deletes the suite's runs beyond the newest `keep` and
+    /// those started before `oldest_ms`.
+    pub async fn insert_run(&self, run: &mut ParityRun, keep: u32, oldest_ms: i64) -> Result<(), ConsoleError> {
         let s = run.summary();
         let wide = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         let _turn = self.db.write_turn().await;
@@ -149,11 +150,12 @@ impl ParityStore {
             .map(|_| ()))
         .map_err(database)?;
         on_engine!(&self.db, pool => sqlx::query(
-            "DELETE FROM parity_runs WHERE suite = $1 AND id NOT IN
-             (SELECT id FROM parity_runs WHERE suite = $1 ORDER BY id DESC LIMIT $2)",
+            "DELETE FROM parity_runs WHERE suite = $1 AND (started_at_ms < $3 OR id NOT IN
+             (SELECT id FROM parity_runs WHERE suite = $1 ORDER BY id DESC LIMIT $2))",
         )
         .bind(&run.suite)
         .bind(i64::from(keep))
+        .bind(oldest_ms)
         .execute(pool)
         .await
         .map(|_| ()))

@@ -308,7 +308,9 @@ impl ConsoleService {
                 .collect(),
             baseline_at_ms,
         };
-        parity.store.insert_run(&mut run, parity.settings.runs_kept).await?;
+        let max_age = i64::try_from(parity.settings.runs_max_age.as_millis()).unwrap_or(i64::MAX);
+        let oldest_ms = self.clock.wall_ms().saturating_sub(max_age);
+        parity.store.insert_run(&mut run, parity.settings.runs_kept, oldest_ms).await?;
         let new = run.new_drift();
         if new > 0 {
             parity.metrics.parity_new_drift(&suite.name, new as u64);

@@ -273,6 +273,23 @@ async fn runs_are_kept_up_to_the_configured_count_per_suite() {
     console.console.shutdown().await;
 }
 
+#[tokio::test]
+async fn runs_older_than_the_configured_age_are_deleted_on_the_injected_clock() {
+    let clock = ManualClock::new();
+    let console = console_with(vec![known_suite()], clock.clone(), |raw| raw.parity.runs_max_age_days = 7).await;
+    let old = console.run_suite("nightly").await.id;
+    clock.advance(Duration::from_secs(6 * 86_400));
+    let recent = console.run_suite("nightly").await.id;
+    assert_eq!(console.parity_raw("runs/get", &[("id", &old.to_string())]).await.0, 200, "six days old is kept");
+    clock.advance(Duration::from_secs(86_400 + 1));
+    let newest = console.run_suite("nightly").await.id;
+    assert_eq!(console.parity_raw("runs/get", &[("id", &old.to_string())]).await.0, 404, "over seven days");
+    for id in [recent, newest] {
+        assert_eq!(console.parity_raw("runs/get", &[("id", &id.to_string())]).await.0, 200);
+    }
+    console.console.shutdown().await;
+}
+
 /// The figures of the issue: a suite of 20 compares against the simulator and its twin.
 #[tokio::test]
 async fn a_suite_of_twenty_compares_sends_twenty_requests_per_environment() {
