@@ -8,6 +8,7 @@ mod builder;
 mod compare;
 mod execute;
 mod masking;
+mod parity;
 mod staff;
 mod token;
 
@@ -15,5 +16,6 @@ pub use builder::*;
 pub use compare::*;
 pub use execute::*;
 pub use masking::*;
+pub use parity::*;
 pub use staff::*;
 pub use token::*;

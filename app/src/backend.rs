@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::wire::{AddToSuite, ParityBadge, ParityRun, ParitySuite, ParitySuiteView};
 use crate::wire::{
     AuditFilter, AuditRecord, Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse,
     HistoryDetail, HistoryEntry, JsonPathAnswer, LoginOptions, Preferences, Role, SaveRequest, SavedRequest, Snippet,
@@ -132,10 +133,33 @@ pub trait CompareBackend: Send + Sync + 'static {
     async fn compare_settings(&self, caller: &Caller, endpoint: &str) -> Result<CompareSettings, ConsoleError>;
 }
 
-/// Everything the console's pages use besides staff access: one object may serve every part.
-pub trait ConsoleBackend: ExecuteBackend + TokenBackend + BuilderBackend + MaskingBackend + CompareBackend {}
+/// Parity watch: suites of read-only compares run together, their kept runs and baselines.
+#[async_trait::async_trait]
+pub trait ParityBackend: Send + Sync + 'static {
+    /// Every suite (configured and saved) with its last run and baseline.
+    async fn parity_suites(&self, caller: &Caller) -> Result<Vec<ParitySuiteView>, ConsoleError>;
+    /// Adds one read-only compare to a saved suite, creating the suite if needed.
+    async fn add_to_suite(&self, caller: &Caller, request: AddToSuite) -> Result<ParitySuite, ConsoleError>;
+    /// Runs every compare of a suite now (each side through `execute`), keeps and answers the run.
+    async fn run_suite(&self, caller: &Caller, suite: &str) -> Result<ParityRun, ConsoleError>;
+    /// One kept run, for drill-down.
+    async fn parity_run(&self, caller: &Caller, id: i64) -> Result<ParityRun, ConsoleError>;
+    /// Accepts every difference of run `run_id` as the suite's known differences.
+    async fn accept_baseline(&self, caller: &Caller, run_id: i64) -> Result<ParitySuiteView, ConsoleError>;
+    /// Suites whose last run found new drift.
+    async fn parity_badge(&self, caller: &Caller) -> Result<ParityBadge, ConsoleError>;
+}
 
-impl<T: ExecuteBackend + TokenBackend + BuilderBackend + MaskingBackend + CompareBackend> ConsoleBackend for T {}
+/// Everything the console's pages use besides staff access: one object may serve every part.
+pub trait ConsoleBackend:
+    ExecuteBackend + TokenBackend + BuilderBackend + MaskingBackend + CompareBackend + ParityBackend
+{
+}
+
+impl<T: ExecuteBackend + TokenBackend + BuilderBackend + MaskingBackend + CompareBackend + ParityBackend> ConsoleBackend
+    for T
+{
+}
 
 /// Logins, logouts and the audit trail.
 #[async_trait::async_trait]

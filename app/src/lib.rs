@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
                 <Route path=path!("/token") view={Lazy::<TokenRoute>::new()} />
                 <Route path=path!("/compare") view={Lazy::<CompareRoute>::new()} />
+                <Route path=path!("/parity") view={Lazy::<ParityRoute>::new()} />
             </Routes>
         </Router>
         <ui::parts::shortcuts::ShortcutsHelp />
@@ -87,6 +88,7 @@ macro_rules! lazy_page {
 lazy_page!(AuditRoute, ui::pages::audit::AuditPage);
 lazy_page!(TokenRoute, ui::pages::token::TokenPage);
 lazy_page!(CompareRoute, ui::pages::compare::ComparePage);
+lazy_page!(ParityRoute, ui::pages::parity::ParityPage);
 
 /// Browser entry point: attaches the WASM app to the server-rendered HTML (asynchronously: a lazy
 /// route's chunk is fetched before its part of the page hydrates).

@@ -10,6 +10,8 @@ pub use builder::*;
 pub use masking::*;
 pub mod compare;
 pub use compare::*;
+pub mod parity;
+pub use parity::*;
 
 /// What kind of a55 deployment an environment points at. Production gets the loudest UI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -408,6 +410,9 @@ pub enum ConsoleError {
     /// The staff member cancelled the run; its upstream request was dropped.
     #[error("{0}")]
     Cancelled(String),
+    /// The thing asked for is busy (a suite that is already running).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl ConsoleError {
@@ -428,6 +433,7 @@ impl ConsoleError {
             Self::Unavailable(_) => 503,
             // nginx's "client closed request": the answer nobody waits for any more.
             Self::Cancelled(_) => 499,
+            Self::Conflict(_) => 409,
         }
     }
 }

@@ -6,6 +6,7 @@
 mod auth;
 mod environments;
 mod oidc;
+mod parity;
 mod raw;
 mod secrets;
 mod sessions;
@@ -23,6 +24,7 @@ use url::Url;
 pub use auth::{AuthSection, StaffAccount};
 pub use environments::{ClientAuth, Environment, GuardRails, RemoteTarget, Target, Timeouts};
 pub use oidc::{OidcSettings, ResolvedRoles, RoleMapping};
+pub use parity::{ParitySettings, RawOverrides, RawParity, RawSuite, RawSuiteCompare};
 pub use raw::*;
 pub use sessions::{RawSessions, RedisSessions, StateKey, VaultKey};
 pub use storage::{PostgresStorage, RawStorage, Storage};
@@ -67,6 +69,8 @@ pub struct Config {
     pub masking: crate::masking::MaskingSettings,
     pub simulator: SimulatorSection,
     pub environments: Vec<Environment>,
+    /// `[parity]`: suites, the request budget per environment, runs kept.
+    pub parity: ParitySettings,
 }
 
 impl Config {

@@ -8,6 +8,7 @@ mod bodies;
 mod health;
 mod metrics;
 mod oidc;
+mod parity;
 
 use app::{shell, App};
 use axum::response::IntoResponse as _;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(bodies::routes())
         .merge(audit::routes())
         .merge(metrics::routes())
+        .merge(parity::routes())
         .merge(oidc::routes())
         .leptos_routes_with_context(
             &state,

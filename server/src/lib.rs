@@ -20,6 +20,7 @@ pub mod http;
 pub mod jsonpath;
 pub mod masking;
 pub mod metrics;
+pub mod parity;
 pub mod saved;
 pub mod service;
 pub mod simulator;

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 
 /// Every metric the console exports: name, type and help text, in output order.
-const FAMILIES: [(&str, &str, &str); 11] = [
+const FAMILIES: [(&str, &str, &str); 12] = [
     (
         "a55_console_token_requests_total",
         "counter",
@@ -42,7 +42,7 @@ const FAMILIES: [(&str, &str, &str); 11] = [
     (
         "a55_console_redis_errors_total",
         "counter",
-        "Redis commands that failed or timed out, by operation (create, save, load, delete, ttl, ping; shared_put, shared_get, shared_usage, throttle_check, throttle_fail, throttle_clear, demo_get, demo_set for the shared stores; token_load, token_store, token_lock, token_unlock, token_wait, token_invalidate, token_fail, token_backoff, token_watch, token_event, token_history for the shared token cache).",
+        "Redis commands that failed or timed out, by operation (create, save, load, delete, ttl, ping; shared_put, shared_get, shared_usage, throttle_check, throttle_fail, throttle_clear, demo_get, demo_set for the shared stores; token_load, token_store, token_lock, token_unlock, token_wait, token_invalidate, token_fail, token_backoff, token_watch, token_event, token_history for the shared token cache; parity_lease for scheduled parity runs).",
     ),
     (
         "a55_console_shared_store_operations_total",
@@ -60,6 +60,11 @@ const FAMILIES: [(&str, &str, &str); 11] = [
         "Tokens this replica took from the shared cache instead of requesting one, by environment.",
     ),
     (
+        "a55_console_parity_new_drift_total",
+        "counter",
+        "Drift items parity runs found that their suite's baseline does not know, by suite.",
+    ),
+    (
         "a55_console_token_shared_fallback_total",
         "counter",
         "Times the shared token cache failed and this replica requested its own token (per-replica single-flight), by environment.",
@@ -75,8 +80,17 @@ pub struct Metrics {
 
 impl Metrics {
     fn add(&self, family: &'static str, labels: Labels) {
+        self.add_n(family, labels, 1);
+    }
+
+    fn add_n(&self, family: &'static str, labels: Labels, n: u64) {
         let mut series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *series.entry((family, labels)).or_default() += 1;
+        *series.entry((family, labels)).or_default() += n;
+    }
+
+    /// New drift found by one run of `suite`.
+    pub fn parity_new_drift(&self, suite: &str, n: u64) {
+        self.add_n("a55_console_parity_new_drift_total", vec![("suite", suite.to_owned())], n);
     }
 
     pub fn token_request(&self, environment: &str, outcome: &'static str) {

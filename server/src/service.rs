@@ -6,6 +6,7 @@ mod builder;
 mod compare;
 mod execute;
 mod masking;
+mod parity;
 mod runs;
 mod token;
 
@@ -37,6 +38,7 @@ pub struct ConsoleService {
     masking: Arc<Masking>,
     clock: SharedClock,
     runs: runs::Runs,
+    parity: Option<Arc<crate::parity::Parity>>,
 }
 
 /// Bodies larger than this are masked on a blocking thread, off the async workers.
@@ -68,6 +70,7 @@ impl ConsoleService {
             masking,
             clock,
             runs: runs::Runs::default(),
+            parity: None,
         }
     }
 
@@ -92,6 +95,12 @@ impl ConsoleService {
     /// Adds history and saved requests (both in the console's database).
     pub fn with_storage(mut self, history: Arc<HistoryStore>, saved: Arc<SavedStore>) -> Self {
         self.storage = Some((history, saved));
+        self
+    }
+
+    /// Adds the parity watch (suites, kept runs, baselines, the request budget).
+    pub fn with_parity(mut self, parity: Arc<crate::parity::Parity>) -> Self {
+        self.parity = Some(parity);
         self
     }
 

@@ -102,6 +102,8 @@ struct Inner {
     created_wallets: Mutex<Vec<data::Wallet>>,
     large_cache: Mutex<VecDeque<(large::CacheKey, axum::body::Bytes)>>,
     tokens_file_lock: Mutex<()>,
+    /// Test aid: fields production answers leave out on top of their usual drift.
+    production_removed: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -134,6 +136,7 @@ impl Simulator {
                 created_wallets: Mutex::new(Vec::new()),
                 large_cache: Mutex::new(VecDeque::new()),
                 tokens_file_lock: Mutex::new(()),
+                production_removed: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -147,7 +150,8 @@ impl Simulator {
             .nest("/api/v1", api::router(self.clone()))
             .nest(
                 PRODUCTION_PREFIX,
-                api::router(self.clone()).layer(axum::middleware::map_response(production::reshape)),
+                api::router(self.clone())
+                    .layer(axum::middleware::map_response_with_state(self.clone(), production::reshape)),
             )
             .with_state(self.clone())
     }
@@ -166,6 +170,16 @@ impl Simulator {
     pub fn set_issuer(&self, base_url: &url::Url) {
         let issuer = format!("{}/simulator-pool", base_url.as_str().trim_end_matches('/'));
         *self.inner.issuer.write().unwrap_or_else(PoisonError::into_inner) = Some(issuer);
+    }
+
+    /// Test aid: from now on production answers (`/production/api/v1`) leave out `field` wherever it
+    /// occurs, a new drift on top of the known ones.
+    pub fn drop_production_field(&self, field: &str) {
+        lock(&self.inner.production_removed).push(field.to_owned());
+    }
+
+    fn production_removed(&self) -> Vec<String> {
+        lock(&self.inner.production_removed).clone()
     }
 
     /// Requests allowed per client_id per minute on /api/v1 (default 100000).

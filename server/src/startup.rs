@@ -216,10 +216,26 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     if config.masking.force_demo {
         tracing::info!("demo mode is forced for every session (masking.force_demo)");
     }
+    let mut parity = crate::parity::Parity::new(
+        config.parity.clone(),
+        crate::parity::store::ParityStore::new(db.clone()),
+        crate::parity::limiter::RateLimiter::new(
+            clock.clone(),
+            config.parity.requests_per_minute,
+            config.parity.environment_limits.clone(),
+        ),
+        metrics.clone(),
+    );
+    if let Some(url) = &config.parity.webhook {
+        let webhook = crate::parity::webhook::Webhook::new(url.clone()).map_err(StartError::Http)?;
+        parity = parity.with_webhook(webhook);
+    }
+    let parity = Arc::new(parity);
     let service = Arc::new(
         ConsoleService::new(environments, catalog, broker.clone(), audit.clone(), bodies, clock.clone())
             .with_storage(history.clone(), saved)
-            .with_masking(masking),
+            .with_masking(masking)
+            .with_parity(parity),
     );
     // Live specs load in the background: a slow or broken spec server never delays start-up.
     let loading = service.clone();
@@ -239,6 +255,13 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     }
     let access = Arc::new(access);
     let mut background = vec![audit_task, live_specs];
+    let lease = match (&sessions, &config.redis_sessions) {
+        (Sessions::Redis(store), Some(settings)) => {
+            Some(crate::parity::schedule::ScheduleLease::new(store.connection(), &settings.key_prefix, metrics.clone()))
+        }
+        _ => None,
+    };
+    background.extend(crate::parity::schedule::spawn(service.clone(), clock.clone(), &config.parity.suites, lease));
     if let Some(tokens) = &shared_tokens {
         // Drops a replica's copy of a token another replica replaced or forgot.
         let watching = Arc::downgrade(&broker);

@@ -4,4 +4,5 @@ pub mod audit;
 pub mod compare;
 pub mod console;
 pub mod login;
+pub mod parity;
 pub mod token;

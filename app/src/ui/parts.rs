@@ -6,6 +6,7 @@ pub mod clock;
 pub mod demo;
 pub mod inspector;
 pub mod link;
+pub mod parity_badge;
 pub mod request;
 pub mod shortcuts;
 pub mod staff;

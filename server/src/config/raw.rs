@@ -21,6 +21,8 @@ pub struct RawConfig {
     pub catalog: RawCatalog,
     pub history: RawHistory,
     pub masking: RawMasking,
+    /// `[parity]`: suites of read-only compares, their request budget and kept runs.
+    pub parity: super::parity::RawParity,
     /// Keyed by environment id; ordered so the UI lists them as written.
     pub environments: BTreeMap<String, RawEnvironment>,
 }

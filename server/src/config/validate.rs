@@ -122,6 +122,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
     let state_key = super::sessions::validate_state_key(&raw.sessions, env, &mut problems);
     let ids: Vec<&str> = environments.iter().map(|e| e.id.as_str()).collect();
     let auth = validate_auth(raw.auth, &ids, env, &mut problems);
+    let parity = super::parity::validate_parity(raw.parity, &ids, env, &mut problems);
     if let Some(bind) = bind {
         check_exposure(bind, &auth, public_url.as_ref(), &mut problems);
     }
@@ -147,6 +148,7 @@ pub fn validate(raw: RawConfig, env: &dyn EnvSource) -> Result<Config, ConfigErr
                 issued_tokens_file: raw.simulator.issued_tokens_file,
             },
             environments,
+            parity,
         }),
         _ => Err(ConfigErrors(problems)),
     }

@@ -3,8 +3,9 @@
 
 use app::backend::{Caller, CompareBackend, ExecuteBackend as _};
 use app::wire::{
-    compare_endpoint_key, CompareExports, CompareRequest, CompareResult, CompareSettings, CompareSide, ConsoleError,
-    DiffOptions, ExecuteRequest, ExecuteResponse, RediffRequest, MAX_EXPORTED_CHANGES,
+    compare_endpoint_key, BodyDiff, CompareExports, CompareRequest, CompareResult, CompareSettings, CompareSide,
+    ConsoleError, DiffChange, DiffOptions, ExecuteRequest, ExecuteResponse, HeaderChange, RediffRequest,
+    MAX_EXPORTED_CHANGES,
 };
 
 use super::ConsoleService;
@@ -89,7 +90,7 @@ impl ConsoleService {
     }
 
     /// The guard rails `execute` applies, checked up front; a refusal is audited the same way.
-    fn admit(&self, caller: &Caller, request: &ExecuteRequest) -> Result<(), ConsoleError> {
+    pub(super) fn admit(&self, caller: &Caller, request: &ExecuteRequest) -> Result<(), ConsoleError> {
         let env = self.environment(caller, &request.environment)?;
         let method = upstream::parse_method(&request.method).map_err(to_console)?;
         let checked =
@@ -114,7 +115,11 @@ impl ConsoleService {
 
     /// The bytes a side's response left in the body store, as the caller may see them now (the
     /// caller's own bodies only, masked for demo mode like every other view of a stored body).
-    async fn side_body(&self, caller: &Caller, response: &ExecuteResponse) -> Result<bytes::Bytes, ConsoleError> {
+    pub(super) async fn side_body(
+        &self,
+        caller: &Caller,
+        response: &ExecuteResponse,
+    ) -> Result<bytes::Bytes, ConsoleError> {
         match &response.body_id {
             Some(id) => self.stored_body(caller, id).await?.map(|b| b.bytes).ok_or_else(|| {
                 ConsoleError::NotFound(
@@ -126,14 +131,15 @@ impl ConsoleService {
         }
     }
 
-    async fn diff_sides(
+    /// The body diff (the view, and every change up to the export cap) and the header diff of two
+    /// sides; sends nothing and stores nothing.
+    pub(super) async fn diff_only(
         &self,
         caller: &Caller,
-        request: &ExecuteRequest,
-        left: CompareSide,
-        right: CompareSide,
-        options: DiffOptions,
-    ) -> Result<CompareResult, ConsoleError> {
+        left: &CompareSide,
+        right: &CompareSide,
+        options: &DiffOptions,
+    ) -> Result<(BodyDiff, Vec<DiffChange>, Vec<HeaderChange>), ConsoleError> {
         let left_body = match &left.response {
             Some(r) => Some(self.side_body(caller, r).await?),
             None => None,
@@ -143,7 +149,7 @@ impl ConsoleService {
             None => None,
         };
         let mut notices = Vec::new();
-        for (name, side) in [("left", &left), ("right", &right)] {
+        for (name, side) in [("left", left), ("right", right)] {
             if side.response.as_ref().is_some_and(|r| r.truncated) {
                 notices.push(format!(
                     "the {name} body was cut at the environment's response cap: only the part kept is compared"
@@ -165,7 +171,19 @@ impl ConsoleService {
         body.notices.splice(0..0, notices);
         let no_headers = Vec::new();
         let headers_of = |side: &CompareSide| side.response.as_ref().map_or(&no_headers, |r| &r.headers).clone();
-        let headers = diff::diff_headers(&headers_of(&left), &headers_of(&right));
+        let headers = diff::diff_headers(&headers_of(left), &headers_of(right));
+        Ok((body, all, headers))
+    }
+
+    async fn diff_sides(
+        &self,
+        caller: &Caller,
+        request: &ExecuteRequest,
+        left: CompareSide,
+        right: CompareSide,
+        options: DiffOptions,
+    ) -> Result<CompareResult, ConsoleError> {
+        let (body, all, headers) = self.diff_only(caller, &left, &right, &options).await?;
         let method = left.response.as_ref().map_or(request.method.to_ascii_uppercase(), |r| r.method.clone());
         let context = diff::ExportContext {
             method: &method,
@@ -200,7 +218,7 @@ impl ConsoleService {
 }
 
 /// "One request, two environments": the sides may differ in parameters, not in operation.
-fn same_request(left: &ExecuteRequest, right: &ExecuteRequest) -> Result<(), ConsoleError> {
+pub(super) fn same_request(left: &ExecuteRequest, right: &ExecuteRequest) -> Result<(), ConsoleError> {
     if !left.method.trim().eq_ignore_ascii_case(right.method.trim()) || left.path.trim() != right.path.trim() {
         return Err(ConsoleError::InvalidRequest(format!(
             "a compare sends one request to two environments, but the left side is {} {} and the right side {} {}",
@@ -210,7 +228,7 @@ fn same_request(left: &ExecuteRequest, right: &ExecuteRequest) -> Result<(), Con
     Ok(())
 }
 
-fn side(environment: &str, outcome: Result<ExecuteResponse, ConsoleError>) -> CompareSide {
+pub(super) fn side(environment: &str, outcome: Result<ExecuteResponse, ConsoleError>) -> CompareSide {
     match outcome {
         Ok(response) => CompareSide { environment: environment.to_owned(), response: Some(response), error: None },
         Err(error) => CompareSide { environment: environment.to_owned(), response: None, error: Some(error) },

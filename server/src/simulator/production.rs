@@ -7,6 +7,7 @@
 //! balance is one cent higher. Every response carries `x-a55-deployment: production`.
 
 use axum::body::{to_bytes, Body};
+use axum::extract::State;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
@@ -17,7 +18,7 @@ const DEPLOYMENT: HeaderName = HeaderName::from_static("x-a55-deployment");
 const MAX_RESHAPED: usize = 64 * 1024 * 1024;
 
 /// Response layer of the production routes.
-pub(super) async fn reshape(response: Response) -> Response {
+pub(super) async fn reshape(State(simulator): State<super::Simulator>, response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     parts.headers.insert(DEPLOYMENT, HeaderValue::from_static("production"));
     let is_json = parts
@@ -36,9 +37,24 @@ pub(super) async fn reshape(response: Response) -> Response {
         return Response::from_parts(parts, Body::from(bytes));
     };
     drift(&mut value);
+    for field in simulator.production_removed() {
+        remove_field(&mut value, &field);
+    }
     let out = serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec());
     parts.headers.remove(CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(out))
+}
+
+/// Removes `field` from every object in `value` (the test aid `Simulator::drop_production_field`).
+fn remove_field(value: &mut Value, field: &str) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(|v| remove_field(v, field)),
+        Value::Object(map) => {
+            map.shift_remove(field);
+            map.values_mut().for_each(|v| remove_field(v, field));
+        }
+        _ => {}
+    }
 }
 
 /// A small deterministic number from an id, so the same record always drifts the same way.

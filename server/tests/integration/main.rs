@@ -18,6 +18,7 @@ mod headers;
 mod inspector;
 mod leak_canary;
 mod masking;
+mod parity;
 mod postgres_storage;
 mod redis_sessions;
 mod redis_shared;

@@ -9,6 +9,7 @@ pub mod link;
 mod options;
 pub mod result;
 mod state;
+mod suite;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,6 +23,7 @@ use form::{EnvironmentPickers, PerSideOverrides};
 use options::DiffOptionsPanel;
 use result::CompareResultView;
 use state::CompareState;
+use suite::AddToSuitePanel;
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
@@ -55,6 +57,7 @@ fn CompareWorkbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> imp
             <nav class="nav-links">
                 <a href="/" data-testid="nav-console">"Console"</a>
                 <a href="/compare" class="active" data-testid="nav-compare">"Compare"</a>
+                <a href="/parity" data-testid="nav-parity">"Parity"</a>
             </nav>
             <StaffMenu />
         </header>
@@ -65,6 +68,7 @@ fn CompareWorkbench(environments: Vec<EnvironmentView>, catalog: Catalog) -> imp
                 <RequestEditor draft=state.draft on_run pending=state.pending.into() />
                 <PerSideOverrides state />
                 <DiffOptionsPanel state />
+                <AddToSuitePanel state />
                 {move || error.get().map(|e| view! { <p class="console-error" role="alert" data-testid="compare-error">{e}</p> })}
                 {move || rediffing.get().then(|| view! { <p class="hint">"Diffing again…"</p> })}
                 {move || from_history.get().map(|id| view! {

@@ -1,4 +1,5 @@
-//! The staff corner of the top bar: who is logged in, the audit link for admins, and logout.
+//! The staff corner of the top bar: the parity badge, who is logged in, the audit link for admins,
+//! and logout.
 
 use leptos::prelude::*;
 
@@ -21,6 +22,7 @@ pub fn StaffMenu() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 me.await.ok().map(|staff| view! {
+                    <crate::ui::parts::parity_badge::ParityBadge />
                     <span class="staff" data-testid="staff-name" title=format!("{} (role: {})", staff.name, staff.role.as_str())>
                         {if staff.local { "local admin".to_owned() } else { format!("{} ({})", staff.name, staff.role.as_str()) }}
                     </span>

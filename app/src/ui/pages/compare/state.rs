@@ -223,25 +223,35 @@ impl CompareState {
         });
     }
 
-    /// Sends the request to both sides and shows the diff.
-    pub fn run(self) {
-        if self.pending.get_untracked() {
-            return;
-        }
+    /// The compare the form describes now: shared parameters merged with each side's overrides.
+    pub fn request(self) -> Result<CompareRequest, String> {
         let shared = self.draft.to_request(String::new());
         if shared.path.trim().is_empty() {
-            self.error.set(Some("Pick an endpoint (or type a path) first.".to_owned()));
-            return;
+            return Err("Pick an endpoint (or type a path) first.".to_owned());
         }
         let side_request = |side: Side| {
             let mut request = link::side_request(&shared, &side.env.get_untracked(), &side.overrides.get_untracked());
             request.confirm = Some(side.confirm.get_untracked().trim().to_owned()).filter(|t| !t.is_empty());
             request
         };
-        let request = CompareRequest {
+        Ok(CompareRequest {
             left: side_request(self.left),
             right: side_request(self.right),
             options: self.settings.options(),
+        })
+    }
+
+    /// Sends the request to both sides and shows the diff.
+    pub fn run(self) {
+        if self.pending.get_untracked() {
+            return;
+        }
+        let request = match self.request() {
+            Ok(request) => request,
+            Err(problem) => {
+                self.error.set(Some(problem));
+                return;
+            }
         };
         self.pending.set(true);
         self.error.set(None);

@@ -16,6 +16,7 @@ pub fn TopBar(state: ConsoleState, demo: DemoResource) -> impl IntoView {
             <h1 class="brand">"a55 console"</h1>
             <nav class="nav-links">
                 <a href="/compare" data-testid="nav-compare" title="Send one request to two environments and diff the answers">"Compare"</a>
+                <a href="/parity" data-testid="nav-parity" title="Suites of compares run together: drift between environments">"Parity"</a>
             </nav>
             <label class="env-switcher">
                 <span>"Environment"</span>

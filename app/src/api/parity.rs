@@ -1,0 +1,38 @@
+//! Parity watch: suites of read-only compares, their runs and baselines (see ARCHITECTURE.md, Parity).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use crate::csrf::CsrfClient;
+use crate::wire::{AddToSuite, ConsoleError, ParityBadge, ParityRun, ParitySuite, ParitySuiteView};
+
+#[server(prefix = "/api", endpoint = "parity/suites", client = CsrfClient)]
+pub async fn list_parity_suites() -> Result<Vec<ParitySuiteView>, ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.parity_suites(&caller).await }).await
+}
+
+/// "Add to suite" on the Compare page.
+#[server(prefix = "/api", endpoint = "parity/suites/add", input = Json, client = CsrfClient)]
+pub async fn add_to_parity_suite(request: AddToSuite) -> Result<ParitySuite, ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.add_to_suite(&caller, request).await }).await
+}
+
+#[server(prefix = "/api", endpoint = "parity/run", client = CsrfClient)]
+pub async fn run_parity_suite(suite: String) -> Result<ParityRun, ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.run_suite(&caller, &suite).await }).await
+}
+
+#[server(prefix = "/api", endpoint = "parity/runs/get", client = CsrfClient)]
+pub async fn get_parity_run(id: i64) -> Result<ParityRun, ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.parity_run(&caller, id).await }).await
+}
+
+#[server(prefix = "/api", endpoint = "parity/baseline", client = CsrfClient)]
+pub async fn accept_parity_baseline(run_id: i64) -> Result<ParitySuiteView, ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.accept_baseline(&caller, run_id).await }).await
+}
+
+#[server(prefix = "/api", endpoint = "parity/badge", client = CsrfClient)]
+pub async fn get_parity_badge() -> Result<ParityBadge, ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.parity_badge(&caller).await }).await
+}

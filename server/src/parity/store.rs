@@ -1,0 +1,188 @@
+//! Suites saved from the Compare page, baselines and kept runs, in the console's database (both
+//! engines, every statement once through `on_engine!`).
+
+use app::wire::{BaselineView, ConsoleError, DriftItem, ParityCompare, ParityRun, ParityRunSummary};
+
+use crate::db::Database;
+use crate::error::database;
+use crate::on_engine;
+
+#[derive(Clone)]
+pub struct ParityStore {
+    db: Database,
+}
+
+fn corrupt(what: &str) -> impl Fn(serde_json::Error) -> ConsoleError + '_ {
+    move |error| ConsoleError::Internal(format!("a stored parity {what} could not be read: {error}"))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, ConsoleError> {
+    serde_json::to_string(value).map_err(|e| ConsoleError::Internal(format!("cannot encode a parity record: {e}")))
+}
+
+type SummaryRow = (i64, i64, String, i64, i64, i64, i64, i64);
+
+fn summary(
+    (id, started_at_ms, started_by, duration_ms, new_shape, new_value, known, failed): SummaryRow,
+) -> ParityRunSummary {
+    let count = |n: i64| usize::try_from(n).unwrap_or(0);
+    ParityRunSummary {
+        id,
+        started_at_ms,
+        started_by,
+        duration_ms,
+        new_shape: count(new_shape),
+        new_value: count(new_value),
+        known: count(known),
+        failed_sides: count(failed),
+    }
+}
+
+impl ParityStore {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// Saved suites by name, each with its compares in the order they were added.
+    pub async fn saved_suites(&self) -> Result<Vec<(String, Vec<ParityCompare>)>, ConsoleError> {
+        let rows: Vec<(String, String)> = on_engine!(&self.db, pool => sqlx::query_as(
+            "SELECT name, compares_json FROM parity_suites ORDER BY lower(name), name",
+        )
+        .fetch_all(pool)
+        .await)
+        .map_err(database)?;
+        rows.into_iter()
+            .map(|(name, compares)| Ok((name, serde_json::from_str(&compares).map_err(corrupt("suite"))?)))
+            .collect()
+    }
+
+    pub async fn save_suite(
+        &self,
+        name: &str,
+        compares: &[ParityCompare],
+        staff: &str,
+        now_ms: i64,
+    ) -> Result<(), ConsoleError> {
+        let compares = json(&compares)?;
+        let _turn = self.db.write_turn().await;
+        on_engine!(&self.db, pool => sqlx::query(
+            "INSERT INTO parity_suites (name, compares_json, updated_by, updated_at_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE SET compares_json = $2, updated_by = $3, updated_at_ms = $4",
+        )
+        .bind(name)
+        .bind(&compares)
+        .bind(staff)
+        .bind(now_ms)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .map_err(database)
+    }
+
+    /// The suite's baseline and the differences it accepts.
+    pub async fn baseline(&self, suite: &str) -> Result<Option<(BaselineView, Vec<DriftItem>)>, ConsoleError> {
+        let row: Option<(i64, String, i64, String)> = on_engine!(&self.db, pool => sqlx::query_as(
+            "SELECT run_id, accepted_by, accepted_at_ms, items_json FROM parity_baselines WHERE suite = $1",
+        )
+        .bind(suite)
+        .fetch_optional(pool)
+        .await)
+        .map_err(database)?;
+        let Some((run_id, accepted_by, accepted_at_ms, items)) = row else { return Ok(None) };
+        let items: Vec<DriftItem> = serde_json::from_str(&items).map_err(corrupt("baseline"))?;
+        Ok(Some((BaselineView { run_id, accepted_by, accepted_at_ms, items: items.len() }, items)))
+    }
+
+    pub async fn set_baseline(
+        &self,
+        suite: &str,
+        run_id: i64,
+        items: &[DriftItem],
+        staff: &str,
+        now_ms: i64,
+    ) -> Result<(), ConsoleError> {
+        let items = json(&items)?;
+        let _turn = self.db.write_turn().await;
+        on_engine!(&self.db, pool => sqlx::query(
+            "INSERT INTO parity_baselines (suite, run_id, items_json, accepted_by, accepted_at_ms) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (suite) DO UPDATE SET run_id = $2, items_json = $3, accepted_by = $4, accepted_at_ms = $5",
+        )
+        .bind(suite)
+        .bind(run_id)
+        .bind(&items)
+        .bind(staff)
+        .bind(now_ms)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .map_err(database)
+    }
+
+    /// Keeps a run (its id is set here) and deletes the suite's runs beyond the newest `keep` and
+    /// those started before `oldest_ms`.
+    pub async fn insert_run(&self, run: &mut ParityRun, keep: u32, oldest_ms: i64) -> Result<(), ConsoleError> {
+        let s = run.summary();
+        let wide = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let _turn = self.db.write_turn().await;
+        let id: i64 = on_engine!(&self.db, pool => sqlx::query_as(
+            "INSERT INTO parity_runs (suite, started_by, started_at_ms, duration_ms, new_shape, new_value, known, failed_sides, run_json)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{}') RETURNING id",
+        )
+        .bind(&run.suite)
+        .bind(&run.started_by)
+        .bind(run.started_at_ms)
+        .bind(run.duration_ms)
+        .bind(wide(s.new_shape))
+        .bind(wide(s.new_value))
+        .bind(wide(s.known))
+        .bind(wide(s.failed_sides))
+        .fetch_one(pool)
+        .await
+        .map(|(id,): (i64,)| id))
+        .map_err(database)?;
+        run.id = id;
+        let body = json(&*run)?;
+        on_engine!(&self.db, pool => sqlx::query("UPDATE parity_runs SET run_json = $1 WHERE id = $2")
+            .bind(&body)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(database)?;
+        on_engine!(&self.db, pool => sqlx::query(
+            "DELETE FROM parity_runs WHERE suite = $1 AND (started_at_ms < $3 OR id NOT IN
+             (SELECT id FROM parity_runs WHERE suite = $1 ORDER BY id DESC LIMIT $2))",
+        )
+        .bind(&run.suite)
+        .bind(i64::from(keep))
+        .bind(oldest_ms)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .map_err(database)
+    }
+
+    pub async fn run(&self, id: i64) -> Result<Option<ParityRun>, ConsoleError> {
+        let row: Option<(String,)> =
+            on_engine!(&self.db, pool => sqlx::query_as("SELECT run_json FROM parity_runs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await)
+            .map_err(database)?;
+        row.map(|(text,)| serde_json::from_str(&text).map_err(corrupt("run"))).transpose()
+    }
+
+    /// The newest runs of a suite, newest first, without their details.
+    pub async fn runs(&self, suite: &str, limit: u32) -> Result<Vec<ParityRunSummary>, ConsoleError> {
+        let rows: Vec<SummaryRow> = on_engine!(&self.db, pool => sqlx::query_as(
+            "SELECT id, started_at_ms, started_by, duration_ms, new_shape, new_value, known, failed_sides
+             FROM parity_runs WHERE suite = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(suite)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await)
+        .map_err(database)?;
+        Ok(rows.into_iter().map(summary).collect())
+    }
+}

@@ -1,0 +1,64 @@
+//! The optional webhook: a run with new drift is posted as Slack-compatible JSON (`{"text": …}`) to
+//! the configured URL, through the console's plain HTTP client (no redirects, no proxy, timeouts).
+//! The URL is configuration, never user input, and a credential: it is never logged or shown.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use app::wire::ParityRun;
+use secrecy::{ExposeSecret as _, SecretString};
+
+/// Drift items listed in a message; the rest is counted.
+const LISTED: usize = 10;
+
+pub struct Webhook {
+    url: SecretString,
+    http: reqwest::Client,
+}
+
+impl Webhook {
+    pub fn new(url: SecretString) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Self { url, http })
+    }
+
+    /// Posts the run; a failure is logged (without the URL) and otherwise ignored.
+    pub async fn send(&self, run: &ParityRun) {
+        let sent = self.http.post(self.url.expose_secret()).json(&message(run)).send().await;
+        match sent {
+            Ok(answer) if answer.status().is_success() => {}
+            Ok(answer) => {
+                tracing::warn!(suite = %run.suite, status = answer.status().as_u16(), "the parity webhook refused a message")
+            }
+            Err(error) => {
+                tracing::warn!(suite = %run.suite, error = %error.without_url(), "the parity webhook could not be reached")
+            }
+        }
+    }
+}
+
+/// `{"text": …}`: Slack, Mattermost, Teams' Slack-compatible hooks and most chat tools read it.
+pub fn message(run: &ParityRun) -> serde_json::Value {
+    let s = run.summary();
+    let mut text = format!(
+        "Parity: suite \"{}\" run #{} found {} new drift ({} shape, {} value; {} known).",
+        run.suite,
+        run.id,
+        s.new_drift(),
+        s.new_shape,
+        s.new_value,
+        s.known
+    );
+    for item in run.drift.iter().filter(|d| d.new).take(LISTED) {
+        let _ = write!(text, "\n• {}: {} `{}`", item.compare, item.kind.label(), item.path);
+    }
+    if s.new_drift() > LISTED {
+        let _ = write!(text, "\n… and {} more", s.new_drift() - LISTED);
+    }
+    serde_json::json!({ "text": text })
+}

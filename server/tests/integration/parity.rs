@@ -1,0 +1,531 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a failed set-up step is a failed test")]
+//! Parity watch through the real HTTP surface: suites over the embedded simulator and its
+//! production twin, runs kept in the database, baselines, new drift, the request budget on the
+//! injected clock, one run per suite at a time, exports and `/metrics`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::wire::{AddToSuite, CompareRequest, ConsoleError, DiffOptions, DriftKind, ParityRun, ParitySuiteView};
+use console_server::clock::{ManualClock, SharedClock, SystemClock};
+use console_server::config::{RawConfig, RawSuite, RawSuiteCompare};
+use serde_json::json;
+
+use crate::support::{audit_rows_of, list_charges, TestConsole, Vars, WALLET};
+
+const PRODUCTION: &str = "simulator-production";
+
+fn query(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+fn read(name: &str, path: &str, pairs: &[(&str, &str)]) -> RawSuiteCompare {
+    RawSuiteCompare { name: name.into(), path: path.into(), query: query(pairs), ..RawSuiteCompare::default() }
+}
+
+fn suite(name: &str, compares: Vec<RawSuiteCompare>) -> RawSuite {
+    RawSuite { name: name.into(), left: "simulator".into(), right: PRODUCTION.into(), compares, ..RawSuite::default() }
+}
+
+/// The simulator's known drifts: charges (a type, a missing and an extra field), wallets (balances),
+/// and the deployment header on every answer.
+fn known_suite() -> RawSuite {
+    suite(
+        "nightly",
+        vec![
+            read("list charges", "/bank/wallet/charges/", &[("wallet_uuid", WALLET), ("limit", "5")]),
+            read("wallet", "/bank/wallet/", &[("wallet_uuid", WALLET)]),
+        ],
+    )
+}
+
+async fn console_with(suites: Vec<RawSuite>, clock: SharedClock, tune: impl FnOnce(&mut RawConfig)) -> TestConsole {
+    let mut raw = RawConfig::default();
+    raw.parity.suites = suites;
+    tune(&mut raw);
+    TestConsole::start(raw, Vars::default(), clock).await
+}
+
+impl TestConsole {
+    async fn parity_raw(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let response = self.http.post(format!("{}/api/parity/{endpoint}", self.base)).form(form).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    async fn run_suite(&self, name: &str) -> ParityRun {
+        let (status, text) = self.parity_raw("run", &[("suite", name)]).await;
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    async fn suites(&self) -> Vec<ParitySuiteView> {
+        let (status, text) = self.parity_raw("suites", &[]).await;
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    async fn accept(&self, run: i64) -> ParitySuiteView {
+        let (status, text) = self.parity_raw("baseline", &[("run_id", &run.to_string())]).await;
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    async fn metrics_text(&self) -> String {
+        self.http.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap()
+    }
+}
+
+/// (compare, kind, path) of every new drift item, ranked as the run reports them.
+fn new_drift(run: &ParityRun) -> Vec<(String, DriftKind, String)> {
+    run.drift.iter().filter(|d| d.new).map(|d| (d.compare.clone(), d.kind, d.path.clone())).collect()
+}
+
+fn item(compare: &str, kind: DriftKind, path: &str) -> (String, DriftKind, String) {
+    (compare.to_owned(), kind, path.to_owned())
+}
+
+fn known_drifts() -> Vec<(String, DriftKind, String)> {
+    vec![
+        item("list charges", DriftKind::TypeChanged, "$['data'][*]['installment_count']"),
+        item("list charges", DriftKind::Removed, "$['data'][*]['description']"),
+        item("list charges", DriftKind::Added, "$['data'][*]['acquirer_reference']"),
+        item("list charges", DriftKind::Header, "x-a55-deployment"),
+        item("wallet", DriftKind::Header, "x-a55-deployment"),
+        item("wallet", DriftKind::Changed, "$['balance']['available']"),
+        item("wallet", DriftKind::Changed, "$['balance']['pending']"),
+    ]
+}
+
+#[tokio::test]
+async fn a_suite_over_the_simulator_and_its_production_twin_finds_exactly_the_known_drifts() {
+    let console = console_with(vec![known_suite()], Arc::new(SystemClock), |_| {}).await;
+    let run = console.run_suite("nightly").await;
+    assert_eq!(new_drift(&run), known_drifts(), "{:#?}", run.drift);
+    let charges = &run.compares[0];
+    assert_eq!((charges.left_status, charges.right_status), (Some(200), Some(200)));
+    assert_eq!((charges.counts.type_changed, charges.counts.removed, charges.counts.added), (5, 5, 5));
+    assert_eq!(run.drift[0].occurrences, 5, "one item for the same change in every charge");
+    assert_eq!(run.drift[0].left.as_deref().map(|l| l.ends_with("(number)")), Some(true), "{:?}", run.drift[0]);
+    let summary = run.summary();
+    assert_eq!((summary.new_shape, summary.new_value, summary.known), (5, 2, 0));
+    let requests: Vec<(String, u32)> = run.requests.iter().map(|r| (r.environment.clone(), r.requests)).collect();
+    assert_eq!(requests, [("simulator".to_owned(), 2), (PRODUCTION.to_owned(), 2)]);
+    // Kept: the suite lists it as its last run, and it reads back whole.
+    let views = console.suites().await;
+    assert_eq!(views[0].last_run.as_ref().map(|r| r.id), Some(run.id));
+    let (status, text) = console.parity_raw("runs/get", &[("id", &run.id.to_string())]).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(serde_json::from_str::<ParityRun>(&text).unwrap(), run);
+    let audit = audit_rows_of(&console, "parity_run").await;
+    assert_eq!(audit.len(), 1);
+    assert!(audit[0].2.as_deref().unwrap().contains("5 new shape and 2 new value drift"), "{audit:?}");
+    assert!(console.metrics_text().await.contains("a55_console_parity_new_drift_total{suite=\"nightly\"} 7"));
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_baseline_silences_the_known_drifts_and_a_new_drift_from_production_is_reported() {
+    let console = console_with(vec![known_suite()], Arc::new(SystemClock), |_| {}).await;
+    let first = console.run_suite("nightly").await;
+    let view = console.accept(first.id).await;
+    let baseline = view.baseline.unwrap();
+    assert_eq!((baseline.run_id, baseline.items), (first.id, 7));
+    let quiet = console.run_suite("nightly").await;
+    assert!(new_drift(&quiet).is_empty(), "{:#?}", quiet.drift);
+    assert_eq!(quiet.summary().known, 7);
+    assert_eq!(quiet.baseline_at_ms, Some(baseline.accepted_at_ms));
+
+    console.builtin().simulator().drop_production_field("currency");
+    let drifted = console.run_suite("nightly").await;
+    let new = new_drift(&drifted);
+    assert!(!new.is_empty(), "{:#?}", drifted.drift);
+    assert!(new.iter().all(|(_, kind, path)| *kind == DriftKind::Removed && path.ends_with("['currency']")), "{new:?}");
+    assert!(new.contains(&item("list charges", DriftKind::Removed, "$['data'][*]['currency']")), "{new:?}");
+    assert_eq!(drifted.summary().known, 7, "the known drifts stay known");
+    let markdown = console.http.get(format!("{}/parity/export/{}?format=md", console.base, drifted.id)).send().await;
+    let markdown = markdown.unwrap().text().await.unwrap();
+    assert!(markdown.contains(&format!("## New shape drift ({})", new.len())), "{markdown}");
+    assert!(markdown.contains("`$['data'][*]['currency']`"), "{markdown}");
+    let exported: ParityRun = console
+        .http
+        .get(format!("{}/parity/export/{}?format=json", console.base, drifted.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(exported.id, drifted.id);
+    let (status, badge) = console.parity_raw("badge", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&badge).unwrap(),
+        json!({"suites": 1, "new_drift": new.len()})
+    );
+    let audit = audit_rows_of(&console, "parity_baseline").await;
+    assert_eq!(audit.len(), 1);
+    assert!(audit[0].2.as_deref().unwrap().contains(&format!("baseline accepted from run #{}, 7 known", first.id)));
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_suite_with_a_write_is_refused_naming_the_suite_and_the_compare() {
+    let mut raw = RawConfig::default();
+    let mut write = read("create charge", "/bank/wallet/charge/", &[]);
+    write.method = Some("POST".into());
+    raw.parity.suites = vec![suite("nightly", vec![read("wallet", "/bank/wallet/", &[]), write])];
+    let problems = console_server::config::validate(raw, &Vars::default()).unwrap_err().0;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("parity.suites[0].compares[1]: suite \"nightly\", compare \"create charge\": POST"));
+    assert!(problems[0].contains("a suite may only send GET, HEAD, OPTIONS"), "{}", problems[0]);
+
+    // From the Compare page: refused the same way, and nothing is saved.
+    let console = TestConsole::simulator_only().await;
+    let post = |environment: &str| app::wire::ExecuteRequest { method: "POST".into(), ..list_charges(environment, 1) };
+    let add = AddToSuite {
+        suite: "from the page".into(),
+        name: "create".into(),
+        request: CompareRequest { left: post("simulator"), right: post(PRODUCTION), options: DiffOptions::defaults() },
+    };
+    let response = console
+        .http
+        .post(format!("{}/api/parity/suites/add", console.base))
+        .json(&json!({ "request": add }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let error: ConsoleError = response.json().await.unwrap();
+    assert!(error.to_string().starts_with("suite \"from the page\", compare \"create\": POST"), "{error}");
+    assert!(console.suites().await.is_empty());
+    // A read is saved, and runs.
+    let read = AddToSuite {
+        request: CompareRequest {
+            left: list_charges("simulator", 2),
+            right: list_charges(PRODUCTION, 2),
+            options: DiffOptions::defaults(),
+        },
+        ..add
+    };
+    let response = console
+        .http
+        .post(format!("{}/api/parity/suites/add", console.base))
+        .json(&json!({ "request": read }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
+    let run = console.run_suite("from the page").await;
+    assert_eq!(run.compares.len(), 1);
+    assert_eq!(run.compares[0].counts.type_changed, 2);
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_request_budget_holds_a_run_until_the_injected_clock_frees_it_and_one_suite_runs_once_at_a_time() {
+    let clock = ManualClock::new();
+    let compares = (1..=3)
+        .map(|n| {
+            read(
+                &format!("charges {n}"),
+                "/bank/wallet/charges/",
+                &[("wallet_uuid", WALLET), ("limit", &n.to_string())],
+            )
+        })
+        .collect();
+    let console = Arc::new(
+        console_with(vec![suite("budget", compares)], clock.clone(), |raw| {
+            raw.parity.requests_per_minute = 2;
+        })
+        .await,
+    );
+    let running = {
+        let console = console.clone();
+        tokio::spawn(async move { console.run_suite("budget").await })
+    };
+    // Two compares fit in the minute; the third waits for the clock.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!running.is_finished(), "the third compare must wait for the budget");
+    assert!(console.suites().await[0].running);
+    let (status, text) = console.parity_raw("run", &[("suite", "budget")]).await;
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("suite \\\"budget\\\" is already running"), "{text}");
+    clock.advance(Duration::from_secs(61));
+    let run = tokio::time::timeout(Duration::from_secs(10), running).await.unwrap().unwrap();
+    assert_eq!(run.compares.len(), 3);
+    assert!(run.compares.iter().all(|c| c.left_status == Some(200) && c.right_status == Some(200)));
+    assert!(!console.suites().await[0].running);
+}
+
+#[tokio::test]
+async fn runs_are_kept_up_to_the_configured_count_per_suite() {
+    let console = console_with(vec![known_suite()], Arc::new(SystemClock), |raw| raw.parity.runs_kept = 2).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(console.run_suite("nightly").await.id);
+    }
+    let (status, _) = console.parity_raw("runs/get", &[("id", &ids[0].to_string())]).await;
+    assert_eq!(status, 404, "the oldest run is gone");
+    for id in &ids[1..] {
+        assert_eq!(console.parity_raw("runs/get", &[("id", &id.to_string())]).await.0, 200);
+    }
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn runs_older_than_the_configured_age_are_deleted_on_the_injected_clock() {
+    let clock = ManualClock::new();
+    let console = console_with(vec![known_suite()], clock.clone(), |raw| raw.parity.runs_max_age_days = 7).await;
+    let old = console.run_suite("nightly").await.id;
+    clock.advance(Duration::from_secs(6 * 86_400));
+    let recent = console.run_suite("nightly").await.id;
+    assert_eq!(console.parity_raw("runs/get", &[("id", &old.to_string())]).await.0, 200, "six days old is kept");
+    clock.advance(Duration::from_secs(86_400 + 1));
+    let newest = console.run_suite("nightly").await.id;
+    assert_eq!(console.parity_raw("runs/get", &[("id", &old.to_string())]).await.0, 404, "over seven days");
+    for id in [recent, newest] {
+        assert_eq!(console.parity_raw("runs/get", &[("id", &id.to_string())]).await.0, 200);
+    }
+    console.console.shutdown().await;
+}
+
+/// The figures of the issue: a suite of 20 compares against the simulator and its twin.
+#[tokio::test]
+async fn a_suite_of_twenty_compares_sends_twenty_requests_per_environment() {
+    let compares = (1..=20)
+        .map(|n| {
+            read(
+                &format!("charges {n}"),
+                "/bank/wallet/charges/",
+                &[("wallet_uuid", WALLET), ("limit", &n.to_string())],
+            )
+        })
+        .collect();
+    let console = console_with(vec![suite("twenty", compares)], Arc::new(SystemClock), |raw| {
+        raw.parity.requests_per_minute = 1_000;
+    })
+    .await;
+    let before = console.metrics_text().await;
+    let started = Instant::now();
+    let run = console.run_suite("twenty").await;
+    let elapsed = started.elapsed();
+    let after = console.metrics_text().await;
+    let sent = |text: &str, environment: &str| -> u64 {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("a55_console_upstream_requests_total{{environment=\"{environment}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    for environment in ["simulator", PRODUCTION] {
+        assert_eq!(sent(&after, environment) - sent(&before, environment), 20, "{environment}");
+    }
+    assert_eq!(run.compares.len(), 20);
+    let requests: Vec<(String, u32)> = run.requests.iter().map(|r| (r.environment.clone(), r.requests)).collect();
+    assert_eq!(requests, [("simulator".to_owned(), 20), (PRODUCTION.to_owned(), 20)]);
+    eprintln!(
+        "parity figures: 20 compares in {} ms (run's own timing {} ms), requests {:?}, {} new drift items",
+        elapsed.as_millis(),
+        run.duration_ms,
+        requests,
+        run.new_drift()
+    );
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn on_postgresql_a_suite_saved_from_the_page_its_runs_and_its_baseline_are_kept_there() {
+    let pg = crate::support::postgres::PostgresServer::start().await;
+    let database = pg.create_database().await;
+    let mut raw = RawConfig::default();
+    raw.storage.database_url = Some(pg.url_for(&database));
+    raw.storage.database_password_env = Some("A55_IT_DB_PASSWORD".into());
+    raw.parity.runs_kept = 1;
+    let mut vars = Vars::default();
+    vars.0.insert("A55_IT_DB_PASSWORD".into(), pg.password().to_owned());
+    let console = TestConsole::start(raw, vars, Arc::new(SystemClock)).await;
+    let add = AddToSuite {
+        suite: "on postgres".into(),
+        name: "two charges".into(),
+        request: CompareRequest {
+            left: list_charges("simulator", 2),
+            right: list_charges(PRODUCTION, 2),
+            options: DiffOptions::defaults(),
+        },
+    };
+    let response = console
+        .http
+        .post(format!("{}/api/parity/suites/add", console.base))
+        .json(&json!({ "request": add }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
+    let first = console.run_suite("on postgres").await;
+    assert_eq!(first.new_drift(), 4, "{:#?}", first.drift);
+    console.accept(first.id).await;
+    let second = console.run_suite("on postgres").await;
+    assert_eq!((second.new_drift(), second.summary().known), (0, 4));
+    let rows = pg.pool(&database).await;
+    let count = |sql: &'static str| {
+        let rows = rows.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&rows).await.unwrap() }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM parity_suites").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM parity_baselines").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM parity_runs").await, 1, "runs_kept = 1");
+    assert_eq!(count("SELECT COUNT(*) FROM audit_log WHERE event LIKE 'parity_%'").await, 4);
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_scheduled_suite_runs_as_the_console_once_its_interval_and_jitter_pass_on_the_injected_clock() {
+    let clock = ManualClock::new();
+    let mut scheduled = known_suite();
+    scheduled.interval_mins = Some(10);
+    scheduled.jitter_secs = 30;
+    let console = console_with(vec![scheduled], clock.clone(), |_| {}).await;
+    let last_run = || async { console.suites().await[0].last_run.clone() };
+    let settled = || tokio::time::sleep(Duration::from_millis(400));
+    settled().await;
+    assert_eq!(last_run().await, None, "nothing runs at start-up");
+    clock.advance(Duration::from_secs(9 * 60 + 59));
+    settled().await;
+    assert_eq!(last_run().await, None, "nor before the interval");
+    clock.advance(Duration::from_secs(32));
+    let first = wait_for_run(&last_run, None).await;
+    assert_eq!(first.started_by, "console");
+    assert_eq!(first.new_drift(), 7);
+    settled().await;
+    assert_eq!(last_run().await.map(|r| r.id), Some(first.id), "one run per interval");
+    clock.advance(Duration::from_secs(10 * 60 + 31));
+    let second = wait_for_run(&last_run, Some(first.id)).await;
+    assert!(second.id > first.id);
+    let audit = audit_rows_of(&console, "parity_run").await;
+    assert_eq!(audit.iter().map(|(actor, _, _)| actor.as_str()).collect::<Vec<_>>(), ["console", "console"]);
+    console.console.shutdown().await;
+}
+
+/// The suite's newest run once it is not `after` (waits up to 10 s of real time).
+async fn wait_for_run<F, Fut>(last_run: &F, after: Option<i64>) -> app::wire::ParityRunSummary
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<app::wire::ParityRunSummary>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(run) = last_run().await.filter(|r| Some(r.id) != after) {
+            return run;
+        }
+        assert!(Instant::now() < deadline, "no scheduled run came");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn with_two_replicas_on_one_redis_one_of_them_runs_each_scheduled_start() {
+    let redis = crate::support::redis::RedisServer::start().await;
+    let clocks = [ManualClock::new(), ManualClock::new()];
+    let mut replicas = Vec::new();
+    for clock in &clocks {
+        let mut scheduled = known_suite();
+        scheduled.interval_mins = Some(10);
+        let mut raw = RawConfig::default();
+        raw.parity.suites = vec![scheduled];
+        raw.sessions = console_server::config::RawSessions {
+            redis_url: Some(redis.url()),
+            redis_password_env: Some("IT_REDIS_PASSWORD".into()),
+            ..console_server::config::RawSessions::default()
+        };
+        let mut vars = Vars::default();
+        vars.0.insert("IT_REDIS_PASSWORD".into(), redis.password.clone());
+        replicas.push(TestConsole::start(raw, vars, clock.clone()).await);
+    }
+    let runs = |replica: &TestConsole| {
+        let pool = replica.console.db.sqlite().unwrap().clone();
+        async move { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM parity_runs").fetch_one(&pool).await.unwrap() }
+    };
+    for clock in &clocks {
+        clock.advance(Duration::from_secs(10 * 60 + 1));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while runs(&replicas[0]).await + runs(&replicas[1]).await == 0 {
+        assert!(Instant::now() < deadline, "no replica ran the schedule");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(runs(&replicas[0]).await + runs(&replicas[1]).await, 1, "exactly one replica ran this start");
+    for replica in replicas {
+        replica.console.shutdown().await;
+    }
+}
+
+/// A chat service's incoming webhook: keeps the body of every POST to `/hook/<token>`.
+async fn webhook_receiver(token: &str) -> (String, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = received.clone();
+    let app = axum::Router::new().route(
+        &format!("/hook/{token}"),
+        axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook/{token}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+#[tokio::test]
+async fn a_run_with_new_drift_is_posted_to_the_configured_webhook_and_a_quiet_run_is_not() {
+    let token = format!("HOOK-TOKEN-{}", rand::random::<u64>());
+    let (url, received) = webhook_receiver(&token).await;
+    let mut raw = RawConfig::default();
+    raw.parity.suites = vec![known_suite()];
+    raw.parity.webhook_url_env = Some("IT_PARITY_WEBHOOK".into());
+    let mut vars = Vars::default();
+    vars.0.insert("IT_PARITY_WEBHOOK".into(), url);
+    let console = TestConsole::start(raw, vars, Arc::new(SystemClock)).await;
+    let first = console.run_suite("nightly").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while received.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "nothing reached the webhook");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let message = received.lock().unwrap()[0]["text"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with(&format!(
+            "Parity: suite \"nightly\" run #{} found 7 new drift (5 shape, 2 value; 0 known).",
+            first.id
+        )),
+        "{message}"
+    );
+    assert!(message.contains("• list charges: type changed `$['data'][*]['installment_count']`"), "{message}");
+    console.accept(first.id).await;
+    console.run_suite("nightly").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(received.lock().unwrap().len(), 1, "a run without new drift sends nothing");
+    // The URL is a credential: not in the audit trail.
+    for (_, _, detail) in audit_rows_of(&console, "parity_run").await {
+        assert!(!detail.unwrap_or_default().contains(&token));
+    }
+    console.console.shutdown().await;
+}
+
+#[test]
+fn a_webhook_url_that_is_not_https_is_refused_without_repeating_it() {
+    let mut raw = RawConfig::default();
+    raw.parity.webhook_url_env = Some("IT_PARITY_WEBHOOK".into());
+    let vars = Vars(std::collections::HashMap::from([(
+        "IT_PARITY_WEBHOOK".to_owned(),
+        "http://hooks.example.com/services/T0/B0/SECRET-PART".to_owned(),
+    )]));
+    let problems = console_server::config::validate(raw, &vars).unwrap_err().0;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("must be https"), "{}", problems[0]);
+    assert!(!problems[0].contains("SECRET-PART"), "{}", problems[0]);
+}
