@@ -23,8 +23,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-run: build-tools ## Build a release and serve it on 127.0.0.1:3000 (simulator only unless console.toml exists)
-	cargo leptos build --release --precompress --split
+# scripts/release.sh skips the build when nothing it is built from changed since the last one.
+run: build-tools ## Build a release (unless up to date) and serve it on 127.0.0.1:3000 (simulator only unless console.toml exists)
+	@scripts/release.sh
+	@echo "Serving the console on http://127.0.0.1:3000 (Ctrl-C stops it)"
 	LEPTOS_SITE_ROOT=target/site ./target/release/a55-console
 
 dev: build-tools ## Watch mode: rebuild and reload on change
@@ -93,8 +95,8 @@ screenshots: tools ## The README's pictures (docs/screenshots/*.png, each under 
 	cd end2end && npx playwright test --config screenshots.config.ts
 
 bench-inspector: tools ## Response inspector on 1, 5 and 20 MB in chromium (BENCH_SIZES=1,5,20)
-	cargo leptos build --release --split
-	cd end2end && A55_CONSOLE_BIN=../target/release/a55-console npx playwright test --config bench.config.ts
+	@scripts/release.sh
+	cd end2end && A55_CONSOLE_BIN=../target/release/a55-console npx playwright test --config bench.config.ts bench/inspector
 	benchmarks/assemble.sh
 
 # The release front end alone, into a site directory of its own, so the debug site the browser tests
