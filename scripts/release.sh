@@ -36,10 +36,11 @@ fi
 echo "Building the release: $reason."
 if [ ! -d target/front ] || [ ! -d target/release/deps ]; then
   echo "  First build here: the WASM front end (its dependencies, wasm-bindgen, wasm-opt, the split: about"
-  echo "  8 min on 2 idle cores), then the server (its dependencies and fat LTO: about 17 min more)."
+  echo "  8 min on 2 idle cores), then the server (some 450 dependencies, then fat LTO on one thread:"
+  echo "  about 17 min more; 45 min when other builds share the cores). See BENCHMARKS.md, \"First run\"."
 else
   echo "  Only what changed is rebuilt: a change to app/ rebuilds the front end (about 3 min on 2 cores)"
-  echo "  and the server's last steps (several minutes: its LTO covers every dependency)."
+  echo "  and then the server's last step, fat LTO on one thread: about 4 min of CPU, 13 min on a busy machine."
 fi
 start=$(date +%s)
 # Stamped with the time the build started, so that a file edited during the build counts as changed.
