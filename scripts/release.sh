@@ -5,6 +5,8 @@
 # `make run` starts the server in about a second. Says what it does and roughly how long it takes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# As in the Makefile: npm's binaryen (wasm-opt) before any older one, then cargo-leptos and wasm-bindgen.
+export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 stamp=target/release/.release-build
 # Everything the binary or the site is built from (the server embeds its catalog and migrations).
