@@ -344,8 +344,9 @@ Definitions: "first byte" is from the document's request to its response headers
 first run once \`hydrate_lazy\` has hydrated the page (a lazy route: once its WASM chunk has arrived
 and its view has hydrated), so clicks and inputs work from then on; a MutationObserver installed
 before the document's first byte records the moment. "Requests" and "transferred" count what the
-page asked for before it was interactive (the document, JS, CSS, WASM, chunks, and any server
-function called while hydrating), each with the bytes Chromium received for it, headers included
+page asked for before the benchmark saw it interactive (it polls every 10 ms): the document, JS,
+CSS, WASM, chunks, and the server functions called while hydrating, each with the bytes Chromium
+received for it, headers included
 (CDP \`encodedDataLength\`, so compressed). "Stalled" counts loads that were not interactive
 after ${STALLED_MS / 1000} s and were made again (not in the medians): under emulation Chromium now and then
 left a response body unfinished (seen once: the WASM, its headers received) and the page never hydrated;
