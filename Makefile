@@ -18,13 +18,15 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-replicas bench-overhead bench-compare bench-inspector screenshots bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium redis-server postgres-server node-deps clean
+.PHONY: help run dev test test-rust test-browser test-bundle-size leak-scan check fmt bench bench-token bench-load bench-replicas bench-overhead bench-compare bench-inspector bench-coldload screenshots bundle-size tools build-tools wasm-target cargo-leptos wasm-bindgen chromium redis-server postgres-server node-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-run: build-tools ## Build a release and serve it on 127.0.0.1:3000 (simulator only unless console.toml exists)
-	cargo leptos build --release --precompress --split
+# scripts/release.sh skips the build when nothing it is built from changed since the last one.
+run: build-tools ## Build a release (unless up to date) and serve it on 127.0.0.1:3000 (simulator only unless console.toml exists)
+	@scripts/release.sh
+	@echo "Serving the console on http://127.0.0.1:3000 (Ctrl-C stops it)"
 	LEPTOS_SITE_ROOT=target/site ./target/release/a55-console
 
 dev: build-tools ## Watch mode: rebuild and reload on change
@@ -65,7 +67,7 @@ check: wasm-target ## cargo fmt --check and clippy -D warnings (server, app, and
 	cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 # bench-overhead goes last: it fails while its target (under 1 ms added) is missed, after writing its section.
-bench: bench-token bench-load bench-replicas bench-inspector bundle-size bench-compare bench-overhead ## Every benchmark (optimised builds); assembles BENCHMARKS.md
+bench: bench-token bench-load bench-replicas bench-inspector bench-coldload bundle-size bench-compare bench-overhead ## Every benchmark (optimised builds); assembles BENCHMARKS.md
 
 # Each benchmark writes its own benchmarks/sections/*.md; BENCHMARKS.md is assembled from all of them.
 bench-token: ## Token broker: single-flight under 1,000 callers, cache-hit latency
@@ -93,8 +95,14 @@ screenshots: tools ## The README's pictures (docs/screenshots/*.png, each under 
 	cd end2end && npx playwright test --config screenshots.config.ts
 
 bench-inspector: tools ## Response inspector on 1, 5 and 20 MB in chromium (BENCH_SIZES=1,5,20)
-	cargo leptos build --release --split
-	cd end2end && A55_CONSOLE_BIN=../target/release/a55-console npx playwright test --config bench.config.ts
+	@scripts/release.sh
+	cd end2end && A55_CONSOLE_BIN=../target/release/a55-console npx playwright test --config bench.config.ts bench/inspector
+	benchmarks/assemble.sh
+
+# The release `make run` serves, precompressed /pkg included.
+bench-coldload: tools ## Cold loads of /, /login and the lazy routes in chromium, loopback and 10 Mbit/s 40 ms (BENCH_COLDLOAD_RUNS=7)
+	@scripts/release.sh
+	cd end2end && A55_CONSOLE_BIN=../target/release/a55-console npx playwright test --config bench.config.ts bench/coldload
 	benchmarks/assemble.sh
 
 # The release front end alone, into a site directory of its own, so the debug site the browser tests

@@ -1,5 +1,6 @@
 // Benchmarks (not tests): the same servers as the browser tests, a release build, long timeouts.
-// Run with `make bench-inspector`; results are printed and written to .run/bench-inspector.json.
+// Run with `make bench-inspector` or `make bench-coldload`; results are printed, written to
+// .run/bench-*.json and to their sections of BENCHMARKS.md.
 import { defineConfig } from '@playwright/test';
 
 import base from './playwright.config';
