@@ -71,6 +71,18 @@ impl TestConsole {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// "Add to a parity suite" as the Compare page sends it: the status and the body.
+    async fn add_to_suite(&self, add: &AddToSuite) -> (u16, String) {
+        let response = self
+            .http
+            .post(format!("{}/api/parity/suites/add", self.base))
+            .json(&json!({ "request": add }))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
     async fn metrics_text(&self) -> String {
         self.http.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap()
     }
@@ -188,15 +200,9 @@ async fn a_suite_with_a_write_is_refused_naming_the_suite_and_the_compare() {
         name: "create".into(),
         request: CompareRequest { left: post("simulator"), right: post(PRODUCTION), options: DiffOptions::defaults() },
     };
-    let response = console
-        .http
-        .post(format!("{}/api/parity/suites/add", console.base))
-        .json(&json!({ "request": add }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 400);
-    let error: ConsoleError = response.json().await.unwrap();
+    let (status, text) = console.add_to_suite(&add).await;
+    assert_eq!(status, 400);
+    let error: ConsoleError = serde_json::from_str(&text).unwrap();
     assert!(error.to_string().starts_with("suite \"from the page\", compare \"create\": POST"), "{error}");
     assert!(console.suites().await.is_empty());
     // A read is saved, and runs.
@@ -208,14 +214,8 @@ async fn a_suite_with_a_write_is_refused_naming_the_suite_and_the_compare() {
         },
         ..add
     };
-    let response = console
-        .http
-        .post(format!("{}/api/parity/suites/add", console.base))
-        .json(&json!({ "request": read }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
+    let (status, text) = console.add_to_suite(&read).await;
+    assert_eq!(status, 200, "{text}");
     let run = console.run_suite("from the page").await;
     assert_eq!(run.compares.len(), 1);
     assert_eq!(run.compares[0].counts.type_changed, 2);
@@ -353,14 +353,8 @@ async fn on_postgresql_a_suite_saved_from_the_page_its_runs_and_its_baseline_are
             options: DiffOptions::defaults(),
         },
     };
-    let response = console
-        .http
-        .post(format!("{}/api/parity/suites/add", console.base))
-        .json(&json!({ "request": add }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
+    let (status, text) = console.add_to_suite(&add).await;
+    assert_eq!(status, 200, "{text}");
     let first = console.run_suite("on postgres").await;
     assert_eq!(first.new_drift(), 4, "{:#?}", first.drift);
     console.accept(first.id).await;
