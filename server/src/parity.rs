@@ -6,6 +6,7 @@ pub mod drift;
 pub mod export;
 pub mod limiter;
 pub mod schedule;
+pub mod shared;
 pub mod store;
 pub mod suites;
 pub mod webhook;
@@ -27,6 +28,8 @@ pub struct Parity {
     pub metrics: Arc<Metrics>,
     pub webhook: Option<Arc<webhook::Webhook>>,
     running: Arc<Mutex<HashSet<String>>>,
+    /// With replicas on one Redis: the run lock every replica honours.
+    shared: Option<shared::SharedParity>,
 }
 
 impl Parity {
@@ -36,7 +39,7 @@ impl Parity {
         limiter: limiter::RateLimiter,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { settings, store, limiter, metrics, webhook: None, running: Arc::default() }
+        Self { settings, store, limiter, metrics, webhook: None, running: Arc::default(), shared: None }
     }
 
     /// Posts runs with new drift to `webhook`.
@@ -45,15 +48,45 @@ impl Parity {
         self
     }
 
-    /// Marks `suite` as running until the guard drops; refused while another run of it is going.
-    pub fn start(&self, suite: &str) -> Result<RunGuard, ConsoleError> {
-        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if !running.insert(suite.to_owned()) {
-            return Err(ConsoleError::Conflict(format!(
+    /// Runs on every replica take a lock in `shared` and draw on its request budget.
+    pub fn with_shared(mut self, shared: shared::SharedParity) -> Self {
+        self.limiter = self.limiter.with_shared(shared.clone());
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Marks `suite` as running until the guard drops; refused while another run of it is going,
+    /// here or, with replicas, on any of them. Without Redis's answer nothing starts: two runs at
+    /// once would double the load on production.
+    pub async fn start(&self, suite: &str) -> Result<RunGuard, ConsoleError> {
+        let busy = || {
+            ConsoleError::Conflict(format!(
                 "suite {suite:?} is already running; wait for that run to finish and look at its result"
-            )));
+            ))
+        };
+        {
+            let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+            if !running.insert(suite.to_owned()) {
+                return Err(busy());
+            }
         }
-        Ok(RunGuard { suite: suite.to_owned(), running: self.running.clone() })
+        let mut guard = RunGuard { suite: suite.to_owned(), running: self.running.clone(), _lock: None };
+        let Some(shared) = &self.shared else { return Ok(guard) };
+        match shared.lock_run(suite).await {
+            Ok(Some(lock)) => {
+                guard._lock = Some(lock);
+                Ok(guard)
+            }
+            Ok(None) => Err(ConsoleError::Conflict(format!(
+                "suite {suite:?} is already running on another replica of the console; wait for that run to \
+                 finish and look at its result"
+            ))),
+            Err(_) => Err(ConsoleError::Unavailable(
+                "the shared store (Redis) did not answer, so the console cannot make sure this suite runs only \
+                 once; try again in a moment"
+                    .into(),
+            )),
+        }
     }
 
     pub fn is_running(&self, suite: &str) -> bool {
@@ -61,10 +94,12 @@ impl Parity {
     }
 }
 
-/// Ends a suite's run when dropped, also when the caller goes away mid-run.
+/// Ends a suite's run when dropped (the replicas' lock too, when there is one).
 pub struct RunGuard {
     suite: String,
     running: Arc<Mutex<HashSet<String>>>,
+    /// Held for its drop, which releases the replicas' lock.
+    _lock: Option<shared::RunLock>,
 }
 
 impl Drop for RunGuard {

@@ -230,6 +230,14 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         let webhook = crate::parity::webhook::Webhook::new(url.clone()).map_err(StartError::Http)?;
         parity = parity.with_webhook(webhook);
     }
+    if let (Sessions::Redis(store), Some(settings)) = (&sessions, &config.redis_sessions) {
+        // Replicas share each suite's run lock and each environment's request budget.
+        parity = parity.with_shared(crate::parity::shared::SharedParity::new(
+            store.connection(),
+            &settings.key_prefix,
+            metrics.clone(),
+        ));
+    }
     let parity = Arc::new(parity);
     let service = Arc::new(
         ConsoleService::new(environments, catalog, broker.clone(), audit.clone(), bodies, clock.clone())

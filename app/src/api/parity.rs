@@ -17,9 +17,19 @@ pub async fn add_to_parity_suite(request: AddToSuite) -> Result<ParitySuite, Con
     crate::backend::serve(|caller, backend| async move { backend.add_to_suite(&caller, request).await }).await
 }
 
+/// The run belongs to the console, not to the request: a caller who leaves mid-run (tab closed,
+/// network gone) does not cut it short, and it is kept, audited and alerted like any other.
 #[server(prefix = "/api", endpoint = "parity/run", client = CsrfClient)]
 pub async fn run_parity_suite(suite: String) -> Result<ParityRun, ConsoleError> {
-    crate::backend::serve(|caller, backend| async move { backend.run_suite(&caller, &suite).await }).await
+    crate::backend::serve(|caller, backend| async move {
+        let (done, outcome) = futures::channel::oneshot::channel();
+        leptos::task::spawn(async move {
+            // Nobody is waiting any more when the caller left; the run is kept all the same.
+            let _ = done.send(backend.run_suite(&caller, &suite).await);
+        });
+        outcome.await.unwrap_or_else(|_| Err(ConsoleError::Internal("the parity run stopped before it ended".into())))
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "parity/runs/get", client = CsrfClient)]

@@ -1,10 +1,12 @@
 //! The request budget of suite runs: at most N requests per environment in any minute, on the
-//! injected clock, shared by every run in this process.
+//! injected clock, shared by every run in this process and, with replicas on one Redis, by every
+//! replica's runs.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::shared::SharedParity;
 use crate::clock::SharedClock;
 
 const WINDOW: Duration = Duration::from_secs(60);
@@ -16,11 +18,18 @@ pub struct RateLimiter {
     per_minute: u32,
     limits: BTreeMap<String, u32>,
     sent: Mutex<HashMap<String, VecDeque<Instant>>>,
+    shared: Option<SharedParity>,
 }
 
 impl RateLimiter {
     pub fn new(clock: SharedClock, per_minute: u32, limits: BTreeMap<String, u32>) -> Self {
-        Self { clock, per_minute: per_minute.max(1), limits, sent: Mutex::default() }
+        Self { clock, per_minute: per_minute.max(1), limits, sent: Mutex::default(), shared: None }
+    }
+
+    /// The budget lives in Redis, one for every replica.
+    pub fn with_shared(mut self, shared: SharedParity) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     pub fn limit(&self, environment: &str) -> u32 {
@@ -43,10 +52,25 @@ impl RateLimiter {
         Err(times.front().map_or(POLL, |t| WINDOW.saturating_sub(now.saturating_duration_since(*t))))
     }
 
-    /// Waits until `environment` has budget for one more request and takes it.
+    /// Waits until `environment` has budget for one more request and takes it. When Redis does not
+    /// answer, this process's own budget stands in (logged and counted): a run already under way
+    /// finishes within one replica's share, and no new run starts without Redis (`Parity::start`).
     pub async fn acquire(&self, environment: &str) {
-        while let Err(wait) = self.try_take(environment) {
-            tokio::time::sleep(wait.min(POLL)).await;
+        loop {
+            let taken = match &self.shared {
+                Some(shared) => {
+                    let limit = self.limit(environment);
+                    match shared.take(environment, limit, WINDOW, self.clock.wall_ms()).await {
+                        Ok(taken) => taken,
+                        Err(_) => self.try_take(environment),
+                    }
+                }
+                None => self.try_take(environment),
+            };
+            match taken {
+                Ok(()) => return,
+                Err(wait) => tokio::time::sleep(wait.min(POLL)).await,
+            }
         }
     }
 }

@@ -87,7 +87,7 @@ impl ParityBackend for ConsoleService {
             self.admit(caller, &compare.request.left)?;
             self.admit(caller, &compare.request.right)?;
         }
-        let _running = parity.start(&suite.name)?;
+        let _running = parity.start(&suite.name).await?;
         let outcome = self.run_compares(caller, parity, &suite).await;
         let detail = match &outcome {
             Ok(run) => {

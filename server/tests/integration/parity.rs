@@ -258,6 +258,139 @@ async fn the_request_budget_holds_a_run_until_the_injected_clock_frees_it_and_on
     assert!(!console.suites().await[0].running);
 }
 
+/// `n` read-only compares of the charge list, told apart by their `limit`.
+fn charge_reads(n: usize) -> Vec<RawSuiteCompare> {
+    (1..=n)
+        .map(|i| {
+            read(
+                &format!("charges {i}"),
+                "/bank/wallet/charges/",
+                &[("wallet_uuid", WALLET), ("limit", &i.to_string())],
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_run_goes_on_and_is_kept_when_its_caller_leaves_before_it_ends() {
+    let clock = ManualClock::new();
+    let console = console_with(vec![suite("budget", charge_reads(3))], clock.clone(), |raw| {
+        raw.parity.requests_per_minute = 2;
+    })
+    .await;
+    // The caller gives up while the third compare waits for the budget.
+    let left = console
+        .http
+        .post(format!("{}/api/parity/run", console.base))
+        .form(&[("suite", "budget")])
+        .timeout(Duration::from_millis(700))
+        .send()
+        .await;
+    assert!(left.is_err_and(|e| e.is_timeout()), "the run must still be waiting for its budget");
+    assert!(console.suites().await[0].running, "the run goes on without its caller");
+    clock.advance(Duration::from_secs(61));
+    let finished = wait_for_run(&|| async { console.suites().await.remove(0).last_run }, None).await;
+    let (status, text) = console.parity_raw("runs/get", &[("id", &finished.id.to_string())]).await;
+    assert_eq!(status, 200, "{text}");
+    let run: ParityRun = serde_json::from_str(&text).unwrap();
+    assert_eq!(run.compares.len(), 3);
+    assert!(run.compares.iter().all(|c| c.left_status == Some(200) && c.right_status == Some(200)));
+    assert!(!console.suites().await[0].running);
+    console.console.shutdown().await;
+}
+
+async fn redis_replica(
+    redis: &crate::support::redis::RedisServer,
+    clock: SharedClock,
+    suites: Vec<RawSuite>,
+) -> TestConsole {
+    let mut raw = RawConfig::default();
+    raw.parity.suites = suites;
+    raw.parity.requests_per_minute = 2;
+    raw.sessions = console_server::config::RawSessions {
+        redis_url: Some(redis.url()),
+        redis_password_env: Some("IT_REDIS_PASSWORD".into()),
+        ..console_server::config::RawSessions::default()
+    };
+    let mut vars = Vars::default();
+    vars.0.insert("IT_REDIS_PASSWORD".into(), redis.password.clone());
+    TestConsole::start(raw, vars, clock).await
+}
+
+#[tokio::test]
+async fn with_two_replicas_on_one_redis_a_suite_runs_once_at_a_time_and_both_draw_on_one_request_budget() {
+    let redis = crate::support::redis::RedisServer::start().await;
+    let clocks = [ManualClock::new(), ManualClock::new()];
+    let suites = || vec![suite("budget", charge_reads(3)), suite("other", charge_reads(1))];
+    let a = Arc::new(redis_replica(&redis, clocks[0].clone(), suites()).await);
+    let b = Arc::new(redis_replica(&redis, clocks[1].clone(), suites()).await);
+    let on_a = {
+        let a = a.clone();
+        tokio::spawn(async move { a.run_suite("budget").await })
+    };
+    // Two compares take the minute's budget of both environments; the third waits.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!on_a.is_finished(), "the third compare must wait for the budget");
+    let (status, text) = b.parity_raw("run", &[("suite", "budget")]).await;
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("already running on another replica"), "{text}");
+    // Another suite on the other replica draws on the same, spent budget.
+    let on_b = {
+        let b = b.clone();
+        tokio::spawn(async move { b.run_suite("other").await })
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!on_b.is_finished(), "replica b must wait for the budget replica a spent");
+    for clock in &clocks {
+        clock.advance(Duration::from_secs(61));
+    }
+    let run_a = tokio::time::timeout(Duration::from_secs(10), on_a).await.unwrap().unwrap();
+    let run_b = tokio::time::timeout(Duration::from_secs(10), on_b).await.unwrap().unwrap();
+    assert_eq!((run_a.compares.len(), run_b.compares.len()), (3, 1));
+    // The lock went with the run: the suite starts again on the other replica (and its third
+    // compare waits for the next minute, as before).
+    for clock in &clocks {
+        clock.advance(Duration::from_secs(61));
+    }
+    let again = {
+        let b = b.clone();
+        tokio::spawn(async move { b.run_suite("budget").await })
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!again.is_finished(), "the run must have started and be waiting for its third request");
+    for clock in &clocks {
+        clock.advance(Duration::from_secs(61));
+    }
+    let again = tokio::time::timeout(Duration::from_secs(10), again).await.unwrap().unwrap();
+    assert_eq!(again.compares.len(), 3);
+    for replica in [a, b] {
+        Arc::into_inner(replica).unwrap().console.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn with_replicas_an_on_demand_run_is_refused_while_redis_does_not_answer_and_nothing_is_sent() {
+    let mut redis = crate::support::redis::RedisServer::start().await;
+    // Both sides in the sandbox: demo mode, which fails closed without Redis, would refuse production.
+    let sandbox_only = RawSuite { right: "simulator".into(), ..suite("other", charge_reads(1)) };
+    let console = redis_replica(&redis, ManualClock::new(), vec![sandbox_only]).await;
+    let before = console.metrics_text().await;
+    redis.kill();
+    let (status, text) = console.parity_raw("run", &[("suite", "other")]).await;
+    redis.restart().await;
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("cannot make sure this suite runs only once"), "{text}");
+    let sent = |metrics: &str| {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("a55_console_upstream_requests_total"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sent(&console.metrics_text().await), sent(&before), "nothing may be sent upstream");
+    console.console.shutdown().await;
+}
+
 #[tokio::test]
 async fn runs_are_kept_up_to_the_configured_count_per_suite() {
     let console = console_with(vec![known_suite()], Arc::new(SystemClock), |raw| raw.parity.runs_kept = 2).await;
