@@ -140,6 +140,15 @@ pub trait ParityBackend: Send + Sync + 'static {
     async fn parity_suites(&self, caller: &Caller) -> Result<Vec<ParitySuiteView>, ConsoleError>;
     /// Adds one read-only compare to a saved suite, creating the suite if needed.
     async fn add_to_suite(&self, caller: &Caller, request: AddToSuite) -> Result<ParitySuite, ConsoleError>;
+    /// Removes a compare from a saved suite; the suite goes (answer `None`) with its last compare.
+    async fn remove_from_suite(
+        &self,
+        caller: &Caller,
+        suite: &str,
+        compare: &str,
+    ) -> Result<Option<ParitySuite>, ConsoleError>;
+    /// Deletes a saved suite with its baseline and kept runs.
+    async fn delete_suite(&self, caller: &Caller, suite: &str) -> Result<(), ConsoleError>;
     /// Runs every compare of a suite now (each side through `execute`), keeps and answers the run.
     async fn run_suite(&self, caller: &Caller, suite: &str) -> Result<ParityRun, ConsoleError>;
     /// One kept run, for drill-down.

@@ -17,6 +17,17 @@ pub async fn add_to_parity_suite(request: AddToSuite) -> Result<ParitySuite, Con
     crate::backend::serve(|caller, backend| async move { backend.add_to_suite(&caller, request).await }).await
 }
 
+#[server(prefix = "/api", endpoint = "parity/suites/remove", client = CsrfClient)]
+pub async fn remove_from_parity_suite(suite: String, compare: String) -> Result<Option<ParitySuite>, ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.remove_from_suite(&caller, &suite, &compare).await })
+        .await
+}
+
+#[server(prefix = "/api", endpoint = "parity/suites/delete", client = CsrfClient)]
+pub async fn delete_parity_suite(suite: String) -> Result<(), ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.delete_suite(&caller, &suite).await }).await
+}
+
 /// The run belongs to the console, not to the request: a caller who leaves mid-run (tab closed,
 /// network gone) does not cut it short, and it is kept, audited and alerted like any other.
 #[server(prefix = "/api", endpoint = "parity/run", client = CsrfClient)]

@@ -56,27 +56,78 @@ impl ParityStore {
             .collect()
     }
 
-    pub async fn save_suite(
+    /// A saved suite's compares and their stored text (what `replace_suite` compares against).
+    pub async fn saved_suite(&self, name: &str) -> Result<Option<(Vec<ParityCompare>, String)>, ConsoleError> {
+        let row: Option<(String,)> =
+            on_engine!(&self.db, pool => sqlx::query_as("SELECT compares_json FROM parity_suites WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await)
+            .map_err(database)?;
+        row.map(|(text,)| Ok((serde_json::from_str(&text).map_err(corrupt("suite"))?, text))).transpose()
+    }
+
+    /// Stores `compares` as suite `name` if it is still as it was read (`was`: its stored text, or
+    /// `None` for a suite that did not exist); `false` when another change came first. Compare and
+    /// set, so two staff changing one suite at once, on any replica, never lose each other's change.
+    pub async fn replace_suite(
         &self,
         name: &str,
+        was: Option<&str>,
         compares: &[ParityCompare],
         staff: &str,
         now_ms: i64,
-    ) -> Result<(), ConsoleError> {
+    ) -> Result<bool, ConsoleError> {
         let compares = json(&compares)?;
         let _turn = self.db.write_turn().await;
-        on_engine!(&self.db, pool => sqlx::query(
-            "INSERT INTO parity_suites (name, compares_json, updated_by, updated_at_ms) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (name) DO UPDATE SET compares_json = $2, updated_by = $3, updated_at_ms = $4",
-        )
-        .bind(name)
-        .bind(&compares)
-        .bind(staff)
-        .bind(now_ms)
-        .execute(pool)
-        .await
-        .map(|_| ()))
-        .map_err(database)
+        let changed = match was {
+            None => on_engine!(&self.db, pool => sqlx::query(
+                "INSERT INTO parity_suites (name, compares_json, updated_by, updated_at_ms) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(&compares)
+            .bind(staff)
+            .bind(now_ms)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())),
+            Some(was) => on_engine!(&self.db, pool => sqlx::query(
+                "UPDATE parity_suites SET compares_json = $2, updated_by = $3, updated_at_ms = $4
+                 WHERE name = $1 AND compares_json = $5",
+            )
+            .bind(name)
+            .bind(&compares)
+            .bind(staff)
+            .bind(now_ms)
+            .bind(was)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())),
+        }
+        .map_err(database)?;
+        Ok(changed == 1)
+    }
+
+    /// Deletes saved suite `name` with its baseline and kept runs; answers how many runs went.
+    pub async fn delete_suite(&self, name: &str) -> Result<u64, ConsoleError> {
+        let _turn = self.db.write_turn().await;
+        let runs = on_engine!(&self.db, pool => sqlx::query("DELETE FROM parity_runs WHERE suite = $1")
+            .bind(name)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(database)?;
+        for statement in ["DELETE FROM parity_baselines WHERE suite = $1", "DELETE FROM parity_suites WHERE name = $1"]
+        {
+            on_engine!(&self.db, pool => sqlx::query(statement)
+                .bind(name)
+                .execute(pool)
+                .await
+                .map(|_| ()))
+            .map_err(database)?;
+        }
+        Ok(runs)
     }
 
     /// The suite's baseline and the differences it accepts.

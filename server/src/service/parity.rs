@@ -48,32 +48,19 @@ impl ParityBackend for ConsoleService {
         // Only environments the member may use: a saved suite is run by whoever opens it.
         self.admit(caller, &compare.request.left)?;
         self.admit(caller, &compare.request.right)?;
-        let mut compares = parity
-            .store
-            .saved_suites()
-            .await?
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, c)| c)
-            .unwrap_or_default();
-        if compares.iter().any(|c| c.name == compare.name) {
-            return Err(ConsoleError::InvalidRequest(format!(
-                "suite {name:?} already has a compare named {:?}: give this one another name",
-                compare.name
-            )));
-        }
-        compares.push(compare);
-        parity.store.save_suite(&name, &compares, &caller.name, self.clock.wall_ms()).await?;
-        self.record(
-            caller,
-            AuditEvent {
-                event: "parity_suite",
-                outcome: "ok",
-                detail: Some(format!("suite {name:?}: compare added, {} in the suite", compares.len())),
-                ..AuditEvent::default()
-            },
-        )
-        .await;
+        let compares = self
+            .change_saved_suite(caller, &name, |mut compares| {
+                if compares.iter().any(|c| c.name == compare.name) {
+                    return Err(ConsoleError::InvalidRequest(format!(
+                        "suite {name:?} already has a compare named {:?}: give this one another name",
+                        compare.name
+                    )));
+                }
+                compares.push(compare.clone());
+                Ok(compares)
+            })
+            .await?;
+        self.suite_changed(caller, format!("suite {name:?}: compare added, {} in the suite", compares.len())).await;
         Ok(ParitySuite { name, source: SuiteSource::Saved, compares, schedule: None })
     }
 
@@ -123,6 +110,55 @@ impl ParityBackend for ConsoleService {
         )
         .await;
         outcome.map(|run| self.run_for(caller, run))
+    }
+
+    async fn remove_from_suite(
+        &self,
+        caller: &Caller,
+        suite: &str,
+        compare: &str,
+    ) -> Result<Option<ParitySuite>, ConsoleError> {
+        let name = self.saved_suite_to_change(caller, suite, "remove a compare from")?;
+        let left = self
+            .change_saved_suite(caller, &name, |mut compares| {
+                let before = compares.len();
+                compares.retain(|c| c.name != compare);
+                if compares.len() == before {
+                    return Err(ConsoleError::NotFound(format!("suite {name:?} has no compare named {compare:?}")));
+                }
+                Ok(compares)
+            })
+            .await?;
+        if left.is_empty() {
+            // A suite without compares has nothing to run: it goes, with its runs and baseline.
+            let runs = self.parity()?.store.delete_suite(&name).await?;
+            self.suite_changed(
+                caller,
+                format!(
+                    "suite {name:?}: compare {compare:?} removed, the last one; suite deleted with {runs} kept runs"
+                ),
+            )
+            .await;
+            return Ok(None);
+        }
+        self.suite_changed(caller, format!("suite {name:?}: compare {compare:?} removed, {} left", left.len())).await;
+        Ok(Some(ParitySuite { name, source: SuiteSource::Saved, compares: left, schedule: None }))
+    }
+
+    async fn delete_suite(&self, caller: &Caller, suite: &str) -> Result<(), ConsoleError> {
+        let name = self.saved_suite_to_change(caller, suite, "delete")?;
+        let parity = self.parity()?;
+        if parity.store.saved_suite(&name).await?.is_none() {
+            return Err(ConsoleError::NotFound(format!("there is no saved parity suite named {name:?}")));
+        }
+        if parity.is_running(&name) {
+            return Err(ConsoleError::Conflict(format!(
+                "suite {name:?} is running; delete it once that run has finished"
+            )));
+        }
+        let runs = parity.store.delete_suite(&name).await?;
+        self.suite_changed(caller, format!("suite {name:?} deleted with its baseline and {runs} kept runs")).await;
+        Ok(())
     }
 
     async fn parity_run(&self, caller: &Caller, id: i64) -> Result<ParityRun, ConsoleError> {
@@ -209,6 +245,61 @@ impl ConsoleService {
             }
         }
         Ok(all)
+    }
+
+    /// The saved suite `suite` names, if `caller` may change it: operators and admins (a suite is
+    /// shared by everyone), and never a configured one.
+    fn saved_suite_to_change(&self, caller: &Caller, suite: &str, what: &str) -> Result<String, ConsoleError> {
+        let parity = self.parity()?;
+        if !matches!(caller.role, Role::Operator | Role::Admin) {
+            return Err(ConsoleError::Forbidden(format!(
+                "suites are shared by every member: to {what} a suite needs the operator or admin role"
+            )));
+        }
+        let name = suite.trim().to_owned();
+        if parity.settings.suites.iter().any(|s| s.name == name) {
+            return Err(ConsoleError::InvalidRequest(format!(
+                "suite {name:?} is written in the configuration; change it there"
+            )));
+        }
+        Ok(name)
+    }
+
+    /// Applies `change` to saved suite `name` (created when missing) and answers its new compares;
+    /// read again and retried when another member's change landed in between.
+    async fn change_saved_suite(
+        &self,
+        caller: &Caller,
+        name: &str,
+        change: impl Fn(Vec<ParityCompare>) -> Result<Vec<ParityCompare>, ConsoleError>,
+    ) -> Result<Vec<ParityCompare>, ConsoleError> {
+        let store = &self.parity()?.store;
+        for attempt in 0..20_u64 {
+            if attempt > 0 {
+                // Apart, so members changing the suite together do not collide again in step.
+                tokio::time::sleep(std::time::Duration::from_millis(rand::random::<u64>() % (5 * attempt) + 1)).await;
+            }
+            let stored = store.saved_suite(name).await?;
+            let (compares, was) = match stored {
+                Some((compares, text)) => (compares, Some(text)),
+                None => (Vec::new(), None),
+            };
+            let changed = change(compares)?;
+            if changed.is_empty() {
+                return Ok(changed);
+            }
+            if store.replace_suite(name, was.as_deref(), &changed, &caller.name, self.clock.wall_ms()).await? {
+                return Ok(changed);
+            }
+        }
+        Err(ConsoleError::Conflict(format!(
+            "suite {name:?} is being changed by other members right now; try again in a moment"
+        )))
+    }
+
+    async fn suite_changed(&self, caller: &Caller, detail: String) {
+        let event = AuditEvent { event: "parity_suite", outcome: "ok", detail: Some(detail), ..AuditEvent::default() };
+        self.record(caller, event).await;
     }
 
     async fn find_suite(&self, name: &str) -> Result<ParitySuite, ConsoleError> {

@@ -17,11 +17,11 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 const COOKIE: &str = "__Host-a55-session";
 const MARK: &str = "[secret masked by the console]";
 
-fn staff(name: &str, role: &str) -> RawUser {
+pub(crate) fn staff(name: &str, role: &str) -> RawUser {
     RawUser {
         name: name.into(),
         password_hash: password::hash(PASSWORD).unwrap(),
@@ -46,7 +46,7 @@ async fn staffed(force_demo: bool) -> (TestConsole, console_server::simulator::R
     (TestConsole::start(raw, vars, Arc::new(SystemClock)).await, production)
 }
 
-async fn login(console: &TestConsole, name: &str) -> String {
+pub(crate) async fn login(console: &TestConsole, name: &str) -> String {
     let response = console
         .http
         .post(format!("{}/api/login", console.base))
@@ -67,7 +67,12 @@ async fn login(console: &TestConsole, name: &str) -> String {
 }
 
 /// One server-function call; `cookie` is `None` in local mode.
-async fn call(console: &TestConsole, cookie: Option<&str>, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+pub(crate) async fn call(
+    console: &TestConsole,
+    cookie: Option<&str>,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
     let mut request = console.http.post(format!("{}{path}", console.base)).form(form);
     if let Some(cookie) = cookie {
         request = request.header("cookie", format!("{COOKIE}={cookie}"));
@@ -76,7 +81,7 @@ async fn call(console: &TestConsole, cookie: Option<&str>, path: &str, form: &[(
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-async fn call_json(console: &TestConsole, cookie: Option<&str>, path: &str, body: Value) -> (u16, String) {
+pub(crate) async fn call_json(console: &TestConsole, cookie: Option<&str>, path: &str, body: Value) -> (u16, String) {
     let mut request = console.http.post(format!("{}{path}", console.base)).json(&body);
     if let Some(cookie) = cookie {
         request = request.header("cookie", format!("{COOKIE}={cookie}"));

@@ -391,6 +391,111 @@ async fn with_replicas_an_on_demand_run_is_refused_while_redis_does_not_answer_a
     console.console.shutdown().await;
 }
 
+/// "Add to a parity suite" of charge lists `limit`, named `name`, to saved suite `suite`.
+fn add_charges(suite: &str, name: &str, limit: u32) -> AddToSuite {
+    AddToSuite {
+        suite: suite.into(),
+        name: name.into(),
+        request: CompareRequest {
+            left: list_charges("simulator", limit),
+            right: list_charges(PRODUCTION, limit),
+            options: DiffOptions::defaults(),
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_removed_compare_leaves_its_saved_suite_and_the_suite_goes_with_its_last_compare_and_its_runs() {
+    let console = TestConsole::simulator_only().await;
+    for (name, limit) in [("two", 2), ("three", 3)] {
+        let (status, text) = console.add_to_suite(&add_charges("page", name, limit)).await;
+        assert_eq!(status, 200, "{text}");
+    }
+    let run = console.run_suite("page").await;
+    let (status, text) = console.parity_raw("suites/remove", &[("suite", "page"), ("compare", "two")]).await;
+    assert_eq!(status, 200, "{text}");
+    let suites = console.suites().await;
+    let names: Vec<&str> = suites[0].suite.compares.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["three"]);
+    assert_eq!(suites[0].last_run.as_ref().map(|r| r.id), Some(run.id), "runs stay while the suite does");
+    let (status, text) = console.parity_raw("suites/remove", &[("suite", "page"), ("compare", "two")]).await;
+    assert_eq!(status, 404, "{text}");
+    assert!(text.contains("suite \\\"page\\\" has no compare named \\\"two\\\""), "{text}");
+    let (status, text) = console.parity_raw("suites/remove", &[("suite", "page"), ("compare", "three")]).await;
+    assert_eq!((status, text.as_str()), (200, "null"));
+    assert!(console.suites().await.is_empty());
+    let (status, _) = console.parity_raw("runs/get", &[("id", &run.id.to_string())]).await;
+    assert_eq!(status, 404, "the runs went with the suite");
+    let details: Vec<String> =
+        audit_rows_of(&console, "parity_suite").await.into_iter().filter_map(|(_, _, detail)| detail).collect();
+    assert!(details[2].contains("compare \"two\" removed, 1 left"), "{details:?}");
+    assert!(details[3].contains("the last one; suite deleted with 1 kept runs"), "{details:?}");
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn deleting_a_saved_suite_takes_its_baseline_and_runs_and_a_configured_suite_is_changed_only_in_its_file() {
+    let console = console_with(vec![known_suite()], Arc::new(SystemClock), |_| {}).await;
+    let (status, text) = console.add_to_suite(&add_charges("page", "two", 2)).await;
+    assert_eq!(status, 200, "{text}");
+    let run = console.run_suite("page").await;
+    console.accept(run.id).await;
+    let (status, text) = console.parity_raw("suites/delete", &[("suite", "page")]).await;
+    assert_eq!(status, 200, "{text}");
+    let suites = console.suites().await;
+    assert_eq!(suites.iter().map(|s| s.suite.name.as_str()).collect::<Vec<_>>(), ["nightly"]);
+    // A new suite of the same name starts afresh: no runs, no baseline.
+    console.add_to_suite(&add_charges("page", "two", 2)).await;
+    let page = console.suites().await.into_iter().find(|s| s.suite.name == "page").unwrap();
+    assert!(page.last_run.is_none() && page.baseline.is_none(), "{page:?}");
+    let (status, text) = console.parity_raw("suites/delete", &[("suite", "nightly")]).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("is written in the configuration; change it there"), "{text}");
+    let (status, text) = console.parity_raw("suites/delete", &[("suite", "nowhere")]).await;
+    assert_eq!(status, 404, "{text}");
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_viewer_may_not_remove_from_a_suite_or_delete_it_and_an_operator_may() {
+    use crate::masking::{call, call_json, login, staff};
+    let mut raw = RawConfig::default();
+    raw.auth.users = vec![staff("olga", "operator"), staff("victor", "viewer")];
+    let console = TestConsole::start(raw, Vars::default(), Arc::new(SystemClock)).await;
+    let (olga, victor) = (login(&console, "olga").await, login(&console, "victor").await);
+    let (status, text) =
+        call_json(&console, Some(&olga), "/api/parity/suites/add", json!({ "request": add_charges("page", "two", 2) }))
+            .await;
+    assert_eq!(status, 200, "{text}");
+    for (path, form) in [
+        ("/api/parity/suites/remove", &[("suite", "page"), ("compare", "two")][..]),
+        ("/api/parity/suites/delete", &[("suite", "page")][..]),
+    ] {
+        let (status, text) = call(&console, Some(&victor), path, form).await;
+        assert_eq!(status, 403, "{path}: {text}");
+        assert!(text.contains("needs the operator or admin role"), "{text}");
+    }
+    let (status, text) = call(&console, Some(&olga), "/api/parity/suites/delete", &[("suite", "page")]).await;
+    assert_eq!(status, 200, "{text}");
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn members_adding_to_one_suite_at_once_all_keep_their_compare() {
+    let console = Arc::new(TestConsole::simulator_only().await);
+    let adds = (1..=8).map(|n| {
+        let console = console.clone();
+        tokio::spawn(async move { console.add_to_suite(&add_charges("busy", &format!("compare {n}"), n)).await })
+    });
+    for added in futures::future::join_all(adds).await {
+        let (status, text) = added.unwrap();
+        assert_eq!(status, 200, "{text}");
+    }
+    let suites = console.suites().await;
+    assert_eq!(suites[0].suite.compares.len(), 8, "no compare may be lost to another member's add");
+    Arc::into_inner(console).unwrap().console.shutdown().await;
+}
+
 #[tokio::test]
 async fn runs_are_kept_up_to_the_configured_count_per_suite() {
     let console = console_with(vec![known_suite()], Arc::new(SystemClock), |raw| raw.parity.runs_kept = 2).await;

@@ -1,15 +1,16 @@
-//! The Parity page (`/parity`): every suite with its last run and baseline, "Run now", and a run's
-//! new drift (shape apart from value), its compares with drill-down, exports and "accept as baseline".
+//! The Parity page (`/parity`): every suite with its last run and baseline, "Run now", its compares
+//! (a saved suite's can be removed, or the suite deleted), and a run's new drift (shape apart from
+//! value), its compares with drill-down, exports and "accept as baseline".
 
 mod run;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{get_parity_run, list_parity_suites, run_parity_suite};
+use crate::api::{delete_parity_suite, get_parity_run, list_parity_suites, remove_from_parity_suite, run_parity_suite};
 use crate::ui::pages::audit::utc_text;
 use crate::ui::parts::staff::StaffMenu;
-use crate::wire::{ParityRun, ParitySuiteView, SuiteSource};
+use crate::wire::{ParityRun, ParitySuite, ParitySuiteView, SuiteSource};
 use run::RunView;
 
 /// The page's state: which run is shown, what is running, the last error.
@@ -19,6 +20,8 @@ struct ParityState {
     shown: RwSignal<Option<ParityRun>>,
     running: RwSignal<Option<String>>,
     error: RwSignal<Option<String>>,
+    /// The saved suite whose "Delete" waits for a second click.
+    deleting: RwSignal<Option<String>>,
 }
 
 impl ParityState {
@@ -35,6 +38,37 @@ impl ParityState {
             }
             self.running.set(None);
             self.refresh.update(|n| *n += 1);
+        });
+    }
+
+    /// After a suite changed: the list again, and no run of a suite that is gone.
+    fn changed(self, result: Result<(), crate::wire::ConsoleError>, suite: &str) {
+        match result {
+            Ok(()) => {
+                if self.shown.get_untracked().is_some_and(|run| run.suite == suite) {
+                    self.shown.set(None);
+                }
+                self.error.set(None);
+            }
+            Err(error) => self.error.set(Some(error.to_string())),
+        }
+        self.deleting.set(None);
+        self.refresh.update(|n| *n += 1);
+    }
+
+    fn remove(self, suite: String, compare: String) {
+        leptos::task::spawn_local(async move {
+            let gone = remove_from_parity_suite(suite.clone(), compare).await.map(|left| left.is_none());
+            // Only a suite that went with its last compare takes its shown run along.
+            let went = if gone == Ok(true) { suite.as_str() } else { "" };
+            self.changed(gone.map(|_| ()), went);
+        });
+    }
+
+    fn delete(self, suite: String) {
+        leptos::task::spawn_local(async move {
+            let result = delete_parity_suite(suite.clone()).await;
+            self.changed(result, &suite);
         });
     }
 
@@ -55,7 +89,9 @@ pub fn ParityPage() -> impl IntoView {
         shown: RwSignal::new(None),
         running: RwSignal::new(None),
         error: RwSignal::new(None),
+        deleting: RwSignal::new(None),
     };
+    provide_context(crate::ui::parts::parity_badge::ParityChanged(state.refresh));
     let suites = Resource::new(move || state.refresh.get(), |_| list_parity_suites());
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
@@ -118,7 +154,7 @@ fn SuiteTable(suites: Vec<ParitySuiteView>, state: ParityState) -> impl IntoView
                                     <span class="hint" data-testid="suite-schedule">{format!(" every {} min", s.interval_secs / 60)}</span>
                                 })}
                             </th>
-                            <td>{view.suite.compares.len()}</td>
+                            <td><CompareList suite=view.suite.clone() state /></td>
                             <td>{last.as_ref().map(|r| format!("#{} {} by {}", r.id, utc_text(r.started_at_ms), r.started_by)).unwrap_or_else(|| "never".into())}</td>
                             <td data-testid="suite-new-shape">{last.as_ref().map(|r| r.new_shape.to_string()).unwrap_or_default()}</td>
                             <td data-testid="suite-new-value">{last.as_ref().map(|r| r.new_value.to_string()).unwrap_or_default()}</td>
@@ -132,11 +168,70 @@ fn SuiteTable(suites: Vec<ParitySuiteView>, state: ParityState) -> impl IntoView
                                 {last.map(|r| view! {
                                     <button data-testid="show-run" on:click=move |_| state.show(r.id)>"Show last run"</button>
                                 })}
+                                {(view.suite.source == SuiteSource::Saved).then(|| view! { <DeleteSuite suite=name.clone() state /> })}
                             </td>
                         </tr>
                     }
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// The suite's compares, folded; a saved suite's each with "Remove".
+#[component]
+fn CompareList(suite: ParitySuite, state: ParityState) -> impl IntoView {
+    let saved = suite.source == SuiteSource::Saved;
+    let count = suite.compares.len();
+    view! {
+        <details class="parity-compares" data-testid="suite-compares">
+            <summary>{count}</summary>
+            <ul>
+                {suite.compares.into_iter().map(|compare| {
+                    let (suite_name, compare_name) = (suite.name.clone(), compare.name.clone());
+                    let left = &compare.request.left;
+                    let label = format!("{}: {} {}", compare.name, left.method.trim().to_ascii_uppercase(), left.path);
+                    view! {
+                        <li data-testid="suite-compare">
+                            {label}
+                            {saved.then(|| view! {
+                                <button class="link" data-testid="remove-compare"
+                                    aria-label=format!("Remove compare {compare_name} from suite {suite_name}")
+                                    on:click=move |_| state.remove(suite_name.clone(), compare_name.clone())>
+                                    "Remove"
+                                </button>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </details>
+    }
+}
+
+/// "Delete", then "Delete suite and its runs" or "Keep": a suite's runs and baseline go with it.
+#[component]
+fn DeleteSuite(suite: String, state: ParityState) -> impl IntoView {
+    let asking = {
+        let suite = suite.clone();
+        move || state.deleting.get().as_deref() == Some(suite.as_str())
+    };
+    let (ask, confirm) = (suite.clone(), suite.clone());
+    view! {
+        <Show
+            when=asking
+            fallback=move || {
+                let ask = ask.clone();
+                view! { <button data-testid="delete-suite" on:click=move |_| state.deleting.set(Some(ask.clone()))>"Delete"</button> }
+            }
+        >
+            <span role="group" aria-label=format!("Delete suite {suite}?")>
+                <button class="danger" data-testid="confirm-delete-suite" on:click={
+                    let confirm = confirm.clone();
+                    move |_| state.delete(confirm.clone())
+                }>"Delete suite and its runs"</button>
+                <button data-testid="keep-suite" on:click=move |_| state.deleting.set(None)>"Keep"</button>
+            </span>
+        </Show>
     }
 }

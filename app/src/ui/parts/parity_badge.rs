@@ -1,14 +1,27 @@
-//! The top bar's parity badge: shown while a suite's last run found drift its baseline does not know.
+//! The top bar's parity badge: shown while a suite's last run found drift its baseline does not know,
+//! looked at again every minute (runs end on schedules and on other members' pages) and at once
+//! when the Parity page changes a run, a baseline or a suite.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
 
 use crate::api::get_parity_badge;
+use crate::ui::parts::clock::repeat_while_mounted;
+
+/// Bumped by the Parity page after each change there; the badge on that page follows it.
+#[derive(Clone, Copy)]
+pub struct ParityChanged(pub RwSignal<u32>);
 
 #[component]
 pub fn ParityBadge() -> impl IntoView {
-    let badge = Resource::new(|| (), |_| get_parity_badge());
+    let tick = RwSignal::new(0_u32);
+    repeat_while_mounted(Duration::from_secs(60), move || tick.update(|n| *n += 1));
+    let changed = use_context::<ParityChanged>();
+    let badge = Resource::new(move || (tick.get(), changed.map(|c| c.0.get())), |_| get_parity_badge());
     view! {
-        <Suspense fallback=|| ()>
+        // A transition: the badge stays as it was while it is looked at again, never blinks out.
+        <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 badge.await.ok().filter(|b| b.new_drift > 0).map(|b| view! {
                     <a class="parity-badge" href="/parity" data-testid="parity-badge"
@@ -17,6 +30,6 @@ pub fn ParityBadge() -> impl IntoView {
                     </a>
                 })
             })}
-        </Suspense>
+        </Transition>
     }
 }
