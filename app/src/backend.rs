@@ -147,6 +147,14 @@ pub trait ParityBackend: Send + Sync + 'static {
         suite: &str,
         compare: &str,
     ) -> Result<Option<ParitySuite>, ConsoleError>;
+    /// Sets (with `interval_mins`) or stops a saved suite's schedule.
+    async fn schedule_suite(
+        &self,
+        caller: &Caller,
+        suite: &str,
+        interval_mins: Option<u64>,
+        jitter_secs: u64,
+    ) -> Result<ParitySuiteView, ConsoleError>;
     /// Deletes a saved suite with its baseline and kept runs.
     async fn delete_suite(&self, caller: &Caller, suite: &str) -> Result<(), ConsoleError>;
     /// Runs every compare of a suite now (each side through `execute`), keeps and answers the run.

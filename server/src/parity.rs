@@ -30,6 +30,8 @@ pub struct Parity {
     running: Arc<Mutex<HashSet<String>>>,
     /// With replicas on one Redis: the run lock every replica honours.
     shared: Option<shared::SharedParity>,
+    /// Told when a saved suite's schedule changes here, so the scheduler reads them again at once.
+    pub schedules_changed: Arc<tokio::sync::Notify>,
 }
 
 impl Parity {
@@ -39,7 +41,16 @@ impl Parity {
         limiter: limiter::RateLimiter,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { settings, store, limiter, metrics, webhook: None, running: Arc::default(), shared: None }
+        Self {
+            settings,
+            store,
+            limiter,
+            metrics,
+            webhook: None,
+            running: Arc::default(),
+            shared: None,
+            schedules_changed: Arc::default(),
+        }
     }
 
     /// Posts runs with new drift to `webhook`.

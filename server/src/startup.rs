@@ -269,7 +269,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         }
         _ => None,
     };
-    background.extend(crate::parity::schedule::spawn(service.clone(), clock.clone(), &config.parity.suites, lease));
+    background.extend(crate::parity::schedule::spawn(service.clone(), clock.clone(), lease));
     if let Some(tokens) = &shared_tokens {
         // Drops a replica's copy of a token another replica replaced or forgot.
         let watching = Arc::downgrade(&broker);

@@ -23,6 +23,20 @@ pub async fn remove_from_parity_suite(suite: String, compare: String) -> Result<
         .await
 }
 
+/// A saved suite's schedule: every `interval_mins`, up to `jitter_secs` later; without an interval
+/// the suite runs on demand only.
+#[server(prefix = "/api", endpoint = "parity/suites/schedule", client = CsrfClient)]
+pub async fn schedule_parity_suite(
+    suite: String,
+    interval_mins: Option<u64>,
+    jitter_secs: Option<u64>,
+) -> Result<ParitySuiteView, ConsoleError> {
+    crate::backend::serve(|caller, backend| async move {
+        backend.schedule_suite(&caller, &suite, interval_mins, jitter_secs.unwrap_or(0)).await
+    })
+    .await
+}
+
 #[server(prefix = "/api", endpoint = "parity/suites/delete", client = CsrfClient)]
 pub async fn delete_parity_suite(suite: String) -> Result<(), ConsoleError> {
     crate::backend::serve(|caller, backend| async move { backend.delete_suite(&caller, &suite).await }).await

@@ -32,7 +32,8 @@ pub struct ParitySuite {
     pub name: String,
     pub source: SuiteSource,
     pub compares: Vec<ParityCompare>,
-    /// When the console runs the suite on its own (configured suites only).
+    /// When the console runs the suite on its own (from the configuration, or set on the Parity page
+    /// for a saved suite).
     #[serde(default)]
     pub schedule: Option<SuiteSchedule>,
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use app::wire::{CompareRequest, DiffOptions, ExecuteRequest, ParityCompare, ParitySuite, SuiteSchedule, SuiteSource};
+use app::wire::{CompareRequest, DiffOptions, ExecuteRequest, ParityCompare, ParitySuite, SuiteSource};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -186,21 +186,11 @@ pub fn validate_parity(
             }
         }
         let schedule = suite.interval_mins.and_then(|mins| {
-            if !(1..=10_080).contains(&mins) {
-                problems.push(format!(
-                    "{key}.interval_mins = {mins} (suite {name:?}) must be between 1 and 10080 (a week)"
-                ));
-                return None;
-            }
-            if suite.jitter_secs >= mins * 60 {
-                problems.push(format!(
-                    "{key}.jitter_secs = {} (suite {name:?}) must be shorter than the interval ({} s)",
-                    suite.jitter_secs,
-                    mins * 60
-                ));
-                return None;
-            }
-            Some(SuiteSchedule { interval_secs: mins * 60, jitter_secs: suite.jitter_secs })
+            let (interval, jitter) =
+                (format!("{key}.interval_mins (suite {name:?})"), format!("{key}.jitter_secs (suite {name:?})"));
+            crate::parity::suites::check_schedule(mins, suite.jitter_secs, &interval, &jitter)
+                .map_err(|problem| problems.push(problem))
+                .ok()
         });
         suites.push(ParitySuite { name, source: SuiteSource::Config, compares, schedule });
     }

@@ -1,7 +1,10 @@
 //! Suites saved from the Compare page, baselines and kept runs, in the console's database (both
 //! engines, every statement once through `on_engine!`).
 
-use app::wire::{BaselineView, ConsoleError, DriftItem, ParityCompare, ParityRun, ParityRunSummary};
+use app::wire::{
+    BaselineView, ConsoleError, DriftItem, ParityCompare, ParityRun, ParityRunSummary, ParitySuite, SuiteSchedule,
+    SuiteSource,
+};
 
 use crate::db::Database;
 use crate::error::database;
@@ -43,17 +46,52 @@ impl ParityStore {
         Self { db }
     }
 
-    /// Saved suites by name, each with its compares in the order they were added.
-    pub async fn saved_suites(&self) -> Result<Vec<(String, Vec<ParityCompare>)>, ConsoleError> {
-        let rows: Vec<(String, String)> = on_engine!(&self.db, pool => sqlx::query_as(
-            "SELECT name, compares_json FROM parity_suites ORDER BY lower(name), name",
+    /// Saved suites by name, each with its compares in the order they were added and its schedule.
+    pub async fn saved_suites(&self) -> Result<Vec<ParitySuite>, ConsoleError> {
+        let rows: Vec<(String, String, Option<i64>, Option<i64>)> = on_engine!(&self.db, pool => sqlx::query_as(
+            "SELECT name, compares_json, interval_secs, jitter_secs FROM parity_suites ORDER BY lower(name), name",
         )
         .fetch_all(pool)
         .await)
         .map_err(database)?;
         rows.into_iter()
-            .map(|(name, compares)| Ok((name, serde_json::from_str(&compares).map_err(corrupt("suite"))?)))
+            .map(|(name, compares, interval, jitter)| {
+                let schedule = interval.and_then(|interval| {
+                    Some(SuiteSchedule {
+                        interval_secs: u64::try_from(interval).ok()?,
+                        jitter_secs: u64::try_from(jitter.unwrap_or(0)).unwrap_or(0),
+                    })
+                });
+                let compares = serde_json::from_str(&compares).map_err(corrupt("suite"))?;
+                Ok(ParitySuite { name, source: SuiteSource::Saved, compares, schedule })
+            })
             .collect()
+    }
+
+    /// Sets (or with `None` clears) a saved suite's schedule; `false` when there is no such suite.
+    pub async fn set_schedule(
+        &self,
+        name: &str,
+        schedule: Option<SuiteSchedule>,
+        staff: &str,
+        now_ms: i64,
+    ) -> Result<bool, ConsoleError> {
+        let wide = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let _turn = self.db.write_turn().await;
+        let changed = on_engine!(&self.db, pool => sqlx::query(
+            "UPDATE parity_suites SET interval_secs = $2, jitter_secs = $3, updated_by = $4, updated_at_ms = $5
+             WHERE name = $1",
+        )
+        .bind(name)
+        .bind(schedule.map(|s| wide(s.interval_secs)))
+        .bind(schedule.map(|s| wide(s.jitter_secs)))
+        .bind(staff)
+        .bind(now_ms)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(database)?;
+        Ok(changed == 1)
     }
 
     /// A saved suite's compares and their stored text (what `replace_suite` compares against).

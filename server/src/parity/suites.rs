@@ -1,6 +1,27 @@
-//! What a suite may hold: names people can read, and compares that only read.
+//! What a suite may hold: names people can read, compares that only read, and a schedule the
+//! environments can bear.
 
-use app::wire::{ParityCompare, READ_ONLY_METHODS};
+use app::wire::{ParityCompare, SuiteSchedule, READ_ONLY_METHODS};
+
+/// A week: the longest interval between scheduled runs.
+pub const MAX_INTERVAL_MINS: u64 = 10_080;
+
+/// A schedule of every `interval_mins` (1 to a week), each start moved by up to `jitter_secs`
+/// (shorter than the interval); the problem names the setting by `interval` and `jitter`.
+pub fn check_schedule(
+    interval_mins: u64,
+    jitter_secs: u64,
+    interval: &str,
+    jitter: &str,
+) -> Result<SuiteSchedule, String> {
+    if !(1..=MAX_INTERVAL_MINS).contains(&interval_mins) {
+        return Err(format!("{interval} = {interval_mins} must be between 1 and {MAX_INTERVAL_MINS} minutes (a week)"));
+    }
+    if jitter_secs >= interval_mins * 60 {
+        return Err(format!("{jitter} = {jitter_secs} must be shorter than the interval ({} s)", interval_mins * 60));
+    }
+    Ok(SuiteSchedule { interval_secs: interval_mins * 60, jitter_secs })
+}
 
 const MAX_NAME: usize = 120;
 

@@ -161,6 +161,34 @@ impl ParityBackend for ConsoleService {
         Ok(())
     }
 
+    async fn schedule_suite(
+        &self,
+        caller: &Caller,
+        suite: &str,
+        interval_mins: Option<u64>,
+        jitter_secs: u64,
+    ) -> Result<ParitySuiteView, ConsoleError> {
+        let name = self.saved_suite_to_change(caller, suite, "schedule")?;
+        let schedule = interval_mins
+            .map(|mins| suites::check_schedule(mins, jitter_secs, "the interval in minutes", "the jitter in seconds"))
+            .transpose()
+            .map_err(|problem| ConsoleError::InvalidRequest(format!("suite {name:?}: {problem}")))?;
+        let parity = self.parity()?;
+        if !parity.store.set_schedule(&name, schedule, &caller.name, self.clock.wall_ms()).await? {
+            return Err(ConsoleError::NotFound(format!("there is no saved parity suite named {name:?}")));
+        }
+        parity.schedules_changed.notify_one();
+        let detail = match schedule {
+            Some(s) => {
+                format!("suite {name:?}: runs every {} min, up to {} s later", s.interval_secs / 60, s.jitter_secs)
+            }
+            None => format!("suite {name:?}: schedule stopped, runs on demand only"),
+        };
+        self.suite_changed(caller, detail).await;
+        let suite = self.find_suite(&name).await?;
+        self.suite_view(parity, suite).await
+    }
+
     async fn parity_run(&self, caller: &Caller, id: i64) -> Result<ParityRun, ConsoleError> {
         let run = self.parity()?.store.run(id).await?;
         let run = run.ok_or_else(|| ConsoleError::NotFound(format!("parity run #{id} is not kept (any more)")))?;
@@ -231,6 +259,11 @@ impl ConsoleService {
         self.run_suite(&console, suite).await
     }
 
+    /// Every suite that runs on its own (configured or saved), for the scheduler.
+    pub async fn scheduled_suites(&self) -> Result<Vec<ParitySuite>, ConsoleError> {
+        Ok(self.all_suites().await?.into_iter().filter(|s| s.schedule.is_some()).collect())
+    }
+
     pub(crate) fn parity(&self) -> Result<&Parity, ConsoleError> {
         self.parity.as_deref().ok_or_else(|| ConsoleError::Internal("parity watch is not set up".into()))
     }
@@ -239,9 +272,9 @@ impl ConsoleService {
     async fn all_suites(&self) -> Result<Vec<ParitySuite>, ConsoleError> {
         let parity = self.parity()?;
         let mut all = parity.settings.suites.clone();
-        for (name, compares) in parity.store.saved_suites().await? {
-            if !all.iter().any(|s| s.name == name) {
-                all.push(ParitySuite { name, source: SuiteSource::Saved, compares, schedule: None });
+        for saved in parity.store.saved_suites().await? {
+            if !all.iter().any(|s| s.name == saved.name) {
+                all.push(saved);
             }
         }
         Ok(all)

@@ -481,6 +481,48 @@ async fn a_viewer_may_not_remove_from_a_suite_or_delete_it_and_an_operator_may()
 }
 
 #[tokio::test]
+async fn a_saved_suite_scheduled_on_the_page_runs_on_the_injected_clock_until_its_schedule_stops() {
+    let clock = ManualClock::new();
+    let console = console_with(Vec::new(), clock.clone(), |_| {}).await;
+    let (status, text) = console.add_to_suite(&add_charges("page", "two", 2)).await;
+    assert_eq!(status, 200, "{text}");
+    for (form, problem) in [
+        (&[("suite", "page"), ("interval_mins", "0")][..], "between 1 and 10080 minutes"),
+        (
+            &[("suite", "page"), ("interval_mins", "5"), ("jitter_secs", "300")][..],
+            "must be shorter than the interval (300 s)",
+        ),
+    ] {
+        let (status, text) = console.parity_raw("suites/schedule", form).await;
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains(problem), "{text}");
+    }
+    let (status, text) =
+        console.parity_raw("suites/schedule", &[("suite", "page"), ("interval_mins", "5"), ("jitter_secs", "0")]).await;
+    assert_eq!(status, 200, "{text}");
+    let view: ParitySuiteView = serde_json::from_str(&text).unwrap();
+    assert_eq!(view.suite.schedule, Some(app::wire::SuiteSchedule { interval_secs: 300, jitter_secs: 0 }));
+    let last_run = || async { console.suites().await.remove(0).last_run };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(last_run().await.is_none(), "nothing runs before the interval");
+    clock.advance(Duration::from_secs(5 * 60 + 1));
+    let run = wait_for_run(&last_run, None).await;
+    assert_eq!(run.started_by, "console");
+    // Stopped: the clock moves on, and nothing more runs.
+    let (status, text) = console.parity_raw("suites/schedule", &[("suite", "page")]).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(serde_json::from_str::<ParitySuiteView>(&text).unwrap().suite.schedule, None);
+    clock.advance(Duration::from_secs(11 * 60));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(last_run().await.map(|r| r.id), Some(run.id));
+    let details: Vec<String> =
+        audit_rows_of(&console, "parity_suite").await.into_iter().filter_map(|(_, _, detail)| detail).collect();
+    assert!(details.iter().any(|d| d.contains("suite \"page\": runs every 5 min, up to 0 s later")), "{details:?}");
+    assert!(details.iter().any(|d| d.contains("schedule stopped")), "{details:?}");
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
 async fn members_adding_to_one_suite_at_once_all_keep_their_compare() {
     let console = Arc::new(TestConsole::simulator_only().await);
     let adds = (1..=8).map(|n| {

@@ -7,10 +7,13 @@ mod run;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{delete_parity_suite, get_parity_run, list_parity_suites, remove_from_parity_suite, run_parity_suite};
+use crate::api::{
+    delete_parity_suite, get_parity_run, list_parity_suites, remove_from_parity_suite, run_parity_suite,
+    schedule_parity_suite,
+};
 use crate::ui::pages::audit::utc_text;
 use crate::ui::parts::staff::StaffMenu;
-use crate::wire::{ParityRun, ParitySuite, ParitySuiteView, SuiteSource};
+use crate::wire::{ParityRun, ParitySuite, ParitySuiteView, SuiteSchedule, SuiteSource};
 use run::RunView;
 
 /// The page's state: which run is shown, what is running, the last error.
@@ -62,6 +65,20 @@ impl ParityState {
             // Only a suite that went with its last compare takes its shown run along.
             let went = if gone == Ok(true) { suite.as_str() } else { "" };
             self.changed(gone.map(|_| ()), went);
+        });
+    }
+
+    /// Sets the schedule (`interval`: minutes as typed) or, with `None`, stops it.
+    fn schedule(self, suite: String, interval: Option<String>, jitter: String) {
+        let Ok(interval) = interval.map(|text| text.trim().parse::<u64>()).transpose() else {
+            return self.error.set(Some("Give the interval as a whole number of minutes.".into()));
+        };
+        let Ok(jitter) = jitter.trim().parse::<u64>() else {
+            return self.error.set(Some("Give the jitter as a whole number of seconds (0 for none).".into()));
+        };
+        leptos::task::spawn_local(async move {
+            let result = schedule_parity_suite(suite, interval, Some(jitter)).await;
+            self.changed(result.map(|_| ()), "");
         });
     }
 
@@ -153,6 +170,9 @@ fn SuiteTable(suites: Vec<ParitySuiteView>, state: ParityState) -> impl IntoView
                                 {view.suite.schedule.map(|s| view! {
                                     <span class="hint" data-testid="suite-schedule">{format!(" every {} min", s.interval_secs / 60)}</span>
                                 })}
+                                {(view.suite.source == SuiteSource::Saved).then(|| view! {
+                                    <ScheduleForm suite=name.clone() schedule=view.suite.schedule state />
+                                })}
                             </th>
                             <td><CompareList suite=view.suite.clone() state /></td>
                             <td>{last.as_ref().map(|r| format!("#{} {} by {}", r.id, utc_text(r.started_at_ms), r.started_by)).unwrap_or_else(|| "never".into())}</td>
@@ -233,5 +253,37 @@ fn DeleteSuite(suite: String, state: ParityState) -> impl IntoView {
                 <button data-testid="keep-suite" on:click=move |_| state.deleting.set(None)>"Keep"</button>
             </span>
         </Show>
+    }
+}
+
+/// A saved suite's schedule: every N minutes, up to M seconds later; or stopped.
+#[component]
+fn ScheduleForm(suite: String, schedule: Option<SuiteSchedule>, state: ParityState) -> impl IntoView {
+    let interval = RwSignal::new(schedule.map(|s| (s.interval_secs / 60).to_string()).unwrap_or_default());
+    let jitter = RwSignal::new(schedule.map_or_else(|| "0".to_owned(), |s| s.jitter_secs.to_string()));
+    let (save, stop) = (suite.clone(), suite.clone());
+    view! {
+        <details class="parity-schedule" data-testid="schedule-form">
+            <summary>{if schedule.is_some() { "Change schedule" } else { "Schedule" }}</summary>
+            <label>
+                <span>"Every (minutes)"</span>
+                <input type="number" min="1" max="10080" inputmode="numeric" data-testid="schedule-interval"
+                    prop:value=interval on:input=move |ev| interval.set(event_target_value(&ev)) />
+            </label>
+            <label>
+                <span>"Up to (seconds) later"</span>
+                <input type="number" min="0" inputmode="numeric" data-testid="schedule-jitter"
+                    prop:value=jitter on:input=move |ev| jitter.set(event_target_value(&ev)) />
+            </label>
+            <button data-testid="schedule-save"
+                on:click=move |_| state.schedule(save.clone(), Some(interval.get_untracked()), jitter.get_untracked())>
+                "Save schedule"
+            </button>
+            {schedule.is_some().then(|| view! {
+                <button data-testid="schedule-stop" on:click=move |_| state.schedule(stop.clone(), None, "0".into())>
+                    "Stop schedule"
+                </button>
+            })}
+        </details>
     }
 }
