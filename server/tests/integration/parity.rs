@@ -624,16 +624,7 @@ async fn on_postgresql_a_suite_saved_from_the_page_its_runs_and_its_baseline_are
     let mut vars = Vars::default();
     vars.0.insert("A55_IT_DB_PASSWORD".into(), pg.password().to_owned());
     let console = TestConsole::start(raw, vars, Arc::new(SystemClock)).await;
-    let add = AddToSuite {
-        suite: "on postgres".into(),
-        name: "two charges".into(),
-        request: CompareRequest {
-            left: list_charges("simulator", 2),
-            right: list_charges(PRODUCTION, 2),
-            options: DiffOptions::defaults(),
-        },
-    };
-    let (status, text) = console.add_to_suite(&add).await;
+    let (status, text) = console.add_to_suite(&add_charges("on postgres", "two charges", 2)).await;
     assert_eq!(status, 200, "{text}");
     let first = console.run_suite("on postgres").await;
     assert_eq!(first.new_drift(), 4, "{:#?}", first.drift);
@@ -649,6 +640,19 @@ async fn on_postgresql_a_suite_saved_from_the_page_its_runs_and_its_baseline_are
     assert_eq!(count("SELECT COUNT(*) FROM parity_baselines").await, 1);
     assert_eq!(count("SELECT COUNT(*) FROM parity_runs").await, 1, "runs_kept = 1");
     assert_eq!(count("SELECT COUNT(*) FROM audit_log WHERE event LIKE 'parity_%'").await, 4);
+    // A schedule is kept there, and deleting the suite takes its baseline and runs.
+    let form = [("suite", "on postgres"), ("interval_mins", "60"), ("jitter_secs", "5")];
+    let (status, text) = console.parity_raw("suites/schedule", &form).await;
+    assert_eq!(status, 200, "{text}");
+    let schedule = console.suites().await[0].suite.schedule;
+    assert_eq!(schedule, Some(app::wire::SuiteSchedule { interval_secs: 3600, jitter_secs: 5 }));
+    let (status, text) = console.parity_raw("suites/delete", &[("suite", "on postgres")]).await;
+    assert_eq!(status, 200, "{text}");
+    for table in ["parity_suites", "parity_baselines", "parity_runs"] {
+        let left =
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&rows).await.unwrap();
+        assert_eq!(left, 0, "{table}");
+    }
     console.console.shutdown().await;
 }
 
