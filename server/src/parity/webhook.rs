@@ -46,16 +46,22 @@ impl Webhook {
 pub fn message(run: &ParityRun) -> serde_json::Value {
     let s = run.summary();
     let mut text = format!(
-        "Parity: suite \"{}\" run #{} found {} new drift ({} shape, {} value; {} known).",
+        "Parity: suite \"{}\" run #{} found {} new drift ({} shape, {} value, {} spec; {} known).",
         run.suite,
         run.id,
         s.new_drift(),
         s.new_shape,
         s.new_value,
+        s.new_spec,
         s.known
     );
-    for item in run.drift.iter().filter(|d| d.new).take(LISTED) {
-        let _ = write!(text, "\n• {}: {} `{}`", item.compare, item.kind.label(), item.path);
+    let drift = run.drift.iter().filter(|d| d.new).map(|d| format!("{}: {} `{}`", d.compare, d.kind.label(), d.path));
+    let spec = run.spec.iter().flat_map(|p| p.changes.iter().filter(|c| c.new).map(move |c| (p, c))).map(|(p, c)| {
+        let at = if c.pointer.is_empty() { String::new() } else { format!(" `{}`", c.pointer) };
+        format!("spec {} → {}: {} `{}`{at}", p.left, p.right, c.kind.label(), c.operation)
+    });
+    for line in drift.chain(spec).take(LISTED) {
+        let _ = write!(text, "\n• {line}");
     }
     if s.new_drift() > LISTED {
         let _ = write!(text, "\n… and {} more", s.new_drift() - LISTED);
