@@ -46,6 +46,10 @@ impl Documents {
 }
 
 impl ConsoleService {
+    pub(super) fn has_live_spec(&self, environment: &str) -> bool {
+        self.catalog.live_path(environment).is_some()
+    }
+
     /// `environment`'s live document, fetched now unless this run already has it.
     pub(super) async fn spec_document(&self, parity: &Parity, documents: &mut Documents, environment: &str) {
         if documents.fetched.contains_key(environment) {
@@ -72,14 +76,18 @@ impl ConsoleService {
     }
 
     /// Compares two sides by name: environments fetched into `documents`, or [`CATALOG_SIDE`].
-    pub(super) fn spec_comparison(documents: &Documents, left: &str, right: &str) -> SpecComparison {
+    pub(super) fn spec_comparison(&self, documents: &Documents, left: &str, right: &str) -> SpecComparison {
         let (state, changes) = match (documents.side(left), documents.side(right)) {
             (Ok(l), Ok(r)) => (SpecState::Compared, spec::diff(l, r)),
             (l, r) => {
                 let (mut missing, mut failed) = (Vec::new(), Vec::new());
                 for problem in [l.err(), r.err()].into_iter().flatten() {
                     match problem {
-                        Missing::NoLiveSpec(environment) => missing.push(environment),
+                        // A side left unfetched because the other has no live spec is not named.
+                        Missing::NoLiveSpec(environment) if !self.has_live_spec(&environment) => {
+                            missing.push(environment);
+                        }
+                        Missing::NoLiveSpec(_) => {}
                         Missing::Failed(reason) => failed.push(reason),
                     }
                 }
@@ -114,9 +122,9 @@ impl ConsoleService {
         self.spec_document(parity, &mut documents, left).await;
         self.spec_document(parity, &mut documents, right).await;
         let comparisons = vec![
-            Self::spec_comparison(&documents, left, right),
-            Self::spec_comparison(&documents, CATALOG_SIDE, left),
-            Self::spec_comparison(&documents, CATALOG_SIDE, right),
+            self.spec_comparison(&documents, left, right),
+            self.spec_comparison(&documents, CATALOG_SIDE, left),
+            self.spec_comparison(&documents, CATALOG_SIDE, right),
         ];
         Ok(SpecDriftView { left: left.to_owned(), right: right.to_owned(), comparisons })
     }
