@@ -82,6 +82,7 @@ pub fn SpecDriftSection() -> impl IntoView {
             })}
         </section>
     }
+    .into_any()
 }
 
 /// One pair of documents: why it was not compared, "no drift", or its changes by kind.
