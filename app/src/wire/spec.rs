@@ -98,7 +98,7 @@ pub struct SpecChange {
 
 /// Why two documents could not be compared, or that they were.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SpecState {
     Compared,
     /// These environments have no live spec configured: nothing to compare, and not drift.
