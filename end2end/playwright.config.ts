@@ -118,11 +118,12 @@ client_secret_env = "E2E_SANDBOX_SECRET"
 client_auth = "client_secret_basic"
 
 # The built-in simulator's production-like data set, protected like production: the compare tests
-# diff it against the simulator.
+# diff it against the simulator, and the parity tests its OpenAPI document (five known spec drifts).
 [environments.simulator-production]
 kind = "production"
 label = "Simulator (production data)"
 simulator = "production"
+live_spec = true
 
 # Same server, wrong secret (sent in the form body): the token endpoint refuses it.
 [environments.sandbox-wrong-secret]

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::wire::{AddToSuite, ParityBadge, ParityRun, ParitySuite, ParitySuiteView};
+use crate::wire::{AddToSuite, ParityBadge, ParityRun, ParitySuite, ParitySuiteView, SpecDriftView};
 use crate::wire::{
     AuditFilter, AuditRecord, Catalog, ConsoleError, CurlImport, EnvironmentView, ExecuteRequest, ExecuteResponse,
     HistoryDetail, HistoryEntry, JsonPathAnswer, LoginOptions, Preferences, Role, SaveRequest, SavedRequest, Snippet,
@@ -165,6 +165,9 @@ pub trait ParityBackend: Send + Sync + 'static {
     async fn accept_baseline(&self, caller: &Caller, run_id: i64) -> Result<ParitySuiteView, ConsoleError>;
     /// Suites whose last run found new drift.
     async fn parity_badge(&self, caller: &Caller) -> Result<ParityBadge, ConsoleError>;
+    /// Two environments' live OpenAPI documents fetched now and compared with each other and with
+    /// the bundled catalog.
+    async fn spec_drift(&self, caller: &Caller, left: &str, right: &str) -> Result<SpecDriftView, ConsoleError>;
 }
 
 /// Everything the console's pages use besides staff access: one object may serve every part.

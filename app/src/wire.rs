@@ -12,6 +12,8 @@ pub mod compare;
 pub use compare::*;
 pub mod parity;
 pub use parity::*;
+pub mod spec;
+pub use spec::*;
 
 /// What kind of a55 deployment an environment points at. Production gets the loudest UI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

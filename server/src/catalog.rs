@@ -89,6 +89,22 @@ pub fn merge(catalog: &mut Catalog, endpoints: Vec<Endpoint>) {
     }
 }
 
+/// Reads one document (YAML or JSON) as it is written, after checking it is an OpenAPI 3 document
+/// the catalog can read (so a broken one is refused with the same place and reason).
+pub fn read_document(name: &str, text: &str) -> Result<Value, CatalogError> {
+    parse_document(name, text)?;
+    serde_yaml::from_str(text).map_err(|e| CatalogError::Invalid { name: name.to_owned(), reason: e.to_string() })
+}
+
+/// The bundled document as written, read once (spec drift compares environments with it).
+pub fn bundled_document() -> Result<&'static Value, String> {
+    static BUNDLED: std::sync::OnceLock<Result<Value, String>> = std::sync::OnceLock::new();
+    BUNDLED
+        .get_or_init(|| read_document(BUNDLED_NAME, BUNDLED_A55).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 /// Parses one document (YAML or JSON) into endpoints.
 pub fn parse_document(name: &str, text: &str) -> Result<Vec<Endpoint>, CatalogError> {
     let invalid = |reason: String| CatalogError::Invalid { name: name.to_owned(), reason };

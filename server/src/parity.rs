@@ -1,12 +1,14 @@
 //! Parity watch: suites of read-only compares between two environments, run on demand, kept, and
 //! judged against a per-suite baseline so a run reports only new drift (see ARCHITECTURE.md,
-//! Parity). The service side (running a suite through `execute`) is `service/parity.rs`.
+//! Parity). The service side (running a suite through `execute`) is `service/parity.rs`; spec drift
+//! (live OpenAPI documents compared) is `spec.rs` and `service/spec_drift.rs`.
 
 pub mod drift;
 pub mod export;
 pub mod limiter;
 pub mod schedule;
 pub mod shared;
+pub mod spec;
 pub mod store;
 pub mod suites;
 pub mod webhook;

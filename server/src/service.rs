@@ -8,6 +8,7 @@ mod execute;
 mod masking;
 mod parity;
 mod runs;
+mod spec_drift;
 mod token;
 
 use std::sync::Arc;

@@ -104,6 +104,8 @@ struct Inner {
     tokens_file_lock: Mutex<()>,
     /// Test aid: fields production answers leave out on top of their usual drift.
     production_removed: Mutex<Vec<String>>,
+    /// Test aid: (method, path) of operations production's OpenAPI document leaves out.
+    production_dropped_operations: Mutex<Vec<(String, String)>>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -137,6 +139,7 @@ impl Simulator {
                 large_cache: Mutex::new(VecDeque::new()),
                 tokens_file_lock: Mutex::new(()),
                 production_removed: Mutex::new(Vec::new()),
+                production_dropped_operations: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -147,10 +150,10 @@ impl Simulator {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/oauth2/token", any(cognito::token))
-            .nest("/api/v1", api::router(self.clone()))
+            .nest("/api/v1", api::router(self.clone(), false))
             .nest(
                 PRODUCTION_PREFIX,
-                api::router(self.clone())
+                api::router(self.clone(), true)
                     .layer(axum::middleware::map_response_with_state(self.clone(), production::reshape)),
             )
             .with_state(self.clone())
@@ -176,6 +179,16 @@ impl Simulator {
     /// occurs, a new drift on top of the known ones.
     pub fn drop_production_field(&self, field: &str) {
         lock(&self.inner.production_removed).push(field.to_owned());
+    }
+
+    /// Test aid: from now on production's OpenAPI document leaves out the operation `method`
+    /// `path` (as the sandbox's document writes it), a new spec drift on top of the known ones.
+    pub fn drop_production_operation(&self, method: &str, path: &str) {
+        lock(&self.inner.production_dropped_operations).push((method.to_owned(), path.to_owned()));
+    }
+
+    fn production_dropped_operations(&self) -> Vec<(String, String)> {
+        lock(&self.inner.production_dropped_operations).clone()
     }
 
     fn production_removed(&self) -> Vec<String> {

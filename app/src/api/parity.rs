@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::csrf::CsrfClient;
-use crate::wire::{AddToSuite, ConsoleError, ParityBadge, ParityRun, ParitySuite, ParitySuiteView};
+use crate::wire::{AddToSuite, ConsoleError, ParityBadge, ParityRun, ParitySuite, ParitySuiteView, SpecDriftView};
 
 #[server(prefix = "/api", endpoint = "parity/suites", client = CsrfClient)]
 pub async fn list_parity_suites() -> Result<Vec<ParitySuiteView>, ConsoleError> {
@@ -70,4 +70,10 @@ pub async fn accept_parity_baseline(run_id: i64) -> Result<ParitySuiteView, Cons
 #[server(prefix = "/api", endpoint = "parity/badge", client = CsrfClient)]
 pub async fn get_parity_badge() -> Result<ParityBadge, ConsoleError> {
     crate::backend::serve(|caller, backend| async move { backend.parity_badge(&caller).await }).await
+}
+
+/// The Parity page's spec drift view of two environments.
+#[server(prefix = "/api", endpoint = "parity/spec", client = CsrfClient)]
+pub async fn get_spec_drift(left: String, right: String) -> Result<SpecDriftView, ConsoleError> {
+    crate::backend::serve(|caller, backend| async move { backend.spec_drift(&caller, &left, &right).await }).await
 }

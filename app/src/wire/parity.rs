@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CompareRequest, DiffChange, DiffCounts, HeaderChange};
+use super::{CompareRequest, DiffChange, DiffCounts, HeaderChange, SpecChange, SpecComparison};
 
 /// Methods a suite may send: it is run again and again, also by the console on its own.
 pub const READ_ONLY_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
@@ -155,6 +155,9 @@ pub struct ParityRun {
     pub requests: Vec<EnvironmentRequests>,
     /// When the baseline this run was judged against was accepted.
     pub baseline_at_ms: Option<i64>,
+    /// The live specs of each pair of environments the suite compares, when both have one.
+    #[serde(default)]
+    pub spec: Vec<SpecComparison>,
 }
 
 impl ParityRun {
@@ -166,8 +169,13 @@ impl ParityRun {
         self.drift.iter().filter(|d| d.new && !d.kind.is_shape())
     }
 
+    pub fn new_spec(&self) -> impl Iterator<Item = &SpecChange> {
+        self.spec.iter().flat_map(|s| &s.changes).filter(|c| c.new)
+    }
+
+    /// New drift of every kind: responses' shape and values, and the specs.
     pub fn new_drift(&self) -> usize {
-        self.drift.iter().filter(|d| d.new).count()
+        self.drift.iter().filter(|d| d.new).count() + self.new_spec().count()
     }
 
     pub fn summary(&self) -> ParityRunSummary {
@@ -178,7 +186,9 @@ impl ParityRun {
             duration_ms: self.duration_ms,
             new_shape: self.new_shape().count(),
             new_value: self.new_value().count(),
-            known: self.drift.iter().filter(|d| !d.new).count(),
+            new_spec: self.new_spec().count(),
+            known: self.drift.iter().filter(|d| !d.new).count()
+                + self.spec.iter().flat_map(|s| &s.changes).filter(|c| !c.new).count(),
             failed_sides: self
                 .compares
                 .iter()
@@ -196,6 +206,9 @@ pub struct ParityRunSummary {
     pub duration_ms: i64,
     pub new_shape: usize,
     pub new_value: usize,
+    /// Spec changes the baseline does not know.
+    #[serde(default)]
+    pub new_spec: usize,
     /// Drift the baseline already knows.
     pub known: usize,
     pub failed_sides: usize,
@@ -203,7 +216,7 @@ pub struct ParityRunSummary {
 
 impl ParityRunSummary {
     pub fn new_drift(&self) -> usize {
-        self.new_shape + self.new_value
+        self.new_shape + self.new_value + self.new_spec
     }
 }
 

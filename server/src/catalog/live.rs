@@ -115,9 +115,15 @@ pub fn source_name(environment: &str) -> String {
     format!("{environment} (live spec)")
 }
 
+/// The environment's live document, fetched now and read as written (for spec drift).
+pub async fn fetch_document(env: &LiveEnvironment, path: &str) -> Result<serde_json::Value, String> {
+    let (text, display) = fetch_text(env, path).await?;
+    super::read_document(&source_name(&env.config.id), &text).map_err(|e| format!("{e} (fetched from {display})"))
+}
+
 /// GET the spec without a token (a55 serves its document publicly), under the same URL rules,
 /// redirect policy, timeouts and size cap as every other upstream request.
-async fn fetch(env: &LiveEnvironment, path: &str) -> Result<(Vec<Endpoint>, String), String> {
+async fn fetch_text(env: &LiveEnvironment, path: &str) -> Result<(String, String), String> {
     let url = build_url(&env.api_base, path, &[], &[]).map_err(|e| format!("the spec path {path:?}: {e}"))?;
     let display = url.to_string();
     let mut headers = HeaderMap::new();
@@ -141,6 +147,11 @@ async fn fetch(env: &LiveEnvironment, path: &str) -> Result<(Vec<Endpoint>, Stri
         return Err(format!("{display} is larger than {MAX_SPEC_BYTES} bytes"));
     }
     let text = String::from_utf8(inbound.body).map_err(|_| format!("{display} is not UTF-8 text"))?;
+    Ok((text, display))
+}
+
+async fn fetch(env: &LiveEnvironment, path: &str) -> Result<(Vec<Endpoint>, String), String> {
+    let (text, display) = fetch_text(env, path).await?;
     let mut endpoints =
         parse_document(&source_name(&env.config.id), &text).map_err(|e| format!("{e} (fetched from {display})"))?;
     for endpoint in &mut endpoints {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use app::wire::{DriftItem, ParityRun};
+use app::wire::{DriftItem, ParityRun, SpecComparison, SpecState};
 
 pub fn json(run: &ParityRun) -> String {
     serde_json::to_string_pretty(run).unwrap_or_default()
@@ -28,18 +28,63 @@ fn drift_table(out: &mut String, items: &[&DriftItem]) {
     }
 }
 
+/// The new spec changes of each compared pair, or why a pair was not compared.
+fn spec_section(out: &mut String, spec: &[SpecComparison]) {
+    let new: usize = spec.iter().map(|s| s.changes.iter().filter(|c| c.new).count()).sum();
+    let _ = writeln!(out, "## New spec drift ({new})\n");
+    if spec.is_empty() {
+        let _ = writeln!(out, "No pair of environments.\n");
+        return;
+    }
+    for s in spec {
+        let pair = format!("{} → {}", cell(&s.left), cell(&s.right));
+        match &s.state {
+            SpecState::NoLiveSpec { environments } => {
+                let _ = writeln!(out, "{pair}: not compared, no live spec for {}.\n", cell(&environments.join(", ")));
+            }
+            SpecState::Unavailable { reason } => {
+                let _ = writeln!(out, "{pair}: not compared, {}.\n", cell(reason));
+            }
+            SpecState::Compared => {
+                let changes: Vec<_> = s.changes.iter().filter(|c| c.new).collect();
+                let known = s.changes.len() - changes.len();
+                if changes.is_empty() {
+                    let _ = writeln!(out, "{pair}: no new spec drift ({known} known).\n");
+                    continue;
+                }
+                let _ = writeln!(out, "{pair} ({known} known):\n");
+                let _ = writeln!(out, "| Kind | Operation | Where | Before | After |\n| --- | --- | --- | --- | --- |");
+                for c in changes {
+                    let _ = writeln!(
+                        out,
+                        "| {}{} | `{}` | `{}` | {} | {} |",
+                        c.kind.label(),
+                        if c.kind.is_breaking() { " (breaking)" } else { "" },
+                        cell(&c.operation),
+                        cell(&c.pointer),
+                        cell(c.before.as_deref().unwrap_or("—")),
+                        cell(c.after.as_deref().unwrap_or("—"))
+                    );
+                }
+                out.push('\n');
+            }
+        }
+    }
+}
+
 pub fn markdown(run: &ParityRun) -> String {
     let mut out = String::new();
     let s = run.summary();
     let _ = writeln!(out, "# Parity run #{} of suite \"{}\"\n", run.id, cell(&run.suite));
     let _ = writeln!(
         out,
-        "Started {} by {}, took {} ms. New drift: **{} shape**, **{} value**; {} known (baseline{}).\n",
+        "Started {} by {}, took {} ms. New drift: **{} shape**, **{} value**, **{} spec**; {} known (baseline{}).\n",
         crate::audit::utc(run.started_at_ms),
         cell(&run.started_by),
         run.duration_ms,
         s.new_shape,
         s.new_value,
+        s.new_spec,
         s.known,
         run.baseline_at_ms.map(|at| format!(" of {}", crate::audit::utc(at))).unwrap_or_else(|| ": none".into())
     );
@@ -57,6 +102,7 @@ pub fn markdown(run: &ParityRun) -> String {
             out.push('\n');
         }
     }
+    spec_section(&mut out, &run.spec);
     let _ = writeln!(out, "## Compares\n\n| Compare | Request | Left | Right | Type | Removed | Added | Changed |");
     let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- | --- |");
     for c in &run.compares {

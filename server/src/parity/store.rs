@@ -2,8 +2,8 @@
 //! engines, every statement once through `on_engine!`).
 
 use app::wire::{
-    BaselineView, ConsoleError, DriftItem, ParityCompare, ParityRun, ParityRunSummary, ParitySuite, SuiteSchedule,
-    SuiteSource,
+    BaselineView, ConsoleError, DriftItem, ParityCompare, ParityRun, ParityRunSummary, ParitySuite, SpecComparison,
+    SuiteSchedule, SuiteSource,
 };
 
 use crate::db::Database;
@@ -23,10 +23,17 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, ConsoleError> {
     serde_json::to_string(value).map_err(|e| ConsoleError::Internal(format!("cannot encode a parity record: {e}")))
 }
 
-type SummaryRow = (i64, i64, String, i64, i64, i64, i64, i64);
+type SummaryRow = (i64, i64, String, i64, i64, i64, i64, i64, i64);
+
+/// A suite's baseline: the accepted response drift and spec changes.
+pub struct Baseline {
+    pub view: BaselineView,
+    pub items: Vec<DriftItem>,
+    pub spec: Vec<SpecComparison>,
+}
 
 fn summary(
-    (id, started_at_ms, started_by, duration_ms, new_shape, new_value, known, failed): SummaryRow,
+    (id, started_at_ms, started_by, duration_ms, new_shape, new_value, new_spec, known, failed): SummaryRow,
 ) -> ParityRunSummary {
     let count = |n: i64| usize::try_from(n).unwrap_or(0);
     ParityRunSummary {
@@ -36,6 +43,7 @@ fn summary(
         duration_ms,
         new_shape: count(new_shape),
         new_value: count(new_value),
+        new_spec: count(new_spec),
         known: count(known),
         failed_sides: count(failed),
     }
@@ -169,17 +177,19 @@ impl ParityStore {
     }
 
     /// The suite's baseline and the differences it accepts.
-    pub async fn baseline(&self, suite: &str) -> Result<Option<(BaselineView, Vec<DriftItem>)>, ConsoleError> {
-        let row: Option<(i64, String, i64, String)> = on_engine!(&self.db, pool => sqlx::query_as(
-            "SELECT run_id, accepted_by, accepted_at_ms, items_json FROM parity_baselines WHERE suite = $1",
+    pub async fn baseline(&self, suite: &str) -> Result<Option<Baseline>, ConsoleError> {
+        let row: Option<(i64, String, i64, String, String)> = on_engine!(&self.db, pool => sqlx::query_as(
+            "SELECT run_id, accepted_by, accepted_at_ms, items_json, spec_json FROM parity_baselines WHERE suite = $1",
         )
         .bind(suite)
         .fetch_optional(pool)
         .await)
         .map_err(database)?;
-        let Some((run_id, accepted_by, accepted_at_ms, items)) = row else { return Ok(None) };
+        let Some((run_id, accepted_by, accepted_at_ms, items, spec)) = row else { return Ok(None) };
         let items: Vec<DriftItem> = serde_json::from_str(&items).map_err(corrupt("baseline"))?;
-        Ok(Some((BaselineView { run_id, accepted_by, accepted_at_ms, items: items.len() }, items)))
+        let spec: Vec<SpecComparison> = serde_json::from_str(&spec).map_err(corrupt("baseline"))?;
+        let accepted = items.len() + spec.iter().map(|s| s.changes.len()).sum::<usize>();
+        Ok(Some(Baseline { view: BaselineView { run_id, accepted_by, accepted_at_ms, items: accepted }, items, spec }))
     }
 
     pub async fn set_baseline(
@@ -187,20 +197,25 @@ impl ParityStore {
         suite: &str,
         run_id: i64,
         items: &[DriftItem],
+        spec: &[SpecComparison],
         staff: &str,
         now_ms: i64,
     ) -> Result<(), ConsoleError> {
         let items = json(&items)?;
+        let spec = json(&spec)?;
         let _turn = self.db.write_turn().await;
         on_engine!(&self.db, pool => sqlx::query(
-            "INSERT INTO parity_baselines (suite, run_id, items_json, accepted_by, accepted_at_ms) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (suite) DO UPDATE SET run_id = $2, items_json = $3, accepted_by = $4, accepted_at_ms = $5",
+            "INSERT INTO parity_baselines (suite, run_id, items_json, accepted_by, accepted_at_ms, spec_json)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (suite) DO UPDATE SET run_id = $2, items_json = $3, accepted_by = $4, accepted_at_ms = $5,
+             spec_json = $6",
         )
         .bind(suite)
         .bind(run_id)
         .bind(&items)
         .bind(staff)
         .bind(now_ms)
+        .bind(&spec)
         .execute(pool)
         .await
         .map(|_| ()))
@@ -214,8 +229,8 @@ impl ParityStore {
         let wide = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         let _turn = self.db.write_turn().await;
         let id: i64 = on_engine!(&self.db, pool => sqlx::query_as(
-            "INSERT INTO parity_runs (suite, started_by, started_at_ms, duration_ms, new_shape, new_value, known, failed_sides, run_json)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{}') RETURNING id",
+            "INSERT INTO parity_runs (suite, started_by, started_at_ms, duration_ms, new_shape, new_value, known, failed_sides, new_spec, run_json)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '{}') RETURNING id",
         )
         .bind(&run.suite)
         .bind(&run.started_by)
@@ -225,6 +240,7 @@ impl ParityStore {
         .bind(wide(s.new_value))
         .bind(wide(s.known))
         .bind(wide(s.failed_sides))
+        .bind(wide(s.new_spec))
         .fetch_one(pool)
         .await
         .map(|(id,): (i64,)| id))
@@ -264,7 +280,7 @@ impl ParityStore {
     /// The newest runs of a suite, newest first, without their details.
     pub async fn runs(&self, suite: &str, limit: u32) -> Result<Vec<ParityRunSummary>, ConsoleError> {
         let rows: Vec<SummaryRow> = on_engine!(&self.db, pool => sqlx::query_as(
-            "SELECT id, started_at_ms, started_by, duration_ms, new_shape, new_value, known, failed_sides
+            "SELECT id, started_at_ms, started_by, duration_ms, new_shape, new_value, new_spec, known, failed_sides
              FROM parity_runs WHERE suite = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(suite)

@@ -7,15 +7,17 @@ use std::collections::{BTreeMap, HashSet};
 use app::backend::{Caller, ExecuteBackend as _, ParityBackend};
 use app::wire::{
     AddToSuite, ConsoleError, DriftItem, EnvironmentRequests, ParityBadge, ParityCompare, ParityCompareOutcome,
-    ParityRun, ParitySuite, ParitySuiteView, Role, SuiteSource, MAX_RUN_CHANGES,
+    ParityRun, ParitySuite, ParitySuiteView, Role, SpecChange, SpecComparison, SpecDriftView, SuiteSource,
+    MAX_RUN_CHANGES,
 };
 
 use super::compare::{same_request, side};
+use super::spec_drift::Documents;
 use super::ConsoleService;
 use crate::audit::AuditEvent;
 use crate::clock::Stopwatch;
 use crate::history::storable_request;
-use crate::parity::{drift, suites, Parity};
+use crate::parity::{drift, spec, suites, Parity};
 
 #[async_trait::async_trait]
 impl ParityBackend for ConsoleService {
@@ -82,12 +84,14 @@ impl ParityBackend for ConsoleService {
                 let requests: Vec<String> =
                     run.requests.iter().map(|r| format!("{} {}", r.environment, r.requests)).collect();
                 format!(
-                    "suite {:?}: run #{}, {} compares, {} new shape and {} new value drift, {} known; requests {}",
+                    "suite {:?}: run #{}, {} compares, {} new shape, {} new value and {} new spec drift, {} known; \
+                     requests {}",
                     suite.name,
                     run.id,
                     run.compares.len(),
                     s.new_shape,
                     s.new_value,
+                    s.new_spec,
                     s.known,
                     requests.join(", ")
                 )
@@ -209,7 +213,17 @@ impl ParityBackend for ConsoleService {
             .ok_or_else(|| ConsoleError::NotFound(format!("parity run #{run_id} is not kept (any more)")))?;
         let suite = self.find_suite(&run.suite).await?;
         let items: Vec<DriftItem> = run.drift.iter().map(|d| DriftItem { new: false, ..d.clone() }).collect();
-        parity.store.set_baseline(&suite.name, run.id, &items, &caller.name, self.clock.wall_ms()).await?;
+        // Accepting a run accepts its spec changes too: one decision, "this is how things are".
+        let spec: Vec<SpecComparison> = run
+            .spec
+            .iter()
+            .map(|s| SpecComparison {
+                changes: s.changes.iter().map(|c| SpecChange { new: false, ..c.clone() }).collect(),
+                ..s.clone()
+            })
+            .collect();
+        parity.store.set_baseline(&suite.name, run.id, &items, &spec, &caller.name, self.clock.wall_ms()).await?;
+        let accepted = items.len() + spec.iter().map(|s| s.changes.len()).sum::<usize>();
         self.record(
             caller,
             AuditEvent {
@@ -217,9 +231,7 @@ impl ParityBackend for ConsoleService {
                 outcome: "ok",
                 detail: Some(format!(
                     "suite {:?}: baseline accepted from run #{}, {} known differences",
-                    suite.name,
-                    run.id,
-                    items.len()
+                    suite.name, run.id, accepted
                 )),
                 ..AuditEvent::default()
             },
@@ -240,6 +252,10 @@ impl ParityBackend for ConsoleService {
             }
         }
         Ok(badge)
+    }
+
+    async fn spec_drift(&self, caller: &Caller, left: &str, right: &str) -> Result<SpecDriftView, ConsoleError> {
+        self.spec_drift_view(caller, left, right).await
     }
 }
 
@@ -345,7 +361,7 @@ impl ConsoleService {
 
     async fn suite_view(&self, parity: &Parity, suite: ParitySuite) -> Result<ParitySuiteView, ConsoleError> {
         let last_run = parity.store.runs(&suite.name, 1).await?.into_iter().next();
-        let baseline = parity.store.baseline(&suite.name).await?.map(|(view, _)| view);
+        let baseline = parity.store.baseline(&suite.name).await?.map(|b| b.view);
         let running = parity.is_running(&suite.name);
         Ok(ParitySuiteView { suite, last_run, baseline, running })
     }
@@ -378,9 +394,10 @@ impl ConsoleService {
         let started_at_ms = self.clock.wall_ms();
         let watch = Stopwatch::start();
         let baseline = parity.store.baseline(&suite.name).await?;
-        let baseline_at_ms = baseline.as_ref().map(|(view, _)| view.accepted_at_ms);
+        let baseline_at_ms = baseline.as_ref().map(|b| b.view.accepted_at_ms);
         let known: Option<drift::Known> =
-            baseline.map(|(_, items)| items.iter().map(DriftItem::key).collect::<HashSet<_>>());
+            baseline.as_ref().map(|b| b.items.iter().map(DriftItem::key).collect::<HashSet<_>>());
+        let known_spec: Option<spec::KnownSpec> = baseline.as_ref().map(|b| spec::known_of(&b.spec));
         let mut requests: BTreeMap<String, u32> = BTreeMap::new();
         let mut compares = Vec::new();
         let mut all_drift = Vec::new();
@@ -418,6 +435,29 @@ impl ConsoleService {
         }
         let order: Vec<String> = suite.compares.iter().map(|c| c.name.clone()).collect();
         drift::judge(&mut all_drift, known.as_ref(), &order);
+        // Spec drift: each pair of environments the suite compares, their documents fetched now.
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for compare in &suite.compares {
+            let pair = (compare.request.left.environment.clone(), compare.request.right.environment.clone());
+            if !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+        }
+        let mut documents = Documents::default();
+        let mut spec_drift = Vec::new();
+        for (left, right) in &pairs {
+            // Only a pair that can be compared costs requests; the other is reported as such.
+            if self.has_live_spec(left) && self.has_live_spec(right) {
+                self.spec_document(parity, &mut documents, left).await;
+                self.spec_document(parity, &mut documents, right).await;
+            }
+            let mut comparison = self.spec_comparison(&documents, left, right);
+            spec::judge(&mut comparison, known_spec.as_ref());
+            spec_drift.push(comparison);
+        }
+        for (environment, n) in &documents.requests {
+            *requests.entry(environment.clone()).or_default() += n;
+        }
         let mut run = ParityRun {
             id: 0,
             suite: suite.name.clone(),
@@ -431,6 +471,7 @@ impl ConsoleService {
                 .map(|(environment, requests)| EnvironmentRequests { environment, requests })
                 .collect(),
             baseline_at_ms,
+            spec: spec_drift,
         };
         let max_age = i64::try_from(parity.settings.runs_max_age.as_millis()).unwrap_or(i64::MAX);
         let oldest_ms = self.clock.wall_ms().saturating_sub(max_age);

@@ -34,7 +34,9 @@ const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 const ANONYMOUS: &str = "anonymous";
 const MAX_LIMIT: usize = 100;
 
-pub(super) fn router(sim: Simulator) -> Router<Simulator> {
+/// The API; `production` serves production's OpenAPI document (see `production.rs`).
+pub(super) fn router(sim: Simulator, production: bool) -> Router<Simulator> {
+    let spec = if production { get(super::spec::production_swagger) } else { get(super::spec::swagger) };
     Router::new()
         .route("/wallets", get(list_wallets))
         .route("/bank/wallet/", get(get_wallet).post(create_wallet))
@@ -48,7 +50,7 @@ pub(super) fn router(sim: Simulator) -> Router<Simulator> {
         .route("/sim/large", get(large_charge_list))
         .route("/sim/revoked", get(revoked).post(revoked))
         .route("/sim/slow", get(slow))
-        .route("/swagger.json", get(super::spec::swagger))
+        .route("/swagger.json", spec)
         .route("/sim/content/{name}", get(content_fixture))
         .route("/sim/bigjson/{mb}", get(bigjson_alias))
         .fallback(no_route)

@@ -5,6 +5,12 @@
 //! Charges: `installment_count` is a string (a type change), `description` is missing, an
 //! `acquirer_reference` is added, and every third pending charge reads `confirmed`. Wallets: the
 //! balance is one cent higher. Every response carries `x-a55-deployment: production`.
+//!
+//! Its OpenAPI document (`spec_drift`) differs from the sandbox's in exactly these known ways, as
+//! the console's spec drift lists them (sandbox → production): `GET /bank/wallet/payout/` is only in
+//! production (operation added); `limit` of `GET /bank/wallet/charges/` is required (parameter now
+//! required); a charge's `installment_count` is a string (type changed); a charge's `status` has no
+//! `refunded` (enum value removed); and that list no longer documents `429` (response code removed).
 
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
@@ -17,10 +23,46 @@ const DEPLOYMENT: HeaderName = HeaderName::from_static("x-a55-deployment");
 /// Larger bodies pass through unchanged (the large-list generator goes up to 50 MB).
 const MAX_RESHAPED: usize = 64 * 1024 * 1024;
 
+/// Marks a production response the reshaping leaves alone (the OpenAPI document).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Untouched;
+
+/// The known spec drifts (see the module's description), applied to the sandbox's document.
+pub(super) fn spec_drift(document: &mut Value) {
+    let schemas = "/components/schemas/Charge/properties";
+    if let Some(count) = document.pointer_mut(&format!("{schemas}/installment_count")) {
+        *count = serde_json::json!({"type": "string"});
+    }
+    if let Some(Value::Array(statuses)) = document.pointer_mut(&format!("{schemas}/status/enum")) {
+        statuses.retain(|s| s != "refunded");
+    }
+    let charges = "/paths/~1bank~1wallet~1charges~1/get";
+    if let Some(Value::Array(parameters)) = document.pointer_mut(&format!("{charges}/parameters")) {
+        for parameter in parameters.iter_mut().filter(|p| p["name"] == "limit") {
+            parameter["required"] = Value::Bool(true);
+        }
+    }
+    if let Some(Value::Object(responses)) = document.pointer_mut(&format!("{charges}/responses")) {
+        responses.shift_remove("429");
+    }
+    if let Some(Value::Object(paths)) = document.get_mut("paths") {
+        paths.insert(
+            "/bank/wallet/payout/".into(),
+            serde_json::json!({"get": {
+                "operationId": "listPayouts", "tags": ["Payouts"], "summary": "List payouts",
+                "responses": {"200": {"description": "OK", "content": {"application/json": {}}}}
+            }}),
+        );
+    }
+}
+
 /// Response layer of the production routes.
 pub(super) async fn reshape(State(simulator): State<super::Simulator>, response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     parts.headers.insert(DEPLOYMENT, HeaderValue::from_static("production"));
+    if parts.extensions.get::<Untouched>().is_some() {
+        return Response::from_parts(parts, body);
+    }
     let is_json = parts
         .headers
         .get(CONTENT_TYPE)

@@ -1,15 +1,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a failed set-up step is a failed test")]
 //! Parity watch through the real HTTP surface: suites over the embedded simulator and its
 //! production twin, runs kept in the database, baselines, new drift, the request budget on the
-//! injected clock, one run per suite at a time, exports and `/metrics`.
+//! injected clock, one run per suite at a time, exports and `/metrics`; spec drift between the
+//! environments' live OpenAPI documents and the bundled catalog.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::wire::{AddToSuite, CompareRequest, ConsoleError, DiffOptions, DriftKind, ParityRun, ParitySuiteView};
+use app::wire::{
+    AddToSuite, CompareRequest, ConsoleError, DiffOptions, DriftKind, ParityRun, ParitySuiteView, SpecChangeKind,
+    SpecComparison, SpecDriftView, SpecState,
+};
 use console_server::clock::{ManualClock, SharedClock, SystemClock};
-use console_server::config::{RawConfig, RawSuite, RawSuiteCompare};
+use console_server::config::{RawConfig, RawEnvironment, RawLiveSpec, RawSuite, RawSuiteCompare};
 use serde_json::json;
 
 use crate::support::{audit_rows_of, list_charges, TestConsole, Vars, WALLET};
@@ -131,7 +135,7 @@ async fn a_suite_over_the_simulator_and_its_production_twin_finds_exactly_the_kn
     assert_eq!(serde_json::from_str::<ParityRun>(&text).unwrap(), run);
     let audit = audit_rows_of(&console, "parity_run").await;
     assert_eq!(audit.len(), 1);
-    assert!(audit[0].2.as_deref().unwrap().contains("5 new shape and 2 new value drift"), "{audit:?}");
+    assert!(audit[0].2.as_deref().unwrap().contains("5 new shape, 2 new value and 0 new spec drift"), "{audit:?}");
     assert!(console.metrics_text().await.contains("a55_console_parity_new_drift_total{suite=\"nightly\"} 7"));
     console.console.shutdown().await;
 }
@@ -621,16 +625,18 @@ async fn on_postgresql_a_suite_saved_from_the_page_its_runs_and_its_baseline_are
     raw.storage.database_url = Some(pg.url_for(&database));
     raw.storage.database_password_env = Some("A55_IT_DB_PASSWORD".into());
     raw.parity.runs_kept = 1;
+    with_live_specs(&mut raw);
     let mut vars = Vars::default();
     vars.0.insert("A55_IT_DB_PASSWORD".into(), pg.password().to_owned());
     let console = TestConsole::start(raw, vars, Arc::new(SystemClock)).await;
     let (status, text) = console.add_to_suite(&add_charges("on postgres", "two charges", 2)).await;
     assert_eq!(status, 200, "{text}");
     let first = console.run_suite("on postgres").await;
-    assert_eq!(first.new_drift(), 4, "{:#?}", first.drift);
+    assert_eq!(first.new_drift(), 4 + 5, "{:#?} {:#?}", first.drift, first.spec);
+    assert_eq!(new_spec(&first), known_spec_drifts());
     console.accept(first.id).await;
     let second = console.run_suite("on postgres").await;
-    assert_eq!((second.new_drift(), second.summary().known), (0, 4));
+    assert_eq!((second.new_drift(), second.summary().known), (0, 4 + 5));
     let rows = pg.pool(&database).await;
     let count = |sql: &'static str| {
         let rows = rows.clone();
@@ -639,6 +645,13 @@ async fn on_postgresql_a_suite_saved_from_the_page_its_runs_and_its_baseline_are
     assert_eq!(count("SELECT COUNT(*) FROM parity_suites").await, 1);
     assert_eq!(count("SELECT COUNT(*) FROM parity_baselines").await, 1);
     assert_eq!(count("SELECT COUNT(*) FROM parity_runs").await, 1, "runs_kept = 1");
+    let (new_spec_column, run_json): (i64, String) =
+        sqlx::query_as("SELECT new_spec, run_json FROM parity_runs").fetch_one(&rows).await.unwrap();
+    assert_eq!(new_spec_column, 0);
+    assert_eq!(serde_json::from_str::<ParityRun>(&run_json).unwrap().spec, second.spec);
+    let spec_json: String =
+        sqlx::query_scalar("SELECT spec_json FROM parity_baselines").fetch_one(&rows).await.unwrap();
+    assert_eq!(serde_json::from_str::<Vec<SpecComparison>>(&spec_json).unwrap()[0].changes.len(), 5);
     assert_eq!(count("SELECT COUNT(*) FROM audit_log WHERE event LIKE 'parity_%'").await, 4);
     // A schedule is kept there, and deleting the suite takes its baseline and runs.
     let form = [("suite", "on postgres"), ("interval_mins", "60"), ("jitter_secs", "5")];
@@ -777,7 +790,7 @@ async fn a_run_with_new_drift_is_posted_to_the_configured_webhook_and_a_quiet_ru
     let message = received.lock().unwrap()[0]["text"].as_str().unwrap().to_owned();
     assert!(
         message.starts_with(&format!(
-            "Parity: suite \"nightly\" run #{} found 7 new drift (5 shape, 2 value; 0 known).",
+            "Parity: suite \"nightly\" run #{} found 7 new drift (5 shape, 2 value, 0 spec; 0 known).",
             first.id
         )),
         "{message}"
@@ -806,4 +819,246 @@ fn a_webhook_url_that_is_not_https_is_refused_without_repeating_it() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains("must be https"), "{}", problems[0]);
     assert!(!problems[0].contains("SECRET-PART"), "{}", problems[0]);
+}
+
+// ---------------------------------------------------------------- spec drift
+
+/// Both simulator environments with their live OpenAPI documents (`{api_base}/swagger.json`).
+fn with_live_specs(raw: &mut RawConfig) {
+    live_environments(raw, true);
+}
+
+/// The simulator with its live spec; production with one only when `production_live`.
+fn live_environments(raw: &mut RawConfig, production_live: bool) {
+    raw.environments.insert(
+        "simulator".into(),
+        RawEnvironment {
+            kind: Some("simulator".into()),
+            live_spec: Some(RawLiveSpec::Enabled(true)),
+            ..RawEnvironment::default()
+        },
+    );
+    raw.environments.insert(
+        PRODUCTION.into(),
+        RawEnvironment {
+            kind: Some("production".into()),
+            simulator: Some("production".into()),
+            live_spec: production_live.then_some(RawLiveSpec::Enabled(true)),
+            ..RawEnvironment::default()
+        },
+    );
+}
+
+type SpecKey = (SpecChangeKind, String, String);
+
+fn new_spec(run: &ParityRun) -> Vec<SpecKey> {
+    run.new_spec().map(|c| (c.kind, c.operation.clone(), c.pointer.clone())).collect()
+}
+
+fn spec_item(kind: SpecChangeKind, operation: &str, pointer: &str) -> SpecKey {
+    (kind, operation.to_owned(), pointer.to_owned())
+}
+
+/// The production twin's known spec drifts (`simulator/production.rs`), ranked breaking first.
+fn known_spec_drifts() -> Vec<SpecKey> {
+    let charges = "GET /bank/wallet/charges/";
+    vec![
+        spec_item(SpecChangeKind::ResponseRemoved, charges, "responses/429"),
+        spec_item(SpecChangeKind::ParameterRequired, charges, "parameters/query/limit"),
+        spec_item(SpecChangeKind::TypeChanged, charges, "responses/200/body/data/[]/installment_count"),
+        spec_item(SpecChangeKind::EnumValueRemoved, charges, "responses/200/body/data/[]/status/enum/refunded"),
+        spec_item(SpecChangeKind::OperationAdded, "GET /bank/wallet/payout/", ""),
+    ]
+}
+
+fn requests_of(run: &ParityRun) -> Vec<(String, u32)> {
+    run.requests.iter().map(|r| (r.environment.clone(), r.requests)).collect()
+}
+
+impl TestConsole {
+    async fn spec_view(&self, left: &str, right: &str) -> (u16, String) {
+        self.parity_raw("spec", &[("left", left), ("right", right)]).await
+    }
+
+    async fn export(&self, run: i64, format: &str) -> String {
+        let url = format!("{}/parity/export/{run}?format={format}", self.base);
+        let response = self.http.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_suite_over_two_live_specs_finds_exactly_the_known_spec_drifts_with_one_request_per_environment() {
+    let console = console_with(vec![known_suite()], Arc::new(SystemClock), with_live_specs).await;
+    let run = console.run_suite("nightly").await;
+    assert_eq!(new_drift(&run), known_drifts(), "the responses drift as before: {:#?}", run.drift);
+    assert_eq!(run.spec.len(), 1, "{:#?}", run.spec);
+    assert_eq!((run.spec[0].left.as_str(), run.spec[0].right.as_str()), ("simulator", PRODUCTION));
+    assert_eq!(run.spec[0].state, SpecState::Compared);
+    assert_eq!(new_spec(&run), known_spec_drifts(), "{:#?}", run.spec);
+    let typed = &run.spec[0].changes[2];
+    assert_eq!((typed.before.as_deref(), typed.after.as_deref()), (Some("integer"), Some("string")));
+    assert_eq!(run.spec[0].breaking(), 4);
+    let summary = run.summary();
+    assert_eq!((summary.new_shape, summary.new_value, summary.new_spec, summary.known), (5, 2, 5, 0));
+    // Two compares and one fetch of each document, within the same budget.
+    assert_eq!(requests_of(&run), [("simulator".to_owned(), 3), (PRODUCTION.to_owned(), 3)]);
+    let (status, text) = console.parity_raw("runs/get", &[("id", &run.id.to_string())]).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(serde_json::from_str::<ParityRun>(&text).unwrap(), run, "the spec part is kept with the run");
+    let markdown = console.export(run.id, "md").await;
+    assert!(markdown.contains("**5 spec**"), "{markdown}");
+    assert!(markdown.contains("## New spec drift (5)"), "{markdown}");
+    assert!(
+        markdown.contains("| type changed (breaking) | `GET /bank/wallet/charges/` | `responses/200/body/data/[]/installment_count` | integer | string |"),
+        "{markdown}"
+    );
+    let exported: ParityRun = serde_json::from_str(&console.export(run.id, "json").await).unwrap();
+    assert_eq!(exported.spec, run.spec);
+    assert!(console.metrics_text().await.contains("a55_console_parity_new_drift_total{suite=\"nightly\"} 12"));
+    let (_, badge) = console.parity_raw("badge", &[]).await;
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&badge).unwrap(), json!({"suites": 1, "new_drift": 12}));
+    let audit = audit_rows_of(&console, "parity_run").await;
+    assert!(audit[0].2.as_deref().unwrap().contains("2 new value and 5 new spec drift"), "{audit:?}");
+    assert!(audit[0].2.as_deref().unwrap().contains("requests simulator 3, simulator-production 3"), "{audit:?}");
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_baseline_silences_the_known_spec_drifts_and_an_operation_production_drops_is_reported_as_new() {
+    let console = console_with(vec![known_suite()], Arc::new(SystemClock), with_live_specs).await;
+    let first = console.run_suite("nightly").await;
+    let view = console.accept(first.id).await;
+    assert_eq!(view.baseline.unwrap().items, 7 + 5, "response drift and spec changes");
+    let quiet = console.run_suite("nightly").await;
+    assert_eq!((quiet.new_drift(), quiet.summary().known), (0, 12), "{:#?}", quiet.spec);
+    assert_eq!(quiet.spec[0].changes.len(), 5, "known changes stay listed");
+
+    console.builtin().simulator().drop_production_operation("GET", "/wallets");
+    let drifted = console.run_suite("nightly").await;
+    assert_eq!(new_spec(&drifted), [spec_item(SpecChangeKind::OperationRemoved, "GET /wallets", "")]);
+    assert!(new_drift(&drifted).is_empty(), "the responses did not change: {:#?}", drifted.drift);
+    assert_eq!((drifted.summary().new_spec, drifted.summary().known), (1, 12));
+    let markdown = console.export(drifted.id, "md").await;
+    assert!(markdown.contains("## New spec drift (1)"), "{markdown}");
+    assert!(markdown.contains("simulator → simulator-production (5 known)"), "{markdown}");
+    assert!(markdown.contains("| operation removed (breaking) | `GET /wallets` |"), "{markdown}");
+    let (_, badge) = console.parity_raw("badge", &[]).await;
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&badge).unwrap(), json!({"suites": 1, "new_drift": 1}));
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_environment_without_a_live_spec_is_reported_as_such_costs_no_request_and_is_not_drift() {
+    let console = console_with(vec![known_suite()], Arc::new(SystemClock), |raw| live_environments(raw, false)).await;
+    let run = console.run_suite("nightly").await;
+    assert_eq!(
+        run.spec,
+        [SpecComparison {
+            left: "simulator".into(),
+            right: PRODUCTION.into(),
+            state: SpecState::NoLiveSpec { environments: vec![PRODUCTION.into()] },
+            changes: Vec::new(),
+        }]
+    );
+    assert_eq!(new_drift(&run), known_drifts());
+    assert_eq!((run.summary().new_spec, run.summary().failed_sides), (0, 0));
+    assert_eq!(requests_of(&run), [("simulator".to_owned(), 2), (PRODUCTION.to_owned(), 2)]);
+    let markdown = console.export(run.id, "md").await;
+    assert!(markdown.contains("simulator → simulator-production: not compared, no live spec for simulator-production."));
+    // The page says the same, and still compares the simulator with the catalog.
+    let (status, text) = console.spec_view("simulator", PRODUCTION).await;
+    assert_eq!(status, 200, "{text}");
+    let view: SpecDriftView = serde_json::from_str(&text).unwrap();
+    let states: Vec<&SpecState> = view.comparisons.iter().map(|c| &c.state).collect();
+    let none = SpecState::NoLiveSpec { environments: vec![PRODUCTION.into()] };
+    assert_eq!(states, [&none, &SpecState::Compared, &none]);
+    console.console.shutdown().await;
+}
+
+/// A server that answers every request with `status` and `body` (here: a document that is not YAML).
+async fn fixed_server(status: u16, body: &'static str) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app =
+        axum::Router::new().fallback(move || async move { (axum::http::StatusCode::from_u16(status).unwrap(), body) });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+#[tokio::test]
+async fn the_spec_view_compares_two_environments_and_each_with_the_catalog_and_names_a_document_it_cannot_read() {
+    let broken = fixed_server(200, "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths: [\n").await;
+    let mut vars = Vars::default();
+    vars.0.insert("IT_BROKEN_SECRET".into(), "broken-canary-secret".into());
+    let mut raw = RawConfig::default();
+    with_live_specs(&mut raw);
+    raw.environments.insert(
+        "broken".into(),
+        RawEnvironment {
+            kind: Some("sandbox".into()),
+            api_base: Some(format!("http://{broken}/api/v1")),
+            token_url: Some(format!("http://{broken}/oauth2/token")),
+            client_id: Some("partner-client".into()),
+            client_secret_env: Some("IT_BROKEN_SECRET".into()),
+            live_spec: Some(RawLiveSpec::Enabled(true)),
+            ..RawEnvironment::default()
+        },
+    );
+    raw.parity.suites = vec![RawSuite {
+        name: "broken".into(),
+        left: "simulator".into(),
+        right: "broken".into(),
+        compares: vec![read("wallets", "/wallets", &[])],
+        ..RawSuite::default()
+    }];
+    let console = TestConsole::start(raw, vars, Arc::new(SystemClock)).await;
+
+    let (status, text) = console.spec_view("simulator", PRODUCTION).await;
+    assert_eq!(status, 200, "{text}");
+    let view: SpecDriftView = serde_json::from_str(&text).unwrap();
+    let sides: Vec<(&str, &str)> = view.comparisons.iter().map(|c| (c.left.as_str(), c.right.as_str())).collect();
+    assert_eq!(sides, [("simulator", PRODUCTION), ("catalog", "simulator"), ("catalog", PRODUCTION)]);
+    let pair: Vec<SpecKey> =
+        view.comparisons[0].changes.iter().map(|c| (c.kind, c.operation.clone(), c.pointer.clone())).collect();
+    assert_eq!(pair, known_spec_drifts());
+    // What the catalog documents that the simulator does not serve, and the other way round.
+    let catalog = &view.comparisons[1];
+    assert_eq!(catalog.state, SpecState::Compared);
+    assert!(catalog.changes.iter().any(|c| c.kind == SpecChangeKind::OperationRemoved), "{catalog:#?}");
+    assert!(
+        catalog.changes.iter().any(|c| c.kind == SpecChangeKind::OperationAdded && c.operation == "GET /sim/large"),
+        "{catalog:#?}"
+    );
+    assert!(!view.comparisons[2]
+        .changes
+        .iter()
+        .any(|c| c.operation == "GET /sim/large" && c.kind == SpecChangeKind::OperationRemoved));
+
+    let (status, text) = console.spec_view("simulator", "broken").await;
+    assert_eq!(status, 200, "{text}");
+    let view: SpecDriftView = serde_json::from_str(&text).unwrap();
+    let SpecState::Unavailable { reason } = &view.comparisons[0].state else { panic!("{view:#?}") };
+    assert!(reason.starts_with("broken: broken (live spec): not a valid OpenAPI 3 document:"), "{reason}");
+    assert!(reason.contains("at line 4 column 1"), "the place of the error: {reason}");
+    assert!(reason.contains(&format!("fetched from http://{broken}/api/v1/swagger.json")), "{reason}");
+    assert_eq!(view.comparisons[1].state, SpecState::Compared);
+    assert_eq!(view.comparisons[2].state, view.comparisons[0].state);
+
+    // A run with that document completes and says why its specs were not compared.
+    let run = console.run_suite("broken").await;
+    assert!(
+        matches!(&run.spec[0].state, SpecState::Unavailable { reason } if reason.starts_with("broken: ")),
+        "{:#?}",
+        run.spec
+    );
+    assert_eq!(run.summary().new_spec, 0);
+
+    let (status, text) = console.spec_view("simulator", "simulator").await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("choose two different environments"), "{text}");
+    let (status, _) = console.spec_view("simulator", "nowhere").await;
+    assert_eq!(status, 404);
+    console.console.shutdown().await;
 }

@@ -1,8 +1,10 @@
 //! The Parity page (`/parity`): every suite with its last run and baseline, "Run now", its compares
-//! (a saved suite's can be removed, or the suite deleted), and a run's new drift (shape apart from
-//! value), its compares with drill-down, exports and "accept as baseline".
+//! (a saved suite's scheduled, trimmed or deleted), and a run's new drift (shape apart from value,
+//! and the spec's), its compares with drill-down, exports and "accept as baseline"; and spec drift
+//! between two environments' live OpenAPI documents.
 
 mod run;
+mod spec;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -15,6 +17,7 @@ use crate::ui::pages::audit::utc_text;
 use crate::ui::parts::staff::StaffMenu;
 use crate::wire::{ParityRun, ParitySuite, ParitySuiteView, SuiteSchedule, SuiteSource};
 use run::RunView;
+use spec::SpecDriftSection;
 
 /// The page's state: which run is shown, what is running, the last error.
 #[derive(Clone, Copy)]
@@ -144,8 +147,11 @@ pub fn ParityPage() -> impl IntoView {
                 })}
             </Transition>
             {move || state.shown.get().map(|run| view! { <RunView run on_baseline=Callback::new(move |()| state.refresh.update(|n| *n += 1)) /> })}
+            <SpecDriftSection />
         </main>
     }
+    // Erased so the page's view type stays shallow enough for the compiler's query depth.
+    .into_any()
 }
 
 #[component]
@@ -153,7 +159,7 @@ fn SuiteTable(suites: Vec<ParitySuiteView>, state: ParityState) -> impl IntoView
     view! {
         <table class="parity-suites" data-testid="parity-suites">
             <thead><tr>
-                <th>"Suite"</th><th>"Compares"</th><th>"Last run (UTC)"</th><th>"New shape"</th><th>"New value"</th>
+                <th>"Suite"</th><th>"Compares"</th><th>"Last run (UTC)"</th><th>"New shape"</th><th>"New value"</th><th>"New spec"</th>
                 <th>"Known"</th><th>"Baseline"</th><th><span class="visually-hidden">"Actions"</span></th>
             </tr></thead>
             <tbody>
@@ -178,6 +184,7 @@ fn SuiteTable(suites: Vec<ParitySuiteView>, state: ParityState) -> impl IntoView
                             <td>{last.as_ref().map(|r| format!("#{} {} by {}", r.id, utc_text(r.started_at_ms), r.started_by)).unwrap_or_else(|| "never".into())}</td>
                             <td data-testid="suite-new-shape">{last.as_ref().map(|r| r.new_shape.to_string()).unwrap_or_default()}</td>
                             <td data-testid="suite-new-value">{last.as_ref().map(|r| r.new_value.to_string()).unwrap_or_default()}</td>
+                            <td data-testid="suite-new-spec">{last.as_ref().map(|r| r.new_spec.to_string()).unwrap_or_default()}</td>
                             <td>{last.as_ref().map(|r| r.known.to_string()).unwrap_or_default()}</td>
                             <td>{view.baseline.as_ref().map(|b| format!("{} known, from run #{}", b.items, b.run_id)).unwrap_or_else(|| "none".into())}</td>
                             <td class="parity-actions">

@@ -1,8 +1,9 @@
-//! One run of a suite: its new drift (shape, then value), known drift, the compares with their
-//! diffs for drill-down, exports, and "accept as baseline".
+//! One run of a suite: its new drift (shape, then value, then the spec's), known drift, the compares
+//! with their diffs for drill-down, exports, and "accept as baseline".
 
 use leptos::prelude::*;
 
+use super::spec::SpecComparisonView;
 use crate::api::accept_parity_baseline;
 use crate::ui::pages::audit::utc_text;
 use crate::wire::{DriftItem, ParityCompareOutcome, ParityRun};
@@ -30,13 +31,14 @@ pub fn RunView(run: ParityRun, on_baseline: Callback<()>) -> impl IntoView {
     let shape: Vec<DriftItem> = run.new_shape().cloned().collect();
     let value: Vec<DriftItem> = run.new_value().cloned().collect();
     let known: Vec<DriftItem> = run.drift.iter().filter(|d| !d.new).cloned().collect();
+    let spec = run.spec.clone();
     let requests: Vec<String> = run.requests.iter().map(|r| format!("{} {}", r.environment, r.requests)).collect();
     view! {
         <section class="parity-run" data-testid="parity-run" aria-label="Parity run">
             <h2>{format!("Run #{} of \"{}\"", run.id, run.suite)}</h2>
             <p data-testid="run-summary">
                 {format!(
-                    "{} by {}, {} ms, {} compares; requests {}. New drift: {} shape, {} value; {} known{}.",
+                    "{} by {}, {} ms, {} compares; requests {}. New drift: {} shape, {} value, {} spec; {} known{}.",
                     utc_text(run.started_at_ms),
                     run.started_by,
                     run.duration_ms,
@@ -44,6 +46,7 @@ pub fn RunView(run: ParityRun, on_baseline: Callback<()>) -> impl IntoView {
                     requests.join(", "),
                     summary.new_shape,
                     summary.new_value,
+                    summary.new_spec,
                     summary.known,
                     run.baseline_at_ms.map(|at| format!(" (baseline of {})", utc_text(at))).unwrap_or_else(|| " (no baseline yet)".into()),
                 )}
@@ -61,6 +64,10 @@ pub fn RunView(run: ParityRun, on_baseline: Callback<()>) -> impl IntoView {
             })}
             <DriftTable title="New shape drift" testid="new-shape" items=shape />
             <DriftTable title="New value drift" testid="new-value" items=value />
+            <h3 data-testid="new-spec-heading">{format!("New spec drift ({})", summary.new_spec)}</h3>
+            <div class="parity-run-spec" data-testid="new-spec">
+                {spec.into_iter().map(|comparison| view! { <SpecComparisonView comparison only_new=true /> }).collect_view()}
+            </div>
             <details class="parity-known">
                 <summary>{format!("Known drift ({})", known.len())}</summary>
                 <DriftTable title="Known" testid="known" items=known />
