@@ -143,7 +143,8 @@ pub fn form_csrf_problem(origins: &Origins, headers: &HeaderMap, host: &str) -> 
 }
 
 /// Outermost check: the Host must be ours, and state-changing requests must be same-origin and carry
-/// the custom header. Runs before the session is loaded, so refused requests never touch the store.
+/// the custom header (the login form: a same-origin proof instead). Runs before the session is
+/// loaded, so refused requests never touch the store.
 pub async fn request_guard(State(origins): State<Arc<Origins>>, request: Request, next: Next) -> Response {
     // TRACE would echo the request (cookies included) back; CONNECT asks for a tunnel. Neither is
     // something this console does, whatever the target.

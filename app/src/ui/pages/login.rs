@@ -51,6 +51,7 @@ pub fn LoginPage() -> impl IntoView {
     });
     // After a refused post the address is the bare `/login`: `next` travelled in the form.
     let next = refused.as_ref().map_or(next, |r| safe_next(Some(r.next.clone())));
+    let (name, message) = refused.map_or((String::new(), None), |r| (r.name, Some(r.message)));
     let options = login_options();
     view! {
         // Ready as soon as it is shown: nothing here waits for WASM (tests and the cold-load
@@ -62,15 +63,20 @@ pub fn LoginPage() -> impl IntoView {
                 None => view! { <p class="hint">"Loading…"</p> }.into_any(),
                 Some(options) => {
                     let both = options.provider.is_some() && options.password;
-                    let (next, refused) = (next.clone(), refused.clone());
+                    let (next, name) = (next.clone(), name.clone());
                     view! {
                         {options.provider.map(|provider| view! { <ProviderSignIn provider next=next.clone() signed_out /> })}
                         {both.then(|| view! { <p class="login-divider">"or, with a local account"</p> })}
-                        {options.password.then(|| view! { <PasswordForm next refused /> })}
+                        {options.password.then(|| view! { <PasswordForm next name /> })}
                     }
                     .into_any()
                 }
             }}
+            // Outside the form: a post can be refused because password sign-in is off, and then
+            // there is no form to show it under.
+            {message.map(|message| view! {
+                <p class="login-error" role="alert" data-testid="login-error">{message}</p>
+            })}
         </main>
     }
 }
@@ -118,8 +124,7 @@ fn ProviderSignIn(provider: crate::wire::ProviderSignIn, next: String, signed_ou
 /// `Referer`) instead of the `x-a55-csrf` header a form cannot add. The client router never
 /// intercepts a plain form, so inside the app it is a full page load too.
 #[component]
-fn PasswordForm(next: String, refused: Option<RefusedLogin>) -> impl IntoView {
-    let (name, message) = refused.map_or((String::new(), None), |r| (r.name, Some(r.message)));
+fn PasswordForm(next: String, name: String) -> impl IntoView {
     view! {
         <form method="post" action=LOGIN_PATH class="login-form" data-testid="login-form">
             <input type="hidden" name="next" value=next />
@@ -134,9 +139,6 @@ fn PasswordForm(next: String, refused: Option<RefusedLogin>) -> impl IntoView {
             </label>
             <button type="submit" data-testid="login-submit">"Log in"</button>
         </form>
-        {message.map(|message| view! {
-            <p class="login-error" role="alert" data-testid="login-error">{message}</p>
-        })}
     }
 }
 
