@@ -208,6 +208,12 @@ fn staff() -> Result<SharedStaff, ConsoleError> {
         .ok_or_else(|| ConsoleError::Internal("staff access is not configured".into()))
 }
 
+/// How staff may sign in, read at once while the server renders the login page; `None` when the
+/// router was built without staff access.
+pub fn login_options() -> Option<LoginOptions> {
+    staff().ok().map(|staff| staff.login_options())
+}
+
 /// The staff member behind this request, as resolved by the server's middleware.
 fn caller() -> Result<Caller, ConsoleError> {
     leptos::prelude::use_context::<http::request::Parts>()

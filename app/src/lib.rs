@@ -21,10 +21,34 @@ pub mod wire;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
+
+/// Pages served as plain HTML, without the hydration scripts and so without the app's WASM: the
+/// login page is a form that works on its own, and the WASM is nearly all a cold load would cost.
+pub fn is_plain_page(path: &str) -> bool {
+    path == ui::pages::login::LOGIN_PATH
+}
+
+/// Whether the page being rendered gets the hydration scripts (decided from the request's path).
+fn hydrates() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>().is_none_or(|parts| !is_plain_page(parts.uri.path()))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        true
+    }
+}
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let scripts = hydrates().then(|| {
+        view! {
+            <AutoReload options=options.clone() />
+            <HydrationScripts options=options.clone() />
+        }
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -34,9 +58,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 // The theme this browser last used, before the first paint (no flash of the other one).
                 <script nonce=leptos::nonce::use_nonce() inner_html=ui::parts::theme::EARLY_SCRIPT></script>
-                <AutoReload options=options.clone() />
-                <HashedStylesheet options=options.clone() id="leptos" />
-                <HydrationScripts options />
+                <HashedStylesheet options id="leptos" />
+                {scripts}
                 <MetaTags />
             </head>
             <body>
@@ -54,7 +77,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=path!("/") view=ui::pages::console::ConsolePage />
-                <Route path=path!("/login") view=ui::pages::login::LoginPage />
+                // Rendered whole before it is sent (no streamed placeholder waits for a script).
+                <Route path=path!("/login") view=ui::pages::login::LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
                 <Route path=path!("/token") view={Lazy::<TokenRoute>::new()} />
                 <Route path=path!("/compare") view={Lazy::<CompareRoute>::new()} />

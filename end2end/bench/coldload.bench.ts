@@ -7,6 +7,7 @@
 // "Interactive" is the moment the page's `<main>` says `data-hydrated="true"`: every page sets it
 // from an effect, and effects first run after `hydrate_lazy` has hydrated the page (for a lazy
 // route, after its WASM chunk has arrived and its view has hydrated), so event handlers are attached.
+// The login page is plain HTML with a form and no WASM: it is served with the attribute, ready at once.
 import { expect, test, type Browser, type CDPSession } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

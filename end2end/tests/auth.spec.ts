@@ -1,6 +1,7 @@
 // Staff access in a real browser: a second console with a staff account (the default one runs in
-// local mode), login through the page, the session cookie's attributes, logout really clearing the
-// `__Host-` cookie in chromium, and a cross-site form post being refused.
+// local mode), login through the page (plain HTML and a form: a cold load fetches no WASM), the
+// session cookie's attributes, logout really clearing the `__Host-` cookie in chromium, and
+// cross-site form posts (a logout, a login) being refused.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdirSync, writeFileSync, openSync } from 'node:fs';
@@ -61,8 +62,15 @@ role = "operator"
     await new Promise((r) => setTimeout(r, 100));
   }
   // A page on another origin of the same machine, standing in for an attacker's site.
-  evil = createServer((_req, res) => {
+  // `/login-as-mallory` posts the login form from there (login CSRF); any other path tries a logout.
+  evil = createServer((req, res) => {
     res.setHeader('content-type', 'text/html');
+    if (req.url === '/login-as-mallory') {
+      res.end(`<form id="f" method="POST" action="${BASE}/login">
+        <input name="name" value="alice"><input name="password" value="${PASSWORD}"><input name="next" value="/">
+        </form><script>document.getElementById('f').submit()</script>`);
+      return;
+    }
     res.end(`<form id="f" method="POST" action="${BASE}/api/logout" enctype="text/plain">
       <input name="x" value="y"></form><script>document.getElementById('f').submit()</script>`);
   }).listen(EVIL_PORT, '127.0.0.1');
@@ -86,6 +94,52 @@ async function logIn(page: import('@playwright/test').Page, name = 'alice', show
   await expect(page.getByTestId('staff-name')).toHaveText(shown);
 }
 
+test('a cold /login loads no WASM and no script of the app, and its form logs in and lands on next', async ({ page }, testInfo) => {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  // Every request of the cold load and its bytes on the wire (CDP's encodedDataLength: headers and
+  // the body as transferred, compressed).
+  const urls = new Map<string, string>();
+  const bytes = new Map<string, number>();
+  cdp.on('Network.requestWillBeSent', (e: any) => {
+    if (!e.request.url.startsWith('data:')) urls.set(e.requestId, e.request.url);
+  });
+  cdp.on('Network.loadingFinished', (e: any) => bytes.set(e.requestId, e.encodedDataLength));
+  await page.goto(`${BASE}/login?next=%2Ftoken`, { waitUntil: 'load' });
+  await expect(page.locator('main.login[data-hydrated="true"]')).toBeAttached();
+  await page.waitForLoadState('networkidle');
+  const loads = [...urls].map(([id, url]) => ({ path: new URL(url).pathname, bytes: bytes.get(id) ?? 0 }));
+  const paths = loads.map((l) => l.path);
+  expect(paths).toContain('/login');
+  expect(paths.filter((p) => p.endsWith('.wasm')), 'no WASM').toEqual([]);
+  expect(paths.filter((p) => p.startsWith('/pkg/') && p.endsWith('.js')), 'no script of the app').toEqual([]);
+  expect(paths.filter((p) => p.startsWith('/pkg/')), 'only the stylesheet from /pkg').toEqual([expect.stringMatching(/\.css$/)]);
+  const total = loads.reduce((sum, l) => sum + l.bytes, 0);
+  const report = `cold /login: ${loads.length} requests, ${total} B transferred (${loads.map((l) => `${l.path} ${l.bytes} B`).join(', ')})`;
+  console.log(report);
+  testInfo.annotations.push({ type: 'transferred', description: report });
+  expect(total, 'the issue\'s target: /login at most 150 KB on the wire').toBeLessThanOrEqual(150_000);
+
+  // The form works as served: nothing to wait for.
+  await page.getByTestId('login-name').fill('alice');
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+  // The token page, which the gate sends anyone without a session away from.
+  await expect(page).toHaveURL(`${BASE}/token`);
+  await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
+  await expect(page.getByRole('heading', { name: 'Access tokens' })).toBeVisible();
+  expect((await page.context().cookies()).filter((c) => c.name === '__Host-a55-session')).toHaveLength(1);
+});
+
+test('a login form posted from another site is refused and signs nobody in', async ({ page, context }) => {
+  const refused = page.waitForResponse((r) => r.url() === `${BASE}/login` && r.request().method() === 'POST');
+  await page.goto(`http://127.0.0.1:${EVIL_PORT}/login-as-mallory`);
+  expect((await refused).status()).toBe(403);
+  await expect(page.locator('body')).toContainText('refused: the browser says this form was sent from another site');
+  expect((await context.cookies()).filter((c) => c.name === '__Host-a55-session')).toHaveLength(0);
+});
+
 test('a wrong password shows one message for every failure and sets no cookie', async ({ page, context }) => {
   await page.goto(`${BASE}/login`);
   await expect(page.locator('main.login[data-hydrated="true"]')).toBeAttached({ timeout: 45_000 });
@@ -93,6 +147,9 @@ test('a wrong password shows one message for every failure and sets no cookie', 
   await page.getByTestId('login-password').fill('not the password');
   await page.getByTestId('login-submit').click();
   await expect(page.getByTestId('login-error')).toHaveText('wrong name or password');
+  // The page again, from the server: the name kept, the password field empty.
+  await expect(page.getByTestId('login-name')).toHaveValue('alice');
+  await expect(page.getByTestId('login-password')).toHaveValue('');
   expect((await context.cookies()).filter((c) => c.name === '__Host-a55-session')).toHaveLength(0);
 });
 

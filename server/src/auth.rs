@@ -318,6 +318,27 @@ impl StaffAccess {
         }
     }
 
+    /// A local account's login with its password: the one path behind both the `OpenSession`
+    /// server function and the login page's form (throttle, audit, a new session id).
+    pub async fn password_login(
+        &self,
+        session: &Session,
+        address: Option<String>,
+        name: &str,
+        password: &str,
+    ) -> Result<StaffView, ConsoleError> {
+        if self.auth.local_mode() {
+            return Err(ConsoleError::InvalidRequest(
+                "this console runs in local mode (no staff accounts configured): there is nothing to log in to".into(),
+            ));
+        }
+        if self.auth.users.is_empty() {
+            let via = self.oidc().map(|p| format!(": sign in with {}", p.display_name())).unwrap_or_default();
+            return Err(ConsoleError::Forbidden(format!("there are no local accounts{via}")));
+        }
+        self.do_login(session, address, name, password).await
+    }
+
     async fn do_login(
         &self,
         session: &Session,
@@ -539,17 +560,8 @@ fn request_session() -> Result<(Session, Option<String>), ConsoleError> {
 #[async_trait::async_trait]
 impl StaffBackend for StaffAccess {
     async fn login(&self, name: String, password: String) -> Result<StaffView, ConsoleError> {
-        if self.auth.local_mode() {
-            return Err(ConsoleError::InvalidRequest(
-                "this console runs in local mode (no staff accounts configured): there is nothing to log in to".into(),
-            ));
-        }
-        if self.auth.users.is_empty() {
-            let via = self.oidc().map(|p| format!(": sign in with {}", p.display_name())).unwrap_or_default();
-            return Err(ConsoleError::Forbidden(format!("there are no local accounts{via}")));
-        }
         let (session, address) = request_session()?;
-        self.do_login(&session, address, &name, &password).await
+        self.password_login(&session, address, &name, &password).await
     }
 
     async fn logout(&self) -> Result<(), ConsoleError> {

@@ -6,6 +6,7 @@ mod assets;
 mod audit;
 mod bodies;
 mod health;
+mod login;
 mod metrics;
 mod oidc;
 mod parity;
@@ -25,7 +26,6 @@ use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let (backend, staff) = (state.backend(), state.staff());
     let shell_options = state.leptos.clone();
     Router::new()
         .merge(health::routes())
@@ -35,16 +35,8 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::routes())
         .merge(parity::routes())
         .merge(oidc::routes())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || {
-                provide_context(backend.clone());
-                provide_context(staff.clone());
-                allow_hydration_script();
-            },
-            move || shell(shell_options.clone()),
-        )
+        .merge(login::routes())
+        .leptos_routes_with_context(&state, routes, page_context(&state), move || shell(shell_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(state.clone(), crate::masking::demo_shared::read_per_request))
@@ -108,12 +100,47 @@ async fn session_save_failed(request: axum::extract::Request, next: middleware::
     response
 }
 
-/// Leptos put a fresh nonce on its hydration script; the page's CSP allows exactly that one.
-fn allow_hydration_script() {
-    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
-        if let Ok(value) = HeaderValue::from_str(&web::page_csp(&nonce)) {
+/// What every rendered page has in context: the backends, and its response headers.
+fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let (backend, staff) = (state.backend(), state.staff());
+    move || {
+        provide_context(backend.clone());
+        provide_context(staff.clone());
+        page_headers();
+    }
+}
+
+/// Renders the page at the request's path the way the Leptos routes do, with `extra` context (the
+/// login form's handler shows the login page again with the reason it was refused).
+pub(crate) async fn render_page(
+    state: &AppState,
+    extra: impl Fn() + Clone + Send + Sync + 'static,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let (context, options) = (page_context(state), state.leptos.clone());
+    let render = leptos_axum::render_app_async_with_context(
+        move || {
+            context();
+            extra();
+        },
+        move || shell(options.clone()),
+    );
+    render(request).await
+}
+
+/// Leptos put a fresh nonce on its hydration script; the page's CSP allows exactly that one. A
+/// plain page (the login page) runs no WASM, so its CSP allows none, and it sends a same-origin
+/// `Referer` so that its form can prove where it was sent from (`web::form_csrf_problem`).
+fn page_headers() {
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else { return };
+    let plain = use_context::<http::request::Parts>().is_some_and(|parts| app::is_plain_page(parts.uri.path()));
+    if let Some(nonce) = leptos::nonce::use_nonce() {
+        if let Ok(value) = HeaderValue::from_str(&web::page_csp(&nonce, !plain)) {
             response.insert_header(header::CONTENT_SECURITY_POLICY, value);
         }
+    }
+    if plain {
+        response.insert_header(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     }
 }
 

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use app::csrf::{CSRF_HEADER, CSRF_VALUE};
+use app::ui::pages::login::LOGIN_PATH;
 use app::wire::ConsoleError;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
@@ -113,8 +114,37 @@ pub fn csrf_problem(origins: &Origins, method: &Method, headers: &HeaderMap, hos
     None
 }
 
+/// Why a post of the login page's form looks cross-site, or `None` when it may proceed. A plain
+/// HTML form cannot add the custom header, so it must prove instead that this console's own page
+/// sent it: `Sec-Fetch-Site: same-origin` when the browser sends that header, otherwise an `Origin`
+/// (or, failing that, a `Referer`) on this console's origin. The login page's referrer policy is
+/// `same-origin`, so browsers without `Sec-Fetch-Site` send a real `Origin` and `Referer` for it.
+pub fn form_csrf_problem(origins: &Origins, headers: &HeaderMap, host: &str) -> Option<&'static str> {
+    let site = headers.get("sec-fetch-site").map(HeaderValue::as_bytes);
+    if site.is_some_and(|site| site != b"same-origin") {
+        return Some("the browser says this form was sent from another site");
+    }
+    // `null` is what a sandboxed frame, or a page with a no-referrer policy, sends: no proof either way.
+    if let Some(origin) = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("")).filter(|o| *o != "null") {
+        return (!origins.origin_allowed(origin, host)).then_some("the form was sent from another origin");
+    }
+    if site.is_some() {
+        return None;
+    }
+    let referer = headers.get(header::REFERER).and_then(|r| r.to_str().ok()).and_then(|r| Url::parse(r).ok());
+    match referer.map(|r| r.origin().ascii_serialization()) {
+        Some(origin) if origins.origin_allowed(&origin, host) => None,
+        Some(_) => Some("the form was sent from another origin's page"),
+        None => Some(
+            "the form carries no proof that it was sent from this console's login page \
+             (no Sec-Fetch-Site, Origin or Referer header): send it from the login page",
+        ),
+    }
+}
+
 /// Outermost check: the Host must be ours, and state-changing requests must be same-origin and carry
-/// the custom header. Runs before the session is loaded, so refused requests never touch the store.
+/// the custom header (the login form: a same-origin proof instead). Runs before the session is
+/// loaded, so refused requests never touch the store.
 pub async fn request_guard(State(origins): State<Arc<Origins>>, request: Request, next: Next) -> Response {
     // TRACE would echo the request (cookies included) back; CONNECT asks for a tunnel. Neither is
     // something this console does, whatever the target.
@@ -150,7 +180,13 @@ pub async fn request_guard(State(origins): State<Arc<Origins>>, request: Request
             "this console does not serve that host name (set server.public_url)".into(),
         ));
     }
-    if let Some(problem) = csrf_problem(&origins, request.method(), request.headers(), &host) {
+    // The login page's form is the one state-changing request without the custom header.
+    let problem = if request.method() == Method::POST && request.uri().path() == LOGIN_PATH {
+        form_csrf_problem(&origins, request.headers(), &host)
+    } else {
+        csrf_problem(&origins, request.method(), request.headers(), &host)
+    };
+    if let Some(problem) = problem {
         tracing::warn!(method = %request.method(), path = %request.uri().path().escape_debug(), problem, "refused a cross-site request");
         return refusal(ConsoleError::Forbidden(format!("refused: {problem}")));
     }
@@ -261,10 +297,13 @@ pub async fn gate(State(access): State<Arc<StaffAccess>>, mut request: Request, 
 }
 
 /// The page CSP: scripts only from this origin or with this response's nonce (Leptos' hydration
-/// script carries it), WASM compilation allowed, inline style *attributes* only (environment colours).
-pub fn page_csp(nonce: &str) -> String {
+/// script carries it), WASM compilation allowed on pages that hydrate and nowhere else, inline style
+/// *attributes* only (environment colours). `form-action 'self'` covers the login form's post and
+/// the redirect that answers it, which goes to a path on this origin only (`safe_next`).
+pub fn page_csp(nonce: &str, wasm: bool) -> String {
+    let wasm = if wasm { " 'wasm-unsafe-eval'" } else { "" };
     format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}'{wasm}; style-src 'self'; \
          style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
@@ -280,7 +319,11 @@ pub async fn security_headers(State(origins): State<Arc<Origins>>, request: Requ
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // A page may ask for less strict (the login page: `same-origin`, so its form carries proof of
+    // where it was sent from); nothing ever goes to another site.
+    if !headers.contains_key(header::REFERRER_POLICY) {
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     headers.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
     headers

@@ -15,8 +15,8 @@ use serde_json::json;
 
 use crate::support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
-const COOKIE: &str = "__Host-a55-session";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const COOKIE: &str = "__Host-a55-session";
 
 pub(crate) fn user(name: &str, role: &str, overrides: &[(&str, &str)]) -> RawUser {
     RawUser {
@@ -281,7 +281,9 @@ fn state_changing_routes() -> Vec<String> {
     for expected in ["/api/execute", "/api/login", "/api/logout", "/api/token", "/api/audit"] {
         assert!(paths.iter().any(|p| p == expected), "{expected} missing from {paths:?}");
     }
-    paths.extend(["/".to_owned(), "/login".to_owned(), "/audit".to_owned(), "/audit/export".to_owned()]);
+    // `POST /login` is the login page's form, which proves its origin without the header: its own
+    // matrix is in `login_form.rs`.
+    paths.extend(["/".to_owned(), "/audit".to_owned(), "/audit/export".to_owned()]);
     paths
 }
 
@@ -623,9 +625,10 @@ async fn the_login_page_and_every_response_carry_the_security_headers() {
     let nonce =
         csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("the page CSP has a nonce").to_owned();
     assert!(nonce.len() >= 16, "{csp}");
-    for directive in ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "'wasm-unsafe-eval'"] {
+    for directive in ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "form-action 'self'"] {
         assert!(csp.contains(directive), "{directive} missing: {csp}");
     }
+    assert!(!csp.contains("'wasm-unsafe-eval'"), "the login page runs no WASM: {csp}");
     let script_src = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap();
     assert!(!script_src.contains("unsafe-inline") && !script_src.contains(" 'unsafe-eval'"), "{csp}");
     // Every inline script of the page carries this response's nonce.
@@ -652,7 +655,9 @@ async fn the_login_page_and_every_response_carry_the_security_headers() {
     {
         assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
         assert_eq!(headers["x-frame-options"], "DENY", "{what}");
-        assert_eq!(headers["referrer-policy"], "no-referrer", "{what}");
+        // The login page sends a same-origin Referer, for its form's origin check (`login_form.rs`).
+        let referrer = if what == "login" { "same-origin" } else { "no-referrer" };
+        assert_eq!(headers["referrer-policy"], referrer, "{what}");
         assert_eq!(headers["cache-control"], "no-store", "{what}");
         assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"), "{what}");
         assert!(headers.get("strict-transport-security").is_none(), "{what}: no HSTS over plain http");

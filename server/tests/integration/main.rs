@@ -17,6 +17,7 @@ mod faults;
 mod headers;
 mod inspector;
 mod leak_canary;
+mod login_form;
 mod masking;
 mod parity;
 mod postgres_storage;

@@ -363,6 +363,12 @@ async fn local_accounts_are_break_glass_behind_the_provider_and_can_be_turned_of
     let query: BTreeMap<String, String> = logout.query_pairs().into_owned().collect();
     assert_eq!(query["client_id"], CLIENT_ID);
     assert_eq!(query["post_logout_redirect_uri"], format!("http://{}/login?signed_out=1", on.console.addr));
+    // The login page as served, complete without any script: the provider first, then the form.
+    let page = on.http.get(format!("{}/login?next=%2Fcompare", on.base)).send().await.unwrap().text().await.unwrap();
+    let sso = page.find(r#"data-testid="sso-sign-in""#).expect("the provider's link");
+    let form = page.find(r#"data-testid="login-form""#).expect("the password form");
+    assert!(sso < form, "{page}");
+    assert!(page.contains(r#"href="/auth/oidc/start?next=%2Fcompare""#), "{page}");
     let login = |console: &TestConsole, name: &str| {
         let request =
             console.http.post(format!("{}/api/login", console.base)).form(&[("name", name), ("password", PASSWORD)]);
@@ -382,6 +388,28 @@ async fn local_accounts_are_break_glass_behind_the_provider_and_can_be_turned_of
     assert_eq!(status, 403, "{}", refused.text().await.unwrap());
     let text = refused.text().await.unwrap();
     assert!(text.contains("password sign-in is turned off: sign in with Test IdP"), "{text}");
+    let page = off.http.get(format!("{}/login", off.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"data-testid="sso-sign-in""#) && !page.contains("login-form"), "{page}");
+    // A form posted anyway (a page left open from before) is told why, though no form is shown.
+    let posted = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/login", off.base))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("name", "breakglass"), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 403);
+    assert!(set_cookie_named(&posted, "__Host-a55-session").is_none());
+    let page = posted.text().await.unwrap();
+    assert!(
+        page.contains(
+            r#"data-testid="login-error" class="login-error">password sign-in is turned off: sign in with Test IdP</p>"#
+        ),
+        "{page}"
+    );
     off.console.shutdown().await;
 }
 

@@ -1,12 +1,15 @@
-//! The login page: "Sign in with <identity provider>" first when one is configured, then a local
-//! account's name and password, sent by the `OpenSession` server function (never as a plain form
-//! post, which the server's CSRF check would refuse), then a full reload of where staff were going.
+//! The login page: plain server-rendered HTML without the app's WASM, so a cold `/login` costs the
+//! document and the stylesheet. "Sign in with <identity provider>" first when one is configured, then
+//! a local account's name and password as an ordinary form posted to `POST /login`, which the server
+//! answers with a redirect to where staff were going, or with this page again and the reason.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{get_login_options, OpenSession};
 use crate::wire::LoginOptions;
+
+/// Where the page lives and where its form posts.
+pub const LOGIN_PATH: &str = "/login";
 
 /// Only same-origin paths: `/x` but never `//host` or `/\host`, so `next` cannot send staff elsewhere.
 pub fn safe_next(next: Option<String>) -> String {
@@ -29,35 +32,72 @@ pub fn sign_in_problem(code: &str) -> &'static str {
     }
 }
 
+/// A login the server refused, shown again on the page it re-renders: the name typed (never the
+/// password), where staff were going, and the same message the `OpenSession` server function gives.
+/// The form's handler provides it as context.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RefusedLogin {
+    pub name: String,
+    pub next: String,
+    pub message: String,
+}
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let options = Resource::new(|| (), |_| get_login_options());
     let query = use_query_map();
+    let refused = use_context::<RefusedLogin>();
     let (next, problem, signed_out) = query.with_untracked(|q| {
         (safe_next(q.get("next")), q.get("sso").map(|code| sign_in_problem(&code)), q.get("signed_out").is_some())
     });
-    // Before hydration the form cannot add the anti-CSRF header, so it stays disabled until then.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    let next = StoredValue::new(next);
+    // After a refused post the address is the bare `/login`: `next` travelled in the form.
+    let next = refused.as_ref().map_or(next, |r| safe_next(Some(r.next.clone())));
+    let (name, message) = refused.map_or((String::new(), None), |r| (r.name, Some(r.message)));
+    let options = login_options();
     view! {
-        <main class="login" data-hydrated=move || hydrated.get().to_string()>
+        // Ready as soon as it is shown: nothing here waits for WASM (tests and the cold-load
+        // benchmark wait for this attribute on every page).
+        <main class="login" data-hydrated="true">
             <h1 class="brand">"a55 console"</h1>
             {problem.map(|p| view! { <p class="login-error" role="alert" data-testid="sign-in-problem">{p}</p> })}
-            <Suspense fallback=|| view! { <p class="hint">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    // Without the options the password form is still offered: the server decides.
-                    let options = options.await.unwrap_or(LoginOptions { provider: None, password: true });
+            {move || match options.get() {
+                None => view! { <p class="hint">"Loading…"</p> }.into_any(),
+                Some(options) => {
                     let both = options.provider.is_some() && options.password;
+                    let (next, name) = (next.clone(), name.clone());
                     view! {
-                        {options.provider.map(|provider| view! { <ProviderSignIn provider next=next.get_value() signed_out /> })}
+                        {options.provider.map(|provider| view! { <ProviderSignIn provider next=next.clone() signed_out /> })}
                         {both.then(|| view! { <p class="login-divider">"or, with a local account"</p> })}
-                        {options.password.then(|| view! { <PasswordForm hydrated next=next.get_value() /> })}
+                        {options.password.then(|| view! { <PasswordForm next name /> })}
                     }
-                })}
-            </Suspense>
+                    .into_any()
+                }
+            }}
+            // Outside the form: a post can be refused because password sign-in is off, and then
+            // there is no form to show it under.
+            {message.map(|message| view! {
+                <p class="login-error" role="alert" data-testid="login-error">{message}</p>
+            })}
         </main>
     }
+}
+
+/// How staff may sign in. On the server they are read at once, so the page is complete HTML with
+/// nothing left to load; only when the app's client router shows this page (never on a cold load)
+/// are they fetched. Without them the password form is still offered: the server decides.
+fn login_options() -> RwSignal<Option<LoginOptions>> {
+    #[cfg(feature = "ssr")]
+    let now = Some(crate::backend::login_options().unwrap_or(LoginOptions { provider: None, password: true }));
+    #[cfg(not(feature = "ssr"))]
+    let now = None;
+    let options = RwSignal::new(now);
+    #[cfg(feature = "hydrate")]
+    if options.get_untracked().is_none() {
+        leptos::task::spawn_local(async move {
+            let fetched = crate::api::get_login_options().await;
+            options.set(Some(fetched.unwrap_or(LoginOptions { provider: None, password: true })));
+        });
+    }
+    options
 }
 
 /// "Sign in with <provider>" (a plain link: the page's CSP allows forms to this origin only), and
@@ -79,38 +119,26 @@ fn ProviderSignIn(provider: crate::wire::ProviderSignIn, next: String, signed_ou
     }
 }
 
-/// A local account's name and password, sent by the `OpenSession` server function.
+/// A local account's name and password: an ordinary form, so it works before (and without) any
+/// WASM. The server checks that it was sent from this page (`Sec-Fetch-Site`, `Origin` or
+/// `Referer`) instead of the `x-a55-csrf` header a form cannot add. The client router never
+/// intercepts a plain form, so inside the app it is a full page load too.
 #[component]
-fn PasswordForm(hydrated: RwSignal<bool>, next: String) -> impl IntoView {
-    let login = ServerAction::<OpenSession>::new();
-    let next = StoredValue::new(next);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = login.value().get() {
-            #[cfg(feature = "hydrate")]
-            {
-                let _ = window().location().set_href(&next.get_value());
-            }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = next;
-        }
-    });
+fn PasswordForm(next: String, name: String) -> impl IntoView {
     view! {
-        <ActionForm action=login attr:class="login-form" attr:data-testid="login-form">
+        <form method="post" action=LOGIN_PATH class="login-form" data-testid="login-form">
+            <input type="hidden" name="next" value=next />
             <label>
                 <span>"Name"</span>
-                <input name="name" autocomplete="username" required data-testid="login-name" />
+                <input name="name" value=name autocomplete="username" required data-testid="login-name" />
             </label>
             <label>
                 <span>"Password"</span>
+                // Never given a value: a refused password is not sent back.
                 <input type="password" name="password" autocomplete="current-password" required data-testid="login-password" />
             </label>
-            <button type="submit" data-testid="login-submit" disabled=move || !hydrated.get() || login.pending().get()>
-                "Log in"
-            </button>
-        </ActionForm>
-        {move || login.value().get().and_then(Result::err).map(|error| view! {
-            <p class="login-error" role="alert" data-testid="login-error">{error.to_string()}</p>
-        })}
+            <button type="submit" data-testid="login-submit">"Log in"</button>
+        </form>
     }
 }
 
