@@ -17,22 +17,19 @@ fn side_name(side: &str) -> String {
 
 #[component]
 pub fn SpecDriftSection() -> impl IntoView {
-    // (id, label) of the environments staff may see, fetched once the page is live: the section is
-    // below the fold, and a plain list keeps its code small.
-    let environments = RwSignal::new(Vec::<(String, String)>::new());
+    let environments = Resource::new(|| (), |_| list_environments());
     let left = RwSignal::new(String::new());
     let right = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let result = RwSignal::new(None::<Result<SpecDriftView, String>>);
+    // The first two environments until staff choose: the usual pair is sandbox and production.
     Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
-            let list: Vec<(String, String)> =
-                list_environments().await.unwrap_or_default().into_iter().map(|e| (e.id, e.label)).collect();
-            // The first two until staff choose: the usual pair is sandbox and production.
-            left.set(list.first().map(|e| e.0.clone()).unwrap_or_default());
-            right.set(list.get(1).map(|e| e.0.clone()).unwrap_or_default());
-            environments.set(list);
-        });
+        if let Some(Ok(list)) = environments.get() {
+            if left.get_untracked().is_empty() {
+                left.set(list.first().map(|e| e.id.clone()).unwrap_or_default());
+                right.set(list.get(1).map(|e| e.id.clone()).unwrap_or_default());
+            }
+        }
     });
     let compare = move |event: SubmitEvent| {
         event.prevent_default();
@@ -50,10 +47,12 @@ pub fn SpecDriftSection() -> impl IntoView {
         move || {
             environments
                 .get()
+                .and_then(Result::ok)
+                .unwrap_or_default()
                 .into_iter()
-                .map(|(id, label)| {
-                    let selected = chosen.get_untracked() == id;
-                    view! { <option value=id selected=selected>{label}</option> }
+                .map(|e| {
+                    let selected = chosen.get() == e.id;
+                    view! { <option value=e.id selected=selected>{e.label}</option> }
                 })
                 .collect_view()
         }
