@@ -36,17 +36,8 @@ impl ScheduleLease {
         let key = format!("{}parity-schedule:{}", self.prefix, hex::encode(sha2::Sha256::digest(suite.as_bytes())));
         let hold = u64::try_from(interval.as_millis() * 9 / 10).unwrap_or(u64::MAX).max(1);
         let owner = hex::encode(rand::random::<[u8; 8]>());
-        let mut connection = self.connection.clone();
-        let taken = redis::cmd("SET")
-            .arg(&key)
-            .arg(&owner)
-            .arg("NX")
-            .arg("PX")
-            .arg(hold)
-            .query_async::<Option<String>>(&mut connection)
-            .await;
-        match taken {
-            Ok(taken) => taken.is_some(),
+        match super::shared::set_absent(&self.connection, &key, &owner, hold).await {
+            Ok(taken) => taken,
             Err(error) => {
                 self.metrics.redis_error("parity_lease");
                 tracing::warn!(suite = %suite, %error, "scheduled parity run skipped: Redis did not answer for its lease");

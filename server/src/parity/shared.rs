@@ -45,6 +45,25 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 ";
 
+/// `SET key value NX PX hold_ms`: whether this caller took the key (nobody held it).
+pub(super) async fn set_absent(
+    connection: &ConnectionManager,
+    key: &str,
+    value: &str,
+    hold_ms: u64,
+) -> Result<bool, redis::RedisError> {
+    let mut connection = connection.clone();
+    let taken = redis::cmd("SET")
+        .arg(key)
+        .arg(value)
+        .arg("NX")
+        .arg("PX")
+        .arg(hold_ms)
+        .query_async::<Option<String>>(&mut connection)
+        .await?;
+    Ok(taken.is_some())
+}
+
 #[derive(Clone)]
 pub struct SharedParity {
     connection: ConnectionManager,
@@ -72,17 +91,10 @@ impl SharedParity {
         let key = self.key("run", suite);
         let owner = hex::encode(rand::random::<[u8; 16]>());
         let hold = u64::try_from(LOCK_HOLD.as_millis()).unwrap_or(u64::MAX);
-        let mut connection = self.connection.clone();
-        let taken = redis::cmd("SET")
-            .arg(&key)
-            .arg(&owner)
-            .arg("NX")
-            .arg("PX")
-            .arg(hold)
-            .query_async::<Option<String>>(&mut connection)
+        let taken = set_absent(&self.connection, &key, &owner, hold)
             .await
             .inspect_err(|error| self.failed("parity_run_lock", error))?;
-        if taken.is_none() {
+        if !taken {
             return Ok(None);
         }
         let renewing = {

@@ -229,25 +229,13 @@ async fn a_suite_with_a_write_is_refused_naming_the_suite_and_the_compare() {
 #[tokio::test]
 async fn the_request_budget_holds_a_run_until_the_injected_clock_frees_it_and_one_suite_runs_once_at_a_time() {
     let clock = ManualClock::new();
-    let compares = (1..=3)
-        .map(|n| {
-            read(
-                &format!("charges {n}"),
-                "/bank/wallet/charges/",
-                &[("wallet_uuid", WALLET), ("limit", &n.to_string())],
-            )
-        })
-        .collect();
     let console = Arc::new(
-        console_with(vec![suite("budget", compares)], clock.clone(), |raw| {
+        console_with(vec![suite("budget", charge_reads(3))], clock.clone(), |raw| {
             raw.parity.requests_per_minute = 2;
         })
         .await,
     );
-    let running = {
-        let console = console.clone();
-        tokio::spawn(async move { console.run_suite("budget").await })
-    };
+    let running = spawn_run(&console, "budget");
     // Two compares fit in the minute; the third waits for the clock.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(!running.is_finished(), "the third compare must wait for the budget");
@@ -321,6 +309,11 @@ async fn redis_replica(
     TestConsole::start(raw, vars, clock).await
 }
 
+fn spawn_run(console: &Arc<TestConsole>, suite: &'static str) -> tokio::task::JoinHandle<ParityRun> {
+    let console = console.clone();
+    tokio::spawn(async move { console.run_suite(suite).await })
+}
+
 #[tokio::test]
 async fn with_two_replicas_on_one_redis_a_suite_runs_once_at_a_time_and_both_draw_on_one_request_budget() {
     let redis = crate::support::redis::RedisServer::start().await;
@@ -328,10 +321,12 @@ async fn with_two_replicas_on_one_redis_a_suite_runs_once_at_a_time_and_both_dra
     let suites = || vec![suite("budget", charge_reads(3)), suite("other", charge_reads(1))];
     let a = Arc::new(redis_replica(&redis, clocks[0].clone(), suites()).await);
     let b = Arc::new(redis_replica(&redis, clocks[1].clone(), suites()).await);
-    let on_a = {
-        let a = a.clone();
-        tokio::spawn(async move { a.run_suite("budget").await })
+    let advance = |by: u64| {
+        for clock in &clocks {
+            clock.advance(Duration::from_secs(by));
+        }
     };
+    let on_a = spawn_run(&a, "budget");
     // Two compares take the minute's budget of both environments; the third waits.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(!on_a.is_finished(), "the third compare must wait for the budget");
@@ -339,32 +334,20 @@ async fn with_two_replicas_on_one_redis_a_suite_runs_once_at_a_time_and_both_dra
     assert_eq!(status, 409, "{text}");
     assert!(text.contains("already running on another replica"), "{text}");
     // Another suite on the other replica draws on the same, spent budget.
-    let on_b = {
-        let b = b.clone();
-        tokio::spawn(async move { b.run_suite("other").await })
-    };
+    let on_b = spawn_run(&b, "other");
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(!on_b.is_finished(), "replica b must wait for the budget replica a spent");
-    for clock in &clocks {
-        clock.advance(Duration::from_secs(61));
-    }
+    advance(61);
     let run_a = tokio::time::timeout(Duration::from_secs(10), on_a).await.unwrap().unwrap();
     let run_b = tokio::time::timeout(Duration::from_secs(10), on_b).await.unwrap().unwrap();
     assert_eq!((run_a.compares.len(), run_b.compares.len()), (3, 1));
     // The lock went with the run: the suite starts again on the other replica (and its third
     // compare waits for the next minute, as before).
-    for clock in &clocks {
-        clock.advance(Duration::from_secs(61));
-    }
-    let again = {
-        let b = b.clone();
-        tokio::spawn(async move { b.run_suite("budget").await })
-    };
+    advance(61);
+    let again = spawn_run(&b, "budget");
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(!again.is_finished(), "the run must have started and be waiting for its third request");
-    for clock in &clocks {
-        clock.advance(Duration::from_secs(61));
-    }
+    advance(61);
     let again = tokio::time::timeout(Duration::from_secs(10), again).await.unwrap().unwrap();
     assert_eq!(again.compares.len(), 3);
     for replica in [a, b] {
@@ -577,16 +560,7 @@ async fn runs_older_than_the_configured_age_are_deleted_on_the_injected_clock() 
 /// The figures of the issue: a suite of 20 compares against the simulator and its twin.
 #[tokio::test]
 async fn a_suite_of_twenty_compares_sends_twenty_requests_per_environment() {
-    let compares = (1..=20)
-        .map(|n| {
-            read(
-                &format!("charges {n}"),
-                "/bank/wallet/charges/",
-                &[("wallet_uuid", WALLET), ("limit", &n.to_string())],
-            )
-        })
-        .collect();
-    let console = console_with(vec![suite("twenty", compares)], Arc::new(SystemClock), |raw| {
+    let console = console_with(vec![suite("twenty", charge_reads(20))], Arc::new(SystemClock), |raw| {
         raw.parity.requests_per_minute = 1_000;
     })
     .await;
