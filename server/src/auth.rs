@@ -318,6 +318,11 @@ impl StaffAccess {
         }
     }
 
+    /// Where to sign in when a password cannot be used: ": sign in with <provider>", or nothing.
+    fn sign_in_instead(&self) -> String {
+        self.oidc().map(|p| format!(": sign in with {}", p.display_name())).unwrap_or_default()
+    }
+
     /// A local account's login with its password: the one path behind both the `OpenSession`
     /// server function and the login page's form (throttle, audit, a new session id).
     pub async fn password_login(
@@ -333,8 +338,7 @@ impl StaffAccess {
             ));
         }
         if self.auth.users.is_empty() {
-            let via = self.oidc().map(|p| format!(": sign in with {}", p.display_name())).unwrap_or_default();
-            return Err(ConsoleError::Forbidden(format!("there are no local accounts{via}")));
+            return Err(ConsoleError::Forbidden(format!("there are no local accounts{}", self.sign_in_instead())));
         }
         self.do_login(session, address, name, password).await
     }
@@ -347,8 +351,7 @@ impl StaffAccess {
         password: &str,
     ) -> Result<StaffView, ConsoleError> {
         if !self.auth.local_accounts {
-            let via = self.oidc().map(|p| format!(": sign in with {}", p.display_name())).unwrap_or_default();
-            return Err(ConsoleError::Forbidden(format!("password sign-in is turned off{via}")));
+            return Err(ConsoleError::Forbidden(format!("password sign-in is turned off{}", self.sign_in_instead())));
         }
         let shown = printable_name(name);
         let mut keys = vec![format!("account:{}", shown.to_lowercase())];

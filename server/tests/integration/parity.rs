@@ -695,16 +695,7 @@ async fn with_two_replicas_on_one_redis_one_of_them_runs_each_scheduled_start() 
     for clock in &clocks {
         let mut scheduled = known_suite();
         scheduled.interval_mins = Some(10);
-        let mut raw = RawConfig::default();
-        raw.parity.suites = vec![scheduled];
-        raw.sessions = console_server::config::RawSessions {
-            redis_url: Some(redis.url()),
-            redis_password_env: Some("IT_REDIS_PASSWORD".into()),
-            ..console_server::config::RawSessions::default()
-        };
-        let mut vars = Vars::default();
-        vars.0.insert("IT_REDIS_PASSWORD".into(), redis.password.clone());
-        replicas.push(TestConsole::start(raw, vars, clock.clone()).await);
+        replicas.push(redis_replica(&redis, clock.clone(), vec![scheduled]).await);
     }
     let runs = |replica: &TestConsole| {
         let pool = replica.console.db.sqlite().unwrap().clone();
