@@ -147,26 +147,30 @@ async fn insert(db: &Database, batch: &[AuditEvent]) -> Result<(), sqlx::Error> 
     let _turn = db.write_turn().await;
     on_engine!(db, pool => async {
         let mut tx = pool.begin().await?;
-        for e in batch {
-            sqlx::query(
+        let mut rest = batch;
+        for size in crate::db::insert_chunks(batch.len()) {
+            let (chunk, later) = rest.split_at(size);
+            rest = later;
+            let mut q = QueryBuilder::new(
                 "INSERT INTO audit_log (at_ms, actor, event, environment, method, path_template, path, status, \
-                 duration_ms, outcome, detail, address, session) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(e.at_ms)
-            .bind(&e.actor)
-            .bind(e.event)
-            .bind(&e.environment)
-            .bind(&e.method)
-            .bind(&e.path_template)
-            .bind(&e.path)
-            .bind(e.status.map(i64::from))
-            .bind(e.duration_ms)
-            .bind(e.outcome)
-            .bind(&e.detail)
-            .bind(&e.address)
-            .bind(&e.session)
-            .execute(&mut *tx)
-            .await?;
+                 duration_ms, outcome, detail, address, session) ",
+            );
+            q.push_values(chunk, |mut row, e| {
+                row.push_bind(e.at_ms)
+                    .push_bind(&e.actor)
+                    .push_bind(e.event)
+                    .push_bind(&e.environment)
+                    .push_bind(&e.method)
+                    .push_bind(&e.path_template)
+                    .push_bind(&e.path)
+                    .push_bind(e.status.map(i64::from))
+                    .push_bind(e.duration_ms)
+                    .push_bind(e.outcome)
+                    .push_bind(&e.detail)
+                    .push_bind(&e.address)
+                    .push_bind(&e.session);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await
     }
@@ -319,6 +323,46 @@ pub fn json_line(r: &AuditRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_burst_of_events_is_kept_whole_in_order_with_every_field() {
+        let dir = std::env::temp_dir().join(format!("a55-audit-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Database::Sqlite(crate::db::open(&dir.join("console.db")).await.unwrap());
+        let (log, _task) = AuditLog::spawn(db.clone(), crate::clock::ManualClock::new());
+        // Queued back to back on this test's one thread: written in batches, each as a few
+        // multi-row statements.
+        for n in 0..301_u16 {
+            log.queue(AuditEvent {
+                actor: format!("member-{}", n % 7),
+                event: "request",
+                environment: Some(format!("env-{n}")),
+                method: Some("GET".into()),
+                path_template: (n % 2 == 0).then(|| "/charge/{id}".into()),
+                path: Some(format!("/charge/{n}")),
+                status: Some(200 + n % 5),
+                duration_ms: Some(i64::from(n)),
+                outcome: "ok",
+                detail: None,
+                address: Some("127.0.0.1".into()),
+                session: Some(format!("s{n}")),
+                ..AuditEvent::default()
+            });
+        }
+        log.flush().await;
+        let rows = query(&db, &AuditFilter { limit: Some(MAX_PAGE), ..AuditFilter::default() }).await.unwrap();
+        assert_eq!(rows.len(), 301);
+        for (row, n) in rows.iter().zip((0..301_u16).rev()) {
+            assert_eq!(row.path.as_deref(), Some(format!("/charge/{n}").as_str()), "newest first");
+            assert_eq!(row.actor, format!("member-{}", n % 7));
+            assert_eq!(row.environment, Some(format!("env-{n}")));
+            assert_eq!(row.path_template.is_some(), n % 2 == 0);
+            assert_eq!(row.status, Some(200 + n % 5));
+            assert_eq!(row.duration_ms, Some(i64::from(n)));
+            assert_eq!(row.session, Some(format!("s{n}")));
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn utc_times_have_milliseconds_and_a_z() {

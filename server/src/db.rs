@@ -46,6 +46,21 @@ macro_rules! on_engine {
     };
 }
 
+/// Row counts of the multi-row `INSERT`s a batch of `rows` rows is written with: as many of the
+/// largest size as fit, then powers of two down to one. A batch writer sends one statement per
+/// chunk instead of one per row, and each statement is a round trip to the database (for SQLite a
+/// hand-off to its connection thread and back); the fixed sizes keep the distinct statement texts,
+/// each one prepared and cached per connection, to six per table.
+pub fn insert_chunks(rows: usize) -> impl Iterator<Item = usize> {
+    const SIZES: [usize; 6] = [32, 16, 8, 4, 2, 1];
+    let mut left = rows;
+    std::iter::from_fn(move || {
+        let size = SIZES.into_iter().find(|size| *size <= left)?;
+        left -= size;
+        Some(size)
+    })
+}
+
 impl Database {
     /// Opens (creating the SQLite file if needed) and migrates the configured database.
     pub async fn open(storage: &Storage) -> Result<Self, DbError> {
@@ -164,6 +179,21 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_is_inserted_in_chunks_of_six_fixed_sizes_that_add_up_to_its_rows() {
+        assert_eq!(insert_chunks(0).count(), 0);
+        assert_eq!(insert_chunks(1).collect::<Vec<_>>(), [1]);
+        assert_eq!(insert_chunks(31).collect::<Vec<_>>(), [16, 8, 4, 2, 1]);
+        assert_eq!(insert_chunks(100).collect::<Vec<_>>(), [32, 32, 32, 4]);
+        for rows in 0..=300 {
+            let chunks: Vec<usize> = insert_chunks(rows).collect();
+            assert_eq!(chunks.iter().sum::<usize>(), rows, "{rows} rows");
+            assert!(chunks.iter().all(|size| [32, 16, 8, 4, 2, 1].contains(size)));
+            assert!(chunks.windows(2).all(|pair| pair[0] >= pair[1]), "largest first: {chunks:?}");
+            assert!(chunks.len() <= rows / 32 + 5, "{rows} rows in {} statements", chunks.len());
+        }
+    }
 
     #[tokio::test]
     async fn a_new_database_file_is_created_and_migrated_and_reopens() {

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use sqlx::QueryBuilder;
+
 use crate::db::Database;
 use crate::on_engine;
 use app::wire::{
@@ -425,38 +427,46 @@ impl WriterState {
         let _turn = self.db.write_turn().await;
         let written: Result<(), sqlx::Error> = on_engine!(&self.db, pool => async {
             let mut tx = pool.begin().await?;
-            for run in runs {
-                sqlx::query(
-                    "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, request_json, response_json,
-                                          response_body)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(&run.staff)
-                .bind(run.at_ms)
-                .bind(&run.environment)
-                .bind(&run.method)
-                .bind(&run.path)
-                .bind(&run.endpoint_id)
-                .bind(run.status)
-                .bind(run.duration_ms)
-                .bind(&run.error)
-                .bind(&run.request_json)
-                .bind(&run.response_json)
-                .bind(&run.response_body)
-                .execute(&mut *tx)
-                .await?;
+            let mut rest = runs;
+            for size in crate::db::insert_chunks(runs.len()) {
+                let (chunk, later) = rest.split_at(size);
+                rest = later;
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, \
+                     request_json, response_json, response_body) ",
+                );
+                q.push_values(chunk, |mut row, run| {
+                    row.push_bind(&run.staff)
+                        .push_bind(run.at_ms)
+                        .push_bind(&run.environment)
+                        .push_bind(&run.method)
+                        .push_bind(&run.path)
+                        .push_bind(&run.endpoint_id)
+                        .push_bind(run.status)
+                        .push_bind(run.duration_ms)
+                        .push_bind(&run.error)
+                        .push_bind(&run.request_json)
+                        .push_bind(&run.response_json)
+                        .push_bind(&run.response_body);
+                });
+                q.build().execute(&mut *tx).await?;
             }
-            for run in &last_of_each {
-                sqlx::query(
-                    "INSERT INTO staff_preferences (staff, last_environment, last_endpoint, updated_at_ms) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (staff) DO UPDATE SET last_environment = $2, last_endpoint = $3, updated_at_ms = $4",
-                )
-                .bind(&run.staff)
-                .bind(&run.environment)
-                .bind(&run.endpoint_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            let mut rest = last_of_each.as_slice();
+            for size in crate::db::insert_chunks(last_of_each.len()) {
+                let (chunk, later) = rest.split_at(size);
+                rest = later;
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO staff_preferences (staff, last_environment, last_endpoint, updated_at_ms) ",
+                );
+                q.push_values(chunk, |mut row, run| {
+                    row.push_bind(&run.staff).push_bind(&run.environment).push_bind(&run.endpoint_id).push_bind(now);
+                });
+                // Each member appears once (their last run), as one statement may change a row only once.
+                q.push(
+                    " ON CONFLICT (staff) DO UPDATE SET last_environment = excluded.last_environment, \
+                     last_endpoint = excluded.last_endpoint, updated_at_ms = excluded.updated_at_ms",
+                );
+                q.build().execute(&mut *tx).await?;
             }
             for staff in &due {
                 sqlx::query(PRUNE_BY_COUNT).bind(staff).bind(keep).execute(&mut *tx).await?;
@@ -764,6 +774,36 @@ mod tests {
         // No flush here: reading is what waits for the queued writes.
         assert_eq!(store.list("ana", 1_000).await.unwrap().len(), 100);
         assert_eq!(store.list("bruno", 1_000).await.unwrap().len(), 200);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_large_batch_keeps_every_run_in_order_with_its_body_and_each_members_last_choice() {
+        let (store, _clock, dir) = store(1_000, 30).await;
+        // Queued back to back on this test's single thread, so the writer takes them in batches of
+        // up to its size and writes each batch as several multi-row statements.
+        for n in 0..203 {
+            let staff = ["ana", "bruno", "carla"][n % 3];
+            let mut request = request(&format!("/{n}"));
+            request.environment = format!("env-{n}");
+            request.endpoint_id = Some(format!("endpoint-{n}"));
+            store.record(staff, &request, &Ok(response(&format!("{{\"n\":{n}}}")))).await.unwrap();
+        }
+        store.flush().await;
+        for (member, first) in [("ana", 0), ("bruno", 1), ("carla", 2)] {
+            let list = store.list(member, 1_000).await.unwrap();
+            let expected: Vec<String> = (first..203).step_by(3).rev().map(|n| format!("/{n}")).collect();
+            assert_eq!(list.iter().map(|e| e.path.clone()).collect::<Vec<_>>(), expected, "{member}: newest first");
+            for entry in list.iter().take(5) {
+                let n = &entry.path[1..];
+                let body = store.get(member, entry.id).await.unwrap().response.unwrap().body;
+                assert_eq!(body, format!("{{\"n\":{n}}}"), "{member}'s run {n} has its own body");
+            }
+            let last = expected[0][1..].to_owned();
+            let prefs = store.preferences(member).await.unwrap();
+            assert_eq!(prefs.last_environment, Some(format!("env-{last}")), "{member}");
+            assert_eq!(prefs.last_endpoint, Some(format!("endpoint-{last}")), "{member}");
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 
