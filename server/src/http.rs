@@ -39,13 +39,15 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, page_context(&state), move || shell(shell_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_status))
-        .layer(middleware::from_fn_with_state(state.clone(), crate::masking::demo_shared::read_per_request))
-        .layer(middleware::from_fn_with_state(state.clone(), web::gate))
+        // Each middleware is given only the part of the state it reads: axum clones a middleware's
+        // state for every request, and the whole `AppState` is some thirty reference counts.
+        .layer(middleware::from_fn_with_state(state.service.clone(), crate::masking::demo_shared::read_per_request))
+        .layer(middleware::from_fn_with_state(state.access.clone(), web::gate))
         .layer(session_layer(&state))
         .layer(middleware::from_fn(session_save_failed))
         .layer(middleware::from_fn(web::secure_removal_cookie))
-        .layer(middleware::from_fn_with_state(state.clone(), web::request_guard))
-        .layer(middleware::from_fn_with_state(state.clone(), web::security_headers))
+        .layer(middleware::from_fn_with_state(state.origins.clone(), web::request_guard))
+        .layer(middleware::from_fn_with_state(state.origins.clone(), web::security_headers))
         .layer(compression())
         .with_state(state)
 }
