@@ -57,6 +57,11 @@ pub fn is_secret_raw_key(raw: &[u8], extra: &[String], spare: &mut String) -> bo
         normalize_into(spare, &app::inspect::index::unescape(raw));
         return is_secret_key(spare, extra);
     }
+    // Most keys (`id`, `status`, `amount`) end in two letters no credential name ends in: they are
+    // told apart here without being normalised.
+    if extra.is_empty() && last_two_normalized(raw).is_some_and(|tail| !SECRET_TAILS.contains(&tail)) {
+        return false;
+    }
     let mut buf = [0u8; SHORT];
     let mut len = 0;
     for &b in raw {
@@ -73,8 +78,33 @@ pub fn is_secret_key(normalized: &str, extra: &[String]) -> bool {
 
 fn is_secret_bytes(normalized: &[u8], extra: &[String]) -> bool {
     SECRET_KEYS.iter().any(|k| k.as_bytes() == normalized)
-        || [&b"secret"[..], b"password", b"apikey", b"privatekey"].iter().any(|end| normalized.ends_with(end))
+        || SECRET_ENDINGS.iter().any(|end| normalized.ends_with(end.as_bytes()))
         || extra.iter().any(|e| e.as_bytes() == normalized)
+}
+
+/// Normalised names ending in one of these carry credentials too (`webhook_secret`, `db_password`).
+const SECRET_ENDINGS: [&str; 4] = ["secret", "password", "apikey", "privatekey"];
+
+/// The last two bytes of every name in [`SECRET_KEYS`] and [`SECRET_ENDINGS`]: a normalised key
+/// ending in any other pair is none of them.
+const SECRET_TAILS: [[u8; 2]; SECRET_KEYS.len() + SECRET_ENDINGS.len()] = {
+    let mut tails = [[0u8; 2]; SECRET_KEYS.len() + SECRET_ENDINGS.len()];
+    let mut i = 0;
+    while i < tails.len() {
+        let name = if i < SECRET_KEYS.len() { SECRET_KEYS[i] } else { SECRET_ENDINGS[i - SECRET_KEYS.len()] };
+        let bytes = name.as_bytes();
+        tails[i] = [bytes[bytes.len() - 2], bytes[bytes.len() - 1]];
+        i += 1;
+    }
+    tails
+};
+
+/// The last two bytes of an ASCII key as [`normalize`] would leave them (lower case, separators
+/// dropped), or `None` when fewer than two remain.
+fn last_two_normalized(raw: &[u8]) -> Option<[u8; 2]> {
+    let mut kept = raw.iter().rev().filter(|b| !matches!(b, b'_' | b'-' | b' ' | b'.')).map(u8::to_ascii_lowercase);
+    let last = kept.next()?;
+    Some([kept.next()?, last])
 }
 
 /// Finds `key=value`, `key: value` and `"key": "value"` pairs in text that is not JSON (form-encoded
@@ -175,6 +205,44 @@ mod tests {
         assert!(is_secret_raw_key(br"pass\u0077ord", &[], &mut spare));
         assert!(is_secret_raw_key(long_secret.as_bytes(), &[], &mut spare));
         assert!(!is_secret_raw_key(br"charge_uuid", &[], &mut spare));
+    }
+
+    #[test]
+    fn the_quick_refusal_by_last_two_letters_never_disagrees_with_the_full_check() {
+        let mut spare = String::new();
+        let mut names: Vec<String> = SECRET_KEYS.iter().chain(SECRET_ENDINGS.iter()).map(|k| k.to_string()).collect();
+        names.extend(
+            ["id", "uuid", "status", "amount", "description", "x", "", "_", "p_i_n", "Pi.N", "cv-v"].map(String::from),
+        );
+        let mut keys = Vec::new();
+        for name in &names {
+            for prefix in ["", "my_", "X-", "card."] {
+                for suffix in ["", "_", "-.", " "] {
+                    keys.push(format!("{prefix}{name}{suffix}"));
+                    keys.push(format!("{prefix}{}{suffix}", name.to_ascii_uppercase()));
+                    // A separator inside the last two letters: `passwor_d`.
+                    if name.len() >= 2 {
+                        let (head, tail) = name.split_at(name.len() - 1);
+                        keys.push(format!("{prefix}{head}_{tail}{suffix}"));
+                    }
+                    // One letter changed at the end: `passworx` is not a credential name.
+                    if let Some(head) = name.get(..name.len().saturating_sub(1)) {
+                        keys.push(format!("{prefix}{head}x{suffix}"));
+                    }
+                }
+            }
+        }
+        let mut secret = 0;
+        for key in &keys {
+            let full = is_secret_key(&normalize(key), &[]);
+            assert_eq!(is_secret_raw_key(key.as_bytes(), &[], &mut spare), full, "{key:?}");
+            secret += usize::from(full);
+        }
+        assert!(
+            secret > keys.len() / 4 && secret < keys.len() / 2,
+            "both answers are exercised: {secret} of {}",
+            keys.len()
+        );
     }
 
     #[test]
