@@ -107,6 +107,27 @@ impl Database {
         on_engine!(self, pool => pool.close().await);
     }
 
+    /// The database the batch writers (history, audit) write through. On SQLite, a pool of its own
+    /// with one connection: a connection drops its whole page cache whenever another one has written
+    /// since its last transaction, so writers taking turns on the shared pool's four connections
+    /// read the pages they insert into again and again. PostgreSQL: the same pool.
+    pub async fn for_batch_writers(&self) -> Result<Self, DbError> {
+        match self {
+            Self::Sqlite(pool) => {
+                let options = (*pool.connect_options()).clone();
+                let path = options.get_filename().display().to_string();
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .test_before_acquire(false)
+                    .connect_with(options)
+                    .await
+                    .map(Self::Sqlite)
+                    .map_err(|source| DbError::Open { path, source })
+            }
+            Self::Postgres(_) => Ok(self.clone()),
+        }
+    }
+
     /// This process's turn to write, where the engine needs one (see [`write_turn`]); PostgreSQL
     /// takes concurrent writers itself.
     pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'static, ()>> {

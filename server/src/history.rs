@@ -105,10 +105,12 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, ConsoleError> {
 
 impl HistoryStore {
     /// The store and its writer task, which ends when the last handle to the store is dropped.
-    pub fn new(db: Database, retention: HistoryRetention, clock: SharedClock) -> Arc<Self> {
+    /// Reads go through `db`; the writer commits through `writes` (the same database, maybe another
+    /// pool: see `Database::for_batch_writers`).
+    pub fn new(db: Database, writes: Database, retention: HistoryRetention, clock: SharedClock) -> Arc<Self> {
         // The writer holds no handle to the store, so it cannot keep its own queue open.
         let sink = WriterState {
-            db: db.clone(),
+            db: writes,
             retention: retention.clone(),
             clock: clock.clone(),
             unpruned: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -603,7 +605,8 @@ mod tests {
         let db = Database::Sqlite(crate::db::open(&dir.join("console.db")).await.unwrap());
         let clock = ManualClock::new();
         let retention = HistoryRetention { max_entries, max_age: Duration::from_secs(max_age_days * 86_400) };
-        (HistoryStore::new(db, retention, clock.clone()), clock, dir)
+        let writes = db.for_batch_writers().await.unwrap();
+        (HistoryStore::new(db, writes, retention, clock.clone()), clock, dir)
     }
 
     fn request(path: &str) -> ExecuteRequest {

@@ -55,6 +55,8 @@ pub enum StartError {
 pub struct RunningConsole {
     pub addr: SocketAddr,
     pub db: crate::db::Database,
+    /// Where history and the audit trail write their batches (see `Database::for_batch_writers`).
+    batch_db: crate::db::Database,
     pub simulator: Option<RunningSimulator>,
     pub audit: AuditLog,
     history: Arc<crate::history::HistoryStore>,
@@ -90,6 +92,7 @@ impl RunningConsole {
         if let Some(sim) = self.simulator.take() {
             sim.shutdown().await;
         }
+        self.batch_db.close().await;
         self.db.close().await;
     }
 
@@ -179,7 +182,8 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let sessions = session_store(&config, &db, &clock, &metrics).await?;
     let simulator = start_simulator(&config).await?;
 
-    let (audit, audit_task) = AuditLog::spawn(db.clone(), clock.clone());
+    let batch_db = db.for_batch_writers().await?;
+    let (audit, audit_task) = AuditLog::spawn(batch_db.clone(), clock.clone());
     let token_http = http_client(std::time::Duration::from_secs(5)).map_err(StartError::Http)?;
     let token_audit = audit.clone();
     let broker = TokenBroker::new(token_http, clock.clone()).with_metrics(metrics.clone()).with_event_sink(Arc::new(
@@ -205,7 +209,8 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     let bodies = Arc::new(bodies);
     let environments = live_environments(&config, simulator.as_ref())?;
     let catalog = load_with_extras(&config.catalog_documents);
-    let history = crate::history::HistoryStore::new(db.clone(), config.history.clone(), clock.clone());
+    let history =
+        crate::history::HistoryStore::new(db.clone(), batch_db.clone(), config.history.clone(), clock.clone());
     let saved = crate::saved::SavedStore::new(db.clone(), clock.clone());
     let demo = demo_switch(&config, &sessions, &db, &clock, &metrics).await?;
     let mut masking = crate::masking::state::Masking::new(config.masking.clone(), demo, clock.clone());
@@ -305,6 +310,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     Ok(RunningConsole {
         addr,
         db,
+        batch_db,
         simulator: simulator.map(|(sim, _, _)| sim),
         audit,
         history,
