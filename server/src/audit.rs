@@ -157,18 +157,18 @@ async fn insert(db: &Database, batch: &[AuditEvent]) -> Result<(), sqlx::Error> 
             );
             q.push_values(chunk, |mut row, e| {
                 row.push_bind(e.at_ms)
-                    .push_bind(&e.actor)
+                    .push_bind(e.actor.as_str())
                     .push_bind(e.event)
-                    .push_bind(&e.environment)
-                    .push_bind(&e.method)
-                    .push_bind(&e.path_template)
-                    .push_bind(&e.path)
+                    .push_bind(e.environment.as_deref())
+                    .push_bind(e.method.as_deref())
+                    .push_bind(e.path_template.as_deref())
+                    .push_bind(e.path.as_deref())
                     .push_bind(e.status.map(i64::from))
                     .push_bind(e.duration_ms)
                     .push_bind(e.outcome)
-                    .push_bind(&e.detail)
-                    .push_bind(&e.address)
-                    .push_bind(&e.session);
+                    .push_bind(e.detail.as_deref())
+                    .push_bind(e.address.as_deref())
+                    .push_bind(e.session.as_deref());
             });
             q.build().execute(&mut *tx).await?;
         }

@@ -438,18 +438,18 @@ impl WriterState {
                      request_json, response_json, response_body) ",
                 );
                 q.push_values(chunk, |mut row, run| {
-                    row.push_bind(&run.staff)
+                    row.push_bind(run.staff.as_str())
                         .push_bind(run.at_ms)
-                        .push_bind(&run.environment)
-                        .push_bind(&run.method)
-                        .push_bind(&run.path)
-                        .push_bind(&run.endpoint_id)
+                        .push_bind(run.environment.as_str())
+                        .push_bind(run.method.as_str())
+                        .push_bind(run.path.as_str())
+                        .push_bind(run.endpoint_id.as_deref())
                         .push_bind(run.status)
                         .push_bind(run.duration_ms)
-                        .push_bind(&run.error)
-                        .push_bind(&run.request_json)
-                        .push_bind(&run.response_json)
-                        .push_bind(&run.response_body);
+                        .push_bind(run.error.as_deref())
+                        .push_bind(run.request_json.as_str())
+                        .push_bind(run.response_json.as_deref())
+                        .push_bind(run.response_body.as_deref());
                 });
                 q.build().execute(&mut *tx).await?;
             }
@@ -461,7 +461,10 @@ impl WriterState {
                     "INSERT INTO staff_preferences (staff, last_environment, last_endpoint, updated_at_ms) ",
                 );
                 q.push_values(chunk, |mut row, run| {
-                    row.push_bind(&run.staff).push_bind(&run.environment).push_bind(&run.endpoint_id).push_bind(now);
+                    row.push_bind(run.staff.as_str())
+                        .push_bind(run.environment.as_str())
+                        .push_bind(run.endpoint_id.as_deref())
+                        .push_bind(now);
                 });
                 // Each member appears once (their last run), as one statement may change a row only once.
                 q.push(
