@@ -130,6 +130,8 @@ tools: build-tools chromium redis-server postgres-server
 wasm-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
+# Each tool is built with its crate's own release profile (cargo-leptos: fat LTO, one codegen unit).
+# Overriding it with no LTO costs more, not less (BENCHMARKS.md, "First run").
 cargo-leptos:
 	@if cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)"; then :; else \
 	  echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION): first run only, about 15 minutes on 2 cores"; \
@@ -138,7 +140,7 @@ cargo-leptos:
 # Not --locked: its lock file names a webpki-roots release the registry no longer serves.
 wasm-bindgen:
 	@if wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)"; then :; else \
-	  echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION): first run only, about 2 minutes"; \
+	  echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION): first run only, about 3 minutes"; \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
 
 chromium:
