@@ -61,6 +61,9 @@ async function problems(page: Page): Promise<{ covered: string[]; overflow: numb
       if (box.width < 2 || box.height < 2) continue;
       html.scrollIntoView({ block: 'center', inline: 'center' });
       await new Promise((r) => requestAnimationFrame(() => r(null)));
+      // A virtual list (the inspector's tree) recycles its rows as it scrolls: a row that left the
+      // page while another was scrolled into view is not on it to be covered.
+      if (!html.isConnected) continue;
       box = html.getBoundingClientRect();
       const x = box.left + box.width / 2;
       const y = box.top + box.height / 2;

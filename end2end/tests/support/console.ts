@@ -35,6 +35,9 @@ export async function runRequest(page: Page, trigger?: () => Promise<void>): Pro
   const response = await answered;
   await expect(page.getByTestId('run-button')).toHaveText('Run');
   await expect(page.getByTestId('run-button')).toBeEnabled();
+  // The inspector's code is fetched with the first response shown: wait until it is in place, so
+  // nothing the test looks at next moves under it.
+  await expect(page.getByTestId('inspector-loading')).toHaveCount(0, { timeout: 20_000 });
   return response;
 }
 

@@ -1,9 +1,9 @@
 //! The response panel: nothing yet, the error of a request that did not complete, or the inspector.
 
+use leptos::lazy;
 use leptos::prelude::*;
 
 use crate::ui::parts::demo::MaskingNotice;
-use crate::ui::parts::inspector::Inspector;
 use crate::wire::{ConsoleError, ExecuteResponse};
 
 /// The next step for a failure that is not the request's own fault.
@@ -44,9 +44,26 @@ pub fn ResponsePanel(result: Signal<Option<Result<ExecuteResponse, ConsoleError>
                 }
                 Some(Ok(response)) => {
                     let report = response.masking.clone();
-                    view! { <MaskingNotice report /> <Inspector response /> }.into_any()
+                    view! { <MaskingNotice report /> <LazyInspector response /> }.into_any()
                 }
             }}
         </section>
     }
+}
+
+/// The inspector's code (tree, text views, search, JSON index) is a WASM chunk of its own, fetched
+/// with the first response shown: the console's first paint does not wait for it. No response is
+/// rendered on the server, so this never takes part in hydration.
+#[component]
+fn LazyInspector(response: ExecuteResponse) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| view! { <p class="loading" data-testid="inspector-loading">"Loading inspector…"</p> }>
+            {Suspend::new(inspector_view(response))}
+        </Suspense>
+    }
+}
+
+#[lazy]
+fn inspector_view(response: ExecuteResponse) -> AnyView {
+    view! { <crate::ui::parts::inspector::Inspector response /> }.into_any()
 }

@@ -1,12 +1,10 @@
 //! The builder's tools under the response: history, saved requests, snippets and curl import.
 
+use leptos::lazy;
 use leptos::prelude::*;
 
-use super::curl_import::CurlImportPanel;
 use super::history::HistoryPanel;
 use super::run::Runner;
-use super::saved::SavedPanel;
-use super::snippets::SnippetsPanel;
 use super::state::ConsoleState;
 use crate::wire::{CurlImport, ExecuteRequest, HistoryDetail};
 
@@ -72,11 +70,37 @@ pub fn Tools(state: ConsoleState, runner: Runner) -> impl IntoView {
             {move || if !state.hydrated.get() {
                 view! { <p class="hint">"Loading…"</p> }.into_any()
             } else { match tool.get() {
-                Tool::Snippets => view! { <SnippetsPanel request=current_request /> }.into_any(),
+                Tool::Snippets => on_use(snippets_view(current_request)),
                 Tool::History => view! { <HistoryPanel version=version.into() on_open=on_history_open on_rerun=on_history_rerun /> }.into_any(),
-                Tool::Saved => view! { <SavedPanel current=current_request on_open=on_saved_open /> }.into_any(),
-                Tool::Curl => view! { <CurlImportPanel on_import /> }.into_any(),
+                Tool::Saved => on_use(saved_view(current_request, on_saved_open)),
+                Tool::Curl => on_use(curl_import_view(on_import)),
             }}}
         </section>
     }
+}
+
+// History is the tab shown first; the other panels are WASM chunks of their own, fetched on the
+// first click on their tab. They are rendered only after hydration, so never on the server.
+fn on_use(panel: impl std::future::Future<Output = AnyView> + Send + 'static) -> AnyView {
+    view! {
+        <Suspense fallback=|| view! { <p class="hint">"Loading…"</p> }>
+            {Suspend::new(panel)}
+        </Suspense>
+    }
+    .into_any()
+}
+
+#[lazy]
+fn snippets_view(request: Signal<ExecuteRequest>) -> AnyView {
+    view! { <super::snippets::SnippetsPanel request /> }.into_any()
+}
+
+#[lazy]
+fn saved_view(current: Signal<ExecuteRequest>, on_open: Callback<ExecuteRequest>) -> AnyView {
+    view! { <super::saved::SavedPanel current on_open /> }.into_any()
+}
+
+#[lazy]
+fn curl_import_view(on_import: Callback<CurlImport>) -> AnyView {
+    view! { <super::curl_import::CurlImportPanel on_import /> }.into_any()
 }

@@ -172,6 +172,10 @@ pub fn TreeView(
     Effect::new(move |_| {
         if tree.scroller.get().is_some() {
             tree.sync_scroll();
+            // The inspector comes in a chunk loaded on the first response, and its nodes can exist
+            // a moment before they are in the page (where they measure 0 px high): measure again once
+            // they are laid out.
+            request_animation_frame(move || tree.sync_scroll());
             browser::mark("a55:tree-mounted", &[("rows", tree.row_count.get_untracked() as f64)]);
         }
     });
