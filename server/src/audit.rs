@@ -147,10 +147,7 @@ async fn insert(db: &Database, batch: &[AuditEvent]) -> Result<(), sqlx::Error> 
     let _turn = db.write_turn().await;
     on_engine!(db, pool => async {
         let mut tx = pool.begin().await?;
-        let mut rest = batch;
-        for size in crate::db::insert_chunks(batch.len()) {
-            let (chunk, later) = rest.split_at(size);
-            rest = later;
+        for chunk in crate::db::insert_chunks(batch) {
             let mut q = QueryBuilder::new(
                 "INSERT INTO audit_log (at_ms, actor, event, environment, method, path_template, path, status, \
                  duration_ms, outcome, detail, address, session) ",

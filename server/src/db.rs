@@ -46,12 +46,22 @@ macro_rules! on_engine {
     };
 }
 
-/// Row counts of the multi-row `INSERT`s a batch of `rows` rows is written with: as many of the
-/// largest size as fit, then powers of two down to one. A batch writer sends one statement per
-/// chunk instead of one per row, and each statement is a round trip to the database (for SQLite a
-/// hand-off to its connection thread and back); the fixed sizes keep the distinct statement texts,
-/// each one prepared and cached per connection, to six per table.
-pub fn insert_chunks(rows: usize) -> impl Iterator<Item = usize> {
+/// A batch cut into the rows of its multi-row `INSERT`s: as many of the largest size as fit, then
+/// powers of two down to one. A batch writer sends one statement per chunk instead of one per row,
+/// and each statement is a round trip to the database (for SQLite a hand-off to its connection
+/// thread and back); the fixed sizes keep the distinct statement texts, each one prepared and
+/// cached per connection, to six per table.
+pub fn insert_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    chunk_sizes(rows.len()).map(move |size| {
+        let (chunk, later) = rest.split_at(size);
+        rest = later;
+        chunk
+    })
+}
+
+/// The row counts of [`insert_chunks`]; they add up to `rows`.
+fn chunk_sizes(rows: usize) -> impl Iterator<Item = usize> {
     const SIZES: [usize; 6] = [32, 16, 8, 4, 2, 1];
     let mut left = rows;
     std::iter::from_fn(move || {
@@ -203,12 +213,15 @@ mod tests {
 
     #[test]
     fn a_batch_is_inserted_in_chunks_of_six_fixed_sizes_that_add_up_to_its_rows() {
-        assert_eq!(insert_chunks(0).count(), 0);
-        assert_eq!(insert_chunks(1).collect::<Vec<_>>(), [1]);
-        assert_eq!(insert_chunks(31).collect::<Vec<_>>(), [16, 8, 4, 2, 1]);
-        assert_eq!(insert_chunks(100).collect::<Vec<_>>(), [32, 32, 32, 4]);
+        assert_eq!(chunk_sizes(0).count(), 0);
+        assert_eq!(chunk_sizes(1).collect::<Vec<_>>(), [1]);
+        assert_eq!(chunk_sizes(31).collect::<Vec<_>>(), [16, 8, 4, 2, 1]);
+        assert_eq!(chunk_sizes(100).collect::<Vec<_>>(), [32, 32, 32, 4]);
         for rows in 0..=300 {
-            let chunks: Vec<usize> = insert_chunks(rows).collect();
+            let batch: Vec<usize> = (0..rows).collect();
+            let slices: Vec<&[usize]> = insert_chunks(&batch).collect();
+            assert_eq!(slices.concat(), batch, "every row once, in order");
+            let chunks: Vec<usize> = slices.iter().map(|slice| slice.len()).collect();
             assert_eq!(chunks.iter().sum::<usize>(), rows, "{rows} rows");
             assert!(chunks.iter().all(|size| [32, 16, 8, 4, 2, 1].contains(size)));
             assert!(chunks.windows(2).all(|pair| pair[0] >= pair[1]), "largest first: {chunks:?}");

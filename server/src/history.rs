@@ -429,10 +429,7 @@ impl WriterState {
         let _turn = self.db.write_turn().await;
         let written: Result<(), sqlx::Error> = on_engine!(&self.db, pool => async {
             let mut tx = pool.begin().await?;
-            let mut rest = runs;
-            for size in crate::db::insert_chunks(runs.len()) {
-                let (chunk, later) = rest.split_at(size);
-                rest = later;
+            for chunk in crate::db::insert_chunks(runs) {
                 let mut q = QueryBuilder::new(
                     "INSERT INTO history (staff, at_ms, environment, method, path, endpoint_id, status, duration_ms, error, \
                      request_json, response_json, response_body) ",
@@ -453,10 +450,7 @@ impl WriterState {
                 });
                 q.build().execute(&mut *tx).await?;
             }
-            let mut rest = last_of_each.as_slice();
-            for size in crate::db::insert_chunks(last_of_each.len()) {
-                let (chunk, later) = rest.split_at(size);
-                rest = later;
+            for chunk in crate::db::insert_chunks(&last_of_each) {
                 let mut q = QueryBuilder::new(
                     "INSERT INTO staff_preferences (staff, last_environment, last_endpoint, updated_at_ms) ",
                 );
