@@ -3,6 +3,8 @@
 #   make test   unit + integration + browser tests
 #   make check  rustfmt and clippy (host and WASM), warnings are errors
 #   make dev    rebuild and reload on every change (cargo leptos watch)
+# Builds of the site go through scripts/site-build (the front end's steps without compiling
+# cargo-leptos, which only `make dev` installs).
 #   make bench  every benchmark; BENCHMARKS.md is assembled from benchmarks/sections/
 
 SHELL := /bin/bash
@@ -13,6 +15,8 @@ CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := 0.2.130
 
 CARGO_BIN := $(HOME)/.cargo/bin
+# The site builder: compiled on first use (about 2 min), then a no-op check.
+SITE_BUILD := cargo run --quiet --profile tools -p site-build --
 # npm's binaryen (wasm-opt 132) comes first: Debian's older wasm-opt silently breaks hydration.
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
@@ -29,7 +33,7 @@ run: build-tools ## Build a release (unless up to date) and serve it on 127.0.0.
 	@echo "Serving the console on http://127.0.0.1:3000 (Ctrl-C stops it)"
 	LEPTOS_SITE_ROOT=target/site ./target/release/a55-console
 
-dev: build-tools ## Watch mode: rebuild and reload on change
+dev: build-tools cargo-leptos wasm-bindgen ## Watch mode: rebuild and reload on change
 	CARGO_INCREMENTAL=1 cargo leptos watch --split
 
 test: tools test-rust test-browser leak-scan test-bundle-size ## Everything the tests need; unit, integration, browser tests and load smoke run; the leak canary scan; the bundle size budget
@@ -48,9 +52,10 @@ test-rust: wasm-target node-deps redis-server postgres-server
 	  cargo test -p app -p server --features app/ssr -- --nocapture 2>&1 | tee $(LEAK_DIR)/integration/test-output.log
 	cargo test -p app -p server --features app/ssr --bench load
 	cargo test -p app -p server --features app/ssr --bench replicas
+	cargo test -p site-build
 
 test-browser: tools
-	cargo leptos build --split
+	$(SITE_BUILD) --split
 	mkdir -p $(LEAK_DIR)
 	set -o pipefail; cd end2end && npx playwright test 2>&1 | tee $(LEAK_DIR)/browser-test-output.log
 	cp $(LEAK_DIR)/browser-test-output.log end2end/.run/playwright-output.log
@@ -64,6 +69,7 @@ leak-scan: ## Search the last test runs' logs, responses, output and databases f
 check: wasm-target ## cargo fmt --check and clippy -D warnings (server, app, and the WASM build)
 	cargo fmt --all -- --check
 	cargo clippy -p app -p server --all-targets --features app/ssr -- -D warnings
+	cargo clippy -p site-build --all-targets -- -D warnings
 	cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 # bench-overhead goes last: it fails while its target (under 1 ms added) is missed, after writing its section.
@@ -91,7 +97,7 @@ bench-compare: ## Compare diff engine on 5 MB of JSON per side, every mode
 
 # A release build: the inspector's figures are meaningless on a debug WASM.
 screenshots: tools ## The README's pictures (docs/screenshots/*.png, each under 200 KB) from the simulator
-	cargo leptos build --split
+	$(SITE_BUILD) --split
 	cd end2end && npx playwright test --config screenshots.config.ts
 
 bench-inspector: tools ## Response inspector on 1, 5 and 20 MB in chromium (BENCH_SIZES=1,5,20)
@@ -111,27 +117,27 @@ BUNDLE_SITE := target/bundle-site
 
 bundle-size: build-tools ## What each route's code costs on the wire (brotli) against benchmarks/bundle-budget.txt; writes its section
 	rm -rf $(BUNDLE_SITE)/pkg
-	LEPTOS_SITE_ROOT=$(BUNDLE_SITE) cargo leptos build --release --split --frontend-only
+	LEPTOS_SITE_ROOT=$(BUNDLE_SITE) $(SITE_BUILD) --release --split --frontend-only
 	node benchmarks/bundle-size.mjs section $(BUNDLE_SITE)/pkg
 	benchmarks/assemble.sh
 
 test-bundle-size: build-tools
 	rm -rf $(BUNDLE_SITE)/pkg
-	LEPTOS_SITE_ROOT=$(BUNDLE_SITE) cargo leptos build --release --split --frontend-only
+	LEPTOS_SITE_ROOT=$(BUNDLE_SITE) $(SITE_BUILD) --release --split --frontend-only
 	node benchmarks/bundle-size.mjs check $(BUNDLE_SITE)/pkg
 
 fmt: ## Format the code
 	cargo fmt --all
 
-build-tools: wasm-target cargo-leptos wasm-bindgen node-deps
+build-tools: wasm-target node-deps
 
 tools: build-tools chromium redis-server postgres-server
 
 wasm-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
-# Each tool is built with its crate's own release profile (cargo-leptos: fat LTO, one codegen unit).
-# Overriding it with no LTO costs more, not less (BENCHMARKS.md, "First run").
+# For `make dev` only. Built with its crate's own release profile (fat LTO, one codegen unit):
+# overriding it with no LTO costs more, not less (BENCHMARKS.md, "First run").
 cargo-leptos:
 	@if cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)"; then :; else \
 	  echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION): first run only, about 15 minutes on 2 cores"; \

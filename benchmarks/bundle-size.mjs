@@ -123,7 +123,7 @@ if (mode === 'section') {
     join(root, 'benchmarks/sections/50-bundle-size.md'),
     `## Release bundle size, per route
 
-How to rerun: \`make bundle-size\` (\`cargo leptos build --release --split --frontend-only\` into its
+How to rerun: \`make bundle-size\` (\`site-build --release --split --frontend-only\` into its
 own site directory, then \`benchmarks/bundle-size.mjs\`). CI runs the same check in \`make test\` and
 fails when a route's code is over its budget in \`benchmarks/bundle-budget.txt\`, naming each file's
 growth. A route's bytes are what a browser with an empty cache fetches for its code: the shared WASM,

@@ -41,7 +41,7 @@ if (!process.env.E2E_RUN_ID) {
 
   for (const [what, file] of [['console binary', consoleBin], ['site root', siteRoot]]) {
     if (!existsSync(file)) {
-      throw new Error(`${what} ${file} does not exist: run \`cargo leptos build\` in the repository root first ` +
+      throw new Error(`${what} ${file} does not exist: run \`make test-browser\` (or \`cargo run -p site-build --profile tools -- --split\`) in the repository root first ` +
         '(or point A55_CONSOLE_BIN / LEPTOS_SITE_ROOT at another build)');
     }
   }

@@ -320,7 +320,7 @@ function section(rows: Row[], table: string): string {
   return `## Cold load (\`end2end/bench/coldload.bench.ts\`)
 
 How to rerun: \`make bench-coldload\` (or \`make bench\`): a release build with precompressed /pkg
-(\`cargo leptos build --release --precompress --split\`, what \`make run\` serves), then Playwright
+(\`site-build --release --precompress --split\`, what \`make run\` serves), then Playwright
 drives Debian chromium against a console of the benchmark's own (one password account, the
 built-in simulator). \`BENCH_COLDLOAD_RUNS\` sets the loads per row (default 7); the raw figures,
 every load included, go to \`end2end/.run/bench-coldload.json\`.

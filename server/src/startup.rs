@@ -148,7 +148,7 @@ pub fn site_root() -> PathBuf {
         .unwrap_or(local)
 }
 
-/// Whether the front end was built with content-hashed names: cargo-leptos writes `hash.txt` next
+/// Whether the front end was built with content-hashed names: the site build writes `hash.txt` next
 /// to the executable it builds. A test binary has none, and then pages name the plain files.
 fn hash_file_present() -> bool {
     std::env::current_exe()

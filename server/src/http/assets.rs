@@ -1,5 +1,5 @@
 //! `/pkg/*`, the compiled front end: precompressed brotli or gzip by content negotiation when the
-//! build made them (`cargo leptos build --release --precompress`), content-hashed names cached for
+//! build made them (`site-build --release --precompress`), content-hashed names cached for
 //! a year (`hash-files`: a new build is a new name), anything else revalidated on every use.
 
 use std::path::Path;
@@ -35,7 +35,7 @@ async fn cache_control(request: Request, next: Next) -> Response {
     response
 }
 
-/// `name.<hash>.ext` as cargo-leptos writes it: a segment of at least 8 letters and digits
+/// `name.<hash>.ext` as the site build writes it: a segment of at least 8 letters and digits
 /// between the name and the extension.
 fn is_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or_default();
