@@ -46,6 +46,7 @@ else
 fi
 start=$(date +%s)
 # Stamped with the time the build started, so that a file edited during the build counts as changed.
+mkdir -p target/release
 rm -f "$stamp"
 touch "$stamp.next"
 cargo run --quiet --profile tools -p site-build -- --release --precompress --split
