@@ -15,8 +15,8 @@ CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := 0.2.130
 
 CARGO_BIN := $(HOME)/.cargo/bin
-# The site builder: compiled on first use (about 2 min), then a no-op check.
-SITE_BUILD := cargo run --quiet --profile tools -p site-build --
+# The site builder: compiled on first use (about 2 min, cargo shows its progress), then a no-op check.
+SITE_BUILD := cargo run --profile tools -p site-build --
 # npm's binaryen (wasm-opt 132) comes first: Debian's older wasm-opt silently breaks hydration.
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1

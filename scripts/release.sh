@@ -49,7 +49,7 @@ start=$(date +%s)
 mkdir -p target/release
 rm -f "$stamp"
 touch "$stamp.next"
-cargo run --quiet --profile tools -p site-build -- --release --precompress --split
+cargo run --profile tools -p site-build -- --release --precompress --split
 mv "$stamp.next" "$stamp"
 secs=$(($(date +%s) - start))
 echo "Release built in $((secs / 60)) min $((secs % 60)) s."
