@@ -102,20 +102,26 @@ pub fn optimise(files: &[PathBuf]) -> Result<(), Error> {
     }
 }
 
-/// Minifies the JS glue in place with esbuild (from npm, installed with the test tools).
+/// Minifies the JS glue in place with esbuild.
 pub fn minify_js(file: &Path) -> Result<(), Error> {
+    // wasm-bindgen lists the split loader once per import in one object: the same module each
+    // time, so the keys that repeat are harmless.
+    esbuild(file, file, &["--format=esm", "--allow-overwrite", "--log-override:duplicate-object-key=silent"])
+}
+
+/// Minifies `source` into `dest` with esbuild (from npm, installed with the test tools) and the
+/// given extra flags; its own messages say where a file is wrong.
+pub fn esbuild(source: &Path, dest: &Path, flags: &[&str]) -> Result<(), Error> {
     let status = Command::new("esbuild")
-        .arg(file)
-        .args(["--minify", "--format=esm", "--log-level=warning", "--allow-overwrite"])
-        // wasm-bindgen lists the split loader once per import in one object: the same module
-        // each time, so the keys that repeat are harmless.
-        .arg("--log-override:duplicate-object-key=silent")
-        .arg(format!("--outfile={}", file.display()))
+        .arg(source)
+        .args(["--minify", "--log-level=warning"])
+        .args(flags)
+        .arg(format!("--outfile={}", dest.display()))
         .status()
-        .map_err(|e| format!("cannot run esbuild to minify {}: {e}; `make node-deps` installs it", file.display()))?;
+        .map_err(|e| format!("cannot run esbuild to minify {}: {e}; `make node-deps` installs it", source.display()))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("esbuild could not minify {}", file.display()))
+        Err(format!("esbuild could not minify {}; its messages above say where", source.display()))
     }
 }

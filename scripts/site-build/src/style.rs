@@ -2,7 +2,6 @@
 
 use crate::Error;
 use std::path::Path;
-use std::process::Command;
 
 /// Browsers the minified style sheet is written for: what esbuild may rely on (and lower) when it
 /// rewrites rules. The same years as the WASM's own requirements (bulk memory, non-trapping floats).
@@ -15,17 +14,7 @@ pub fn build_style(source: &Path, dest: &Path, release: bool) -> Result<(), Erro
             .map_err(|e| format!("cannot copy {} to {}: {e}", source.display(), dest.display()))?;
         return Ok(());
     }
-    let status = Command::new("esbuild")
-        .arg(source)
-        .args(["--minify", CSS_TARGETS, "--log-level=warning"])
-        .arg(format!("--outfile={}", dest.display()))
-        .status()
-        .map_err(|e| format!("cannot run esbuild to minify {}: {e}; `make node-deps` installs it", source.display()))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("esbuild could not minify {}; its messages above say where", source.display()))
-    }
+    crate::front::esbuild(source, dest, &[CSS_TARGETS])
 }
 
 /// Copies the public files (favicon and the like) to the site's root, directories included.
