@@ -138,8 +138,9 @@ fn build_front(options: &Options, started: Instant) -> Result<(), Error> {
 
     step(started, "naming /pkg files by their content");
     let hashes = hash::hash_site(&pkg, options.split)?;
-    // The server reads the names next to its executable; only the site it serves by default gets them.
-    if options.site_root == Path::new(DEFAULT_SITE_ROOT) {
+    // The server reads the names next to its executable: written when this build makes that
+    // executable, or for the site it serves by default, never for a front end built elsewhere alone.
+    if !options.frontend_only || options.site_root == Path::new(DEFAULT_SITE_ROOT) {
         let dir = Path::new("target").join(options.server_profile_dir());
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let file = dir.join("hash.txt");
