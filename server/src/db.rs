@@ -19,6 +19,8 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::config::{PostgresStorage, Storage};
 
+mod migrations;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("cannot open the database {path}: {source}")]
@@ -165,10 +167,7 @@ async fn open_postgres(settings: &PostgresStorage) -> Result<PgPool, DbError> {
         .connect_with(options)
         .await
         .map_err(|source| DbError::Open { path: display.clone(), source })?;
-    sqlx::migrate!("./migrations-postgres")
-        .run(&pool)
-        .await
-        .map_err(|source| DbError::Migrate { path: display, source })?;
+    migrations::run(migrations::POSTGRES, &pool).await.map_err(|source| DbError::Migrate { path: display, source })?;
     Ok(pool)
 }
 
@@ -203,7 +202,7 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
         .connect_with(options)
         .await
         .map_err(|source| DbError::Open { path: display.clone(), source })?;
-    sqlx::migrate!("./migrations").run(&pool).await.map_err(|source| DbError::Migrate { path: display, source })?;
+    migrations::run(migrations::SQLITE, &pool).await.map_err(|source| DbError::Migrate { path: display, source })?;
     Ok(pool)
 }
 
