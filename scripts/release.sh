@@ -37,9 +37,9 @@ fi
 
 echo "Building the release: $reason."
 if [ ! -d target/front ] || [ ! -d target/release/deps ]; then
-  echo "  First build here: the site builder (about 2 min), then the WASM front end (its dependencies,"
-  echo "  fat LTO, the split, wasm-opt) and the server (some 450 dependencies) side by side: about"
-  echo "  15 min more on 2 idle cores. Each step is named below as it starts. See BENCHMARKS.md, \"First run\"."
+  echo "  First build here: the site builder (about 1.5 min), then the WASM front end (its dependencies,"
+  echo "  fat LTO, the split, wasm-opt: about 6 min) and the server (some 450 dependencies) side by side:"
+  echo "  about 12 min more on 2 idle cores. Each step is named below as it starts. See BENCHMARKS.md, \"First run\"."
 else
   echo "  Only what changed is rebuilt: a change to app/ rebuilds the front end (about 3 min on 2 cores)"
   echo "  and the server's crates that use it."
