@@ -169,7 +169,17 @@ What stands in the way: the shared module holds the console page (request builde
 the framework code every page uses, most of it generic code instantiated per type. Making the console
 page a lazy route too was measured: \`/login\` fell to 214 KB, but \`/\` rose to 707 KB, because
 the code it shares with the other pages moves into chunks that are optimised apart; \`/\` is the page
-staff open every day, so it stays in the main module. For reference (gzip, whole bundles): RapiDoc
+staff open every day, so it stays in the main module.
+Leptos' async hydration path, which this console never takes (it hydrates with \`hydrate_body\`), is
+in every module: each \`into_any()\` (107 in the app, and the router's for every route) stores a
+pointer to the view's \`hydrate_async\`, so none of it is dead code to the linker. Before
+\`wasm-opt\` its closures are 11 % of the main module's code. Measured on 2026-12-05 with a
+patched tachys 0.2.19 (not shipped: the issue rules out a patched framework crate; Leptos 0.9 puts
+this path behind a feature) whose \`AnyView\` hydrates synchronously: the main module 464,493 ->
+395,443 B brotli (\`/\` about 412 KB instead of 481 KB), the route and on-use chunks 21 to 35 %
+smaller, all code 978,485 -> 769,568 B. Still above 300 KB: serde_json deserialisation of 41
+wire structs is another 8 % of the code before \`wasm-opt\`, and the rest is the reactive
+system's and the views' generic code per type. For reference (gzip, whole bundles): RapiDoc
 218 KB, Swagger UI 565 KB, Scalar 989 KB.
 `,
   );
