@@ -5,6 +5,7 @@
 mod assets;
 mod audit;
 mod bodies;
+mod gzip;
 mod health;
 mod login;
 mod metrics;
@@ -17,7 +18,7 @@ use axum::{middleware, Router};
 use http::header::{self, HeaderValue};
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::compression::predicate::{And, DefaultPredicate, Predicate as _, SizeAbove};
+use tower_http::compression::predicate::{And, DefaultPredicate, SizeAbove};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -48,19 +49,20 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(web::secure_removal_cookie))
         .layer(middleware::from_fn_with_state(state.origins.clone(), web::request_guard))
         .layer(middleware::from_fn_with_state(state.origins.clone(), web::security_headers))
+        .layer(middleware::from_fn(gzip::compress_whole))
         .layer(compression())
         .with_state(state)
 }
 
 /// Pages, server-function answers and stored bodies, compressed when the client asks (assets under
-/// /pkg come precompressed and pass through). The fastest levels: these answers are made per
-/// request, and gzip at level 1 already takes most of the bytes off JSON. Nothing a page carries is
-/// a secret an attacker could guess byte by byte through sizes (BREACH): no CSRF token is in a body
-/// (the check is a header), and tokens and client secrets never reach the browser.
+/// /pkg come precompressed and pass through). Whole answers are gzipped by `gzip::compress_whole`
+/// first; this layer takes the rest (streams, answers above its one-shot limit, clients that refuse
+/// gzip). The fastest levels: these answers are made per request, and level 1 already takes most of
+/// the bytes off JSON. Nothing a page carries is a secret an attacker could guess byte by byte
+/// through sizes (BREACH): no CSRF token is in a body (the check is a header), and tokens and client
+/// secrets never reach the browser.
 fn compression() -> CompressionLayer<And<DefaultPredicate, SizeAbove>> {
-    CompressionLayer::new()
-        .quality(CompressionLevel::Fastest)
-        .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)))
+    CompressionLayer::new().quality(CompressionLevel::Fastest).compress_when(gzip::predicate())
 }
 
 /// server_fn answers every error it raises itself (arguments that do not decode, for one) with 500;

@@ -361,6 +361,18 @@ async fn pages_and_large_answers_are_compressed_when_the_client_asks_and_small_o
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut decoded).unwrap();
     let response: app::wire::ExecuteResponse = serde_json::from_str(&decoded).unwrap();
     assert_eq!(response.status, 200);
+    // A whole answer is gzipped in one call even when brotli is offered too (as browsers do).
+    let browser = answer("gzip, deflate, br, zstd").await.unwrap();
+    assert_eq!(browser.headers()["content-encoding"], "gzip");
+    assert!(browser.headers()["vary"].to_str().unwrap().contains("accept-encoding"));
+    let length: usize = browser.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    assert_eq!(browser.bytes().await.unwrap().len(), length, "the length sent is the compressed one");
+    let refused = answer("br;q=1, gzip;q=0").await.unwrap();
+    assert_eq!(
+        refused.headers()["content-encoding"],
+        "br",
+        "a client that refuses gzip gets the streaming layer's brotli"
+    );
     // Under a kilobyte stays as it is: compressing it costs more than it saves.
     let small = raw.get(format!("{}/healthz", console.base)).header("accept-encoding", "gzip").send().await.unwrap();
     assert!(!small.headers().contains_key("content-encoding"));
