@@ -15,6 +15,9 @@ use support::{ms, quantile, Rig, RigOptions, StaffSession};
 
 const WARM_UP: usize = 300;
 const PAIRS: usize = 5_000;
+/// Pairs of the same request for one charge (an answer of about 1.6 KB instead of 16 KB): what the
+/// console adds whatever the size of the answer.
+const SMALL_PAIRS: usize = 2_000;
 const THROUGHPUT_CLIENTS: usize = 32;
 const THROUGHPUT_TIME: Duration = Duration::from_secs(10);
 /// Targets: what the console may add to the median and the 90th percentile request on loopback,
@@ -38,7 +41,8 @@ struct Direct {
 }
 
 impl Direct {
-    async fn new(rig: &Rig) -> Self {
+    /// `limit`: how many charges the page asks for (the console's request must ask the same).
+    async fn new(rig: &Rig, limit: usize) -> Self {
         let http = reqwest::Client::builder().no_proxy().gzip(true).build().unwrap();
         let token: serde_json::Value = http
             .post(rig.sim.token_url())
@@ -54,7 +58,7 @@ impl Direct {
             .await
             .unwrap();
         let access = token["access_token"].as_str().expect("an access token").to_owned();
-        let url = format!("{}bank/wallet/charges/?wallet_uuid={}&limit=10", rig.sim.api_base(), support::WALLET);
+        let url = format!("{}bank/wallet/charges/?wallet_uuid={}&limit={limit}", rig.sim.api_base(), support::WALLET);
         Self { http, url, authorization: format!("Bearer {access}") }
     }
 
@@ -178,7 +182,7 @@ fn verdict(met: bool) -> &'static str {
     }
 }
 
-fn report(pairs: &Pairs, console_rate: f64, direct_rate: f64) -> String {
+fn report(pairs: &Pairs, small: Option<&Pairs>, console_rate: f64, direct_rate: f64) -> String {
     let (median_added, p90_added) = (quantile(&pairs.added, 0.5), quantile(&pairs.added, 0.9));
     let ratio = quantile(&pairs.console, 0.5).as_secs_f64() / quantile(&pairs.direct, 0.5).as_secs_f64();
     let mut report = String::new();
@@ -203,6 +207,17 @@ fn report(pairs: &Pairs, console_rate: f64, direct_rate: f64) -> String {
         quantile(&pairs.added, 0.99) * 1e3
     )
     .unwrap();
+    if let Some(small) = small {
+        writeln!(
+            report,
+            "| added for a one-charge answer (about 1.6 KB; {} more pairs) | {:.2} ms | {:.2} ms | {:.2} ms |",
+            small.added.len(),
+            quantile(&small.added, 0.5) * 1e3,
+            quantile(&small.added, 0.9) * 1e3,
+            quantile(&small.added, 0.99) * 1e3
+        )
+        .unwrap();
+    }
     writeln!(
         report,
         "\nRatio of the medians (console / direct): {ratio:.1}×. Median added: {:.2} ms (target: at most {:.1} ms, {}). \
@@ -238,16 +253,26 @@ async fn main() {
     })
     .await;
     let session = StaffSession::login(&rig.base, &support::staff_name(0)).await;
-    let direct = std::sync::Arc::new(Direct::new(&rig).await);
+    let direct = std::sync::Arc::new(Direct::new(&rig, 10).await);
     let request = support::list_charges();
 
     if let Some(pairs) = profiling_pairs() {
         let pairs = interleaved(&direct, &session, &request, pairs, 0).await;
         rig.shutdown().await;
-        println!("{}", report(&pairs, 0.0, 0.0));
+        println!("{}", report(&pairs, None, 0.0, 0.0));
         return;
     }
     let pairs = interleaved(&direct, &session, &request, PAIRS, PAIRS).await;
+    let small = {
+        let direct = Direct::new(&rig, 1).await;
+        let mut request = request.clone();
+        for (name, value) in &mut request.query {
+            if name == "limit" {
+                *value = "1".into();
+            }
+        }
+        interleaved(&direct, &session, &request, SMALL_PAIRS, 0).await
+    };
     let console_rate = {
         let (session, request) = (session.clone(), request.clone());
         throughput(move || {
@@ -266,7 +291,7 @@ async fn main() {
     };
     rig.shutdown().await;
 
-    let report = report(&pairs, console_rate, direct_rate);
+    let report = report(&pairs, Some(&small), console_rate, direct_rate);
     println!("{report}");
     if support::is_bench_run() {
         let section = format!(
@@ -277,7 +302,8 @@ async fn main() {
              the same Bearer token and headers) sent directly with reqwest to the simulator, and through the\n\
              console binary (`bench` profile, its own process) as `POST /api/execute` with the session cookie\n\
              and anti-CSRF header. The order inside each pair alternates. \"Added\" is the per-pair\n\
-             difference, so both sides see the same moment of a busy machine. Through the console a request\n\
+             difference, so both sides see the same moment of a busy machine. {SMALL_PAIRS} more pairs ask for one\n\
+             charge (about 1.6 KB of JSON), so that what the console adds whatever the answer's size shows apart. Through the console a request\n\
              also passes the session and login checks, guard rails, the token cache, the body store, the\n\
              history row in SQLite, the audit queue and one log line; the direct side skips all of that.\n\
              The throughput run shares the machine's cores between the 32 senders, the simulator (both in\n\
