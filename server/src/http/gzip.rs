@@ -1,12 +1,13 @@
-//! Gzip for answers the server holds whole (server-function JSON, stored bodies, pages): compressed
-//! in one call by a compressor each thread keeps, in front of tower-http's streaming compression.
+//! Gzip for answers the server holds whole (server-function JSON, stored bodies): compressed in
+//! one call by a compressor each thread keeps, in front of tower-http's streaming compression.
 //!
 //! Why not leave it all to the streaming layer: it builds a fresh deflate state for every answer
 //! (a few hundred KB, allocated, zeroed and given back each time). For the 16 KB answer of the
-//! overhead benchmark that set-up cost more than the compression itself: about 200 µs an answer
-//! against about 40 µs for libdeflate's one-shot gzip on a compressor kept per thread, whose output
-//! is also a sixth smaller. Answers of unknown length (streams) or above `ONE_SHOT_LIMIT` still go
-//! through the streaming layer, which also serves brotli to clients that refuse gzip.
+//! overhead benchmark that set-up cost more than the compression itself: 137 µs an answer against
+//! 26 µs for libdeflate's one-shot gzip on a compressor kept per thread, whose output is also a
+//! sixth smaller (BENCHMARKS.md, "Overhead"). Answers of unknown length (pages, which Leptos
+//! streams; other streams) or above `ONE_SHOT_LIMIT` still go through the streaming layer, which
+//! also serves brotli to clients that refuse gzip.
 
 use std::cell::RefCell;
 
@@ -100,7 +101,7 @@ fn add_vary(headers: &mut HeaderMap) {
 
 /// True when `Accept-Encoding` accepts gzip (RFC 9110 §12.5.3): `gzip` or `x-gzip` with a weight
 /// above zero, or `*` above zero when gzip is not named. No header means no compression.
-pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+fn accepts_gzip(headers: &HeaderMap) -> bool {
     let (mut named, mut any) = (None::<bool>, None::<bool>);
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(value) = value.to_str() else { continue };
