@@ -288,7 +288,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
     if let Some(store) = sessions.on_database() {
         background.push(tokio::spawn(purge_expired_sessions(store.clone())));
     }
-    let state = AppState {
+    let state = AppState::new(crate::state::Parts {
         leptos: leptos_options(addr),
         service,
         access,
@@ -296,7 +296,7 @@ pub async fn start(config: Config, listener: TcpListener, clock: SharedClock) ->
         origins: Arc::new(Origins::new(config.public_url.as_ref(), Some(addr))),
         db: db.clone(),
         metrics,
-    };
+    });
     let router = crate::http::router(state);
 
     let (tx, rx) = oneshot::channel::<()>();

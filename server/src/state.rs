@@ -13,8 +13,13 @@ use crate::auth::StaffAccess;
 use crate::metrics::Metrics;
 use crate::service::ConsoleService;
 
+/// Cloned for every request (axum hands each handler its own copy), so it is one shared pointer:
+/// one reference count to bump instead of one per part and per string of the Leptos options.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+/// The parts, built once.
+pub struct Parts {
     pub leptos: LeptosOptions,
     pub service: Arc<ConsoleService>,
     pub access: Arc<StaffAccess>,
@@ -25,6 +30,10 @@ pub struct AppState {
 }
 
 impl AppState {
+    pub fn new(parts: Parts) -> Self {
+        Self(Arc::new(parts))
+    }
+
     /// The service as the server functions see it (the port `app` defines).
     pub fn backend(&self) -> SharedBackend {
         self.service.clone()
@@ -32,6 +41,14 @@ impl AppState {
 
     pub fn staff(&self) -> SharedStaff {
         self.access.clone()
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
     }
 }
 
