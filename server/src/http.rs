@@ -41,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_status))
         // Each middleware is given only the part of the state it reads: axum clones a middleware's
-        // state for every request, and the whole `AppState` is some thirty reference counts.
+        // state for every request.
         .layer(middleware::from_fn_with_state(state.service.clone(), crate::masking::demo_shared::read_per_request))
         .layer(middleware::from_fn_with_state(state.access.clone(), web::gate))
         .layer(session_layer(&state))
