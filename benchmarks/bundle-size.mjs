@@ -181,6 +181,18 @@ smaller, all code 978,485 -> 769,568 B. Still above 300 KB: serde_json deseriali
 wire structs is another 8 % of the code before \`wasm-opt\`, and the rest is the reactive
 system's and the views' generic code per type. For reference (gzip, whole bundles): RapiDoc
 218 KB, Swagger UI 565 KB, Scalar 989 KB.
+
+Why 300 KB for \`/\` is out of reach on Leptos 0.8 (measured 2026-12-05, later): a name-section
+analysis of the release WASM before \`wasm-opt\` (all modules) puts deserialisation (serde_json's
+visitors and \`deserialize_struct\` for every wire type, 717 functions) at 11.2 % of the code and
+the async hydration closures at 11.4 %. If a lighter codec removed every byte of the former (it
+cannot: the types must still be decoded) and Leptos 0.9 removed the latter, \`/\` would still be
+about 360 KB. The shared framework and shell alone are about 214 KB (the lazy console page
+measurement above), so the console page's own code would have to fit in about 86 KB against about
+266 KB now. On crates.io Leptos 0.9 exists only as release candidates (\`0.9.0-rc1\`).
+Tried and not kept: \`opt-level = "s"\` for the WASM instead of \`"z"\` (\`/\` 528,455 B
+brotli against 480,624 B: more inlining, more code); a second \`wasm-opt -Oz --converge\` pass on
+the main module (464,493 -> 462,123 B brotli, 0.5 %, for 32 s more of build).
 `,
   );
   console.log('wrote benchmarks/sections/50-bundle-size.md');
