@@ -26,7 +26,7 @@ use crate::auth::web::{self, SESSION_COOKIE};
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let shell_options = state.leptos.clone();
     Router::new()
         .merge(health::routes())
@@ -52,6 +52,18 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(gzip::compress_whole))
         .layer(compression())
         .with_state(state)
+}
+
+/// The pages' routes, worked out once per process.
+///
+/// Working them out renders the app with resource loading switched off by a flag Leptos keeps for
+/// the whole process (`leptos_server`'s `SuppressResourceLoad`, 0.8): a resource of a page being
+/// rendered at that moment on another thread waits forever, and that page never finishes. Every
+/// router of the process waits here until the one list exists, so no page renders while it is
+/// made. One router per process in production; tests start many consoles side by side.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Pages, server-function answers and stored bodies, compressed when the client asks (assets under

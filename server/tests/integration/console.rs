@@ -1,6 +1,7 @@
 //! Integration tests of the console as a whole: pages, server functions, tokens and the proxy.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +25,40 @@ async fn the_home_page_renders_environments_and_catalog_with_no_configuration() 
     assert!(html.contains(r#"data-testid="endpoint-listWallets""#));
     assert!(html.contains("/pkg/a55-console.js"));
     assert!(!html.contains("eyJ"), "no token-shaped text in the page");
+    console.console.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_page_is_sent_to_its_end_while_other_consoles_start_in_the_same_process() {
+    // Another thread keeps starting consoles (each builds its router), as tests side by side do.
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(AtomicUsize::new(0));
+    let starter = {
+        let (stop, started) = (stop.clone(), started.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                runtime.block_on(async { TestConsole::simulator_only().await.console.shutdown().await });
+                started.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let console = TestConsole::simulator_only().await;
+    let mut loads = 0;
+    // Eight pages at a time, until at least 30 consoles started meanwhile.
+    while started.load(Ordering::Relaxed) < 30 {
+        let pages = (0..8).map(|_| async {
+            let load = async { console.http.get(&console.base).send().await.unwrap().text().await.unwrap() };
+            tokio::time::timeout(Duration::from_secs(10), load).await
+        });
+        for page in futures::future::join_all(pages).await {
+            let page = page.unwrap_or_else(|_| panic!("a load of / never ended ({loads} ended before)"));
+            assert!(page.ends_with("__INCOMPLETE_CHUNKS=[];</script>"), "{}", &page[page.len() - 300..]);
+            loads += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    starter.join().unwrap();
     console.console.shutdown().await;
 }
 

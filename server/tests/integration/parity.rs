@@ -666,7 +666,16 @@ async fn a_scheduled_suite_runs_as_the_console_once_its_interval_and_jitter_pass
     clock.advance(Duration::from_secs(10 * 60 + 31));
     let second = wait_for_run(&last_run, Some(first.id)).await;
     assert!(second.id > first.id);
-    let audit = audit_rows_of(&console, "parity_run").await;
+    // The run is stored before its audit row is written (the row names the run), so the second
+    // row may trail the run by a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let audit = loop {
+        let audit = audit_rows_of(&console, "parity_run").await;
+        if audit.len() >= 2 || Instant::now() >= deadline {
+            break audit;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(audit.iter().map(|(actor, _, _)| actor.as_str()).collect::<Vec<_>>(), ["console", "console"]);
     console.console.shutdown().await;
 }
