@@ -370,7 +370,7 @@ async fn a_401_from_the_api_replaces_the_cached_token_so_the_next_request_uses_a
 async fn pages_and_large_answers_are_compressed_when_the_client_asks_and_small_ones_are_not() {
     let console = TestConsole::simulator_only().await;
     // A client that keeps the encoding as sent (no automatic decoding).
-    let raw = reqwest::Client::builder().no_gzip().no_brotli().build().unwrap();
+    let raw = reqwest::Client::builder().no_gzip().no_brotli().timeout(Duration::from_secs(60)).build().unwrap();
     let page = raw.get(format!("{}/", console.base)).header("accept-encoding", "br, gzip").send().await.unwrap();
     assert_eq!(page.headers()["content-encoding"], "br");
     assert_eq!(page.headers()["cache-control"], "no-store");

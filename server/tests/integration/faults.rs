@@ -23,14 +23,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 const MARGIN: Duration = Duration::from_millis(1_500);
 const CAP: u64 = 1 << 20;
 
-/// A port nothing listens on (bound, then released).
-async fn closed_port() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    addr.to_string()
-}
-
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -114,7 +106,7 @@ async fn api_fault_console(upstream: &FaultServer) -> TestConsole {
     let mut raw = RawConfig::default();
     raw.environments.insert("faulty".into(), fault_env(upstream));
     let mut closed = fault_env(upstream);
-    closed.api_base = Some(format!("http://{}/api/v1/", closed_port().await));
+    closed.api_base = Some(format!("http://{}/api/v1/", closed_port()));
     raw.environments.insert("closed".into(), closed);
     let vars = Vars(HashMap::from([("FAULT_SECRET".to_owned(), FAULT_SECRET.to_owned())]));
     TestConsole::start(raw, vars, Arc::new(SystemClock)).await
@@ -385,7 +377,7 @@ async fn a_refused_or_slow_token_endpoint_is_reported_or_waited_for_within_the_t
     let upstream = FaultServer::start(vec![("/api/v1/ok", ok_json())]).await;
     let mut raw = RawConfig::default();
     let mut env = fault_env(&upstream);
-    env.token_url = Some(format!("http://{}/oauth2/token", closed_port().await));
+    env.token_url = Some(format!("http://{}/oauth2/token", closed_port()));
     raw.environments.insert("faulty".into(), env);
     let vars = Vars(HashMap::from([("FAULT_SECRET".to_owned(), FAULT_SECRET.to_owned())]));
     let console = TestConsole::start(raw, vars, Arc::new(SystemClock)).await;

@@ -415,8 +415,7 @@ async fn local_accounts_are_break_glass_behind_the_provider_and_can_be_turned_of
 
 #[tokio::test]
 async fn start_up_names_the_issuer_it_cannot_discover() {
-    // A port nothing listens on (bound, then released).
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = crate::support::closed_port();
     let mut raw = RawConfig::default();
     raw.auth.oidc = Some(RawOidc {
         issuer: Some(format!("http://{closed}")),

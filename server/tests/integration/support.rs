@@ -132,6 +132,18 @@ impl TestConsole {
     }
 }
 
+/// A loopback address that refuses every connection until the test process ends: a socket bound to
+/// it that never listens, kept for the whole run. A port bound and then released could be taken by
+/// another test's server in the meantime, which would then answer instead of refusing.
+pub fn closed_port() -> std::net::SocketAddr {
+    static HELD: std::sync::Mutex<Vec<tokio::net::TcpSocket>> = std::sync::Mutex::new(Vec::new());
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let addr = socket.local_addr().unwrap();
+    HELD.lock().unwrap().push(socket);
+    addr
+}
+
 /// A client that sends the console's anti-CSRF header, as the browser's server-function client does.
 pub fn csrf_client() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
@@ -142,6 +154,9 @@ pub fn csrf_client() -> reqwest::Client {
         .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
         .no_gzip()
+        // An answer that stalls fails its test within a minute instead of holding the whole run
+        // until CI's limit (no request here takes more than a few seconds).
+        .timeout(Duration::from_secs(60))
         .build()
         .unwrap()
 }

@@ -258,10 +258,10 @@ async fn the_token_page_functions_show_details_refresh_and_forget_without_the_to
 async fn the_backoff_error_reaches_staff_once_the_token_endpoint_is_down() {
     let sandbox = standalone("s", Duration::from_secs(3600)).await;
     let mut raw = RawConfig::default();
-    raw.environments.insert("sandbox".into(), remote_env(&sandbox, "sandbox", "SB"));
+    let mut env = remote_env(&sandbox, "sandbox", "SB");
+    env.token_url = Some(format!("http://{}/oauth2/token", closed_port()));
+    raw.environments.insert("sandbox".into(), env);
     let vars = Vars(HashMap::from([("SB".into(), "s".into())]));
-    // Nothing listens on the token URL any more once the simulator is gone.
-    sandbox.shutdown().await;
     let console = TestConsole::start(raw, vars, Arc::new(SystemClock)).await;
     let (status, first, _) = console.execute_error(&list_charges("sandbox", 1)).await;
     assert_eq!(status, 502);
@@ -272,6 +272,7 @@ async fn the_backoff_error_reaches_staff_once_the_token_endpoint_is_down() {
         .to_string()
         .starts_with("no valid token for sandbox: the token endpoint for sandbox could not be reached"));
     console.console.shutdown().await;
+    sandbox.shutdown().await;
 }
 
 /// The independent OAuth2 server (npm `oauth2-mock-server`, see `end2end/oauth2-mock.mjs`), or `None`
