@@ -15,7 +15,7 @@ use leptos::server_fn::response::browser::BrowserResponse;
 pub const CSRF_HEADER: &str = "x-a55-csrf";
 pub const CSRF_VALUE: &str = "1";
 
-/// Every server function of the console names this client (`#[server(client = CsrfClient)]`).
+/// Every server function of the console names this client (`#[server(output = crate::codec::LiteJson, client = CsrfClient)]`).
 pub struct CsrfClient;
 
 impl<E, IS, OS> Client<E, IS, OS> for CsrfClient

@@ -11,6 +11,7 @@ pub const OUTPUT_NAME: &str = "a55-console";
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod codec;
 pub mod csrf;
 pub mod format;
 pub mod inspect;

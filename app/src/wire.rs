@@ -15,12 +15,33 @@ pub use parity::*;
 pub mod spec;
 pub use spec::*;
 
+/// A JSON document carried as it is (a body schema, a token's claims or header).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JsonDocument(pub serde_json::Value);
+
+impl serde_lite::Deserialize for JsonDocument {
+    fn deserialize(value: &serde_lite::Intermediate) -> Result<Self, serde_lite::Error> {
+        Ok(Self(crate::codec::to_value(value)))
+    }
+}
+
+impl std::ops::Deref for JsonDocument {
+    type Target = serde_json::Value;
+
+    fn deref(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
 /// What kind of a55 deployment an environment points at. Production gets the loudest UI.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum EnvironmentKind {
+    #[serde(rename = "simulator")]
     Simulator,
+    #[serde(rename = "sandbox")]
     Sandbox,
+    #[serde(rename = "production")]
     Production,
 }
 
@@ -35,7 +56,7 @@ impl EnvironmentKind {
 }
 
 /// An environment as staff see it: an id the server resolves, never a URL the browser could choose.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct EnvironmentView {
     pub id: String,
     pub label: String,
@@ -50,7 +71,7 @@ pub struct EnvironmentView {
 }
 
 /// Guard rails of one environment as they apply to the caller.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct GuardView {
     /// Methods the caller may send here; empty means none.
     pub methods: Vec<String>,
@@ -59,16 +80,18 @@ pub struct GuardView {
     pub read_only: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum ParamLocation {
+    #[serde(rename = "path")]
     Path,
+    #[serde(rename = "query")]
     Query,
+    #[serde(rename = "header")]
     Header,
 }
 
 /// One parameter of a catalog operation, reduced to what a form needs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct Parameter {
     pub name: String,
     pub location: ParamLocation,
@@ -85,7 +108,7 @@ pub struct Parameter {
 }
 
 /// One operation of the catalog.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct Endpoint {
     /// Stable id: the operationId, or `METHOD path` when the document has none.
     pub id: String,
@@ -100,7 +123,7 @@ pub struct Endpoint {
     pub body_example: Option<String>,
     /// JSON schema of the request body with `$ref`s resolved (recursion cut at a fixed depth).
     #[serde(default)]
-    pub body_schema: Option<serde_json::Value>,
+    pub body_schema: Option<JsonDocument>,
     pub needs_token: bool,
     pub writes: bool,
     /// Where the catalog's author found this operation, and how sure they are.
@@ -114,7 +137,7 @@ pub struct Endpoint {
 }
 
 /// The state of one catalog document.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct CatalogSource {
     pub name: String,
     pub loaded: bool,
@@ -125,28 +148,31 @@ pub struct CatalogSource {
     pub environment: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct Catalog {
     pub endpoints: Vec<Endpoint>,
     pub sources: Vec<CatalogSource>,
 }
 
 /// Where an environment's cached access token stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum TokenState {
     /// No token has been requested yet (tokens are fetched on first use only).
+    #[serde(rename = "empty")]
     Empty,
     /// Valid and outside the refresh window.
+    #[serde(rename = "fresh")]
     Fresh,
     /// Valid but inside the refresh skew: served while one refresh runs.
+    #[serde(rename = "stale")]
     Stale,
     /// Past its expiry: the next request waits on a refresh.
+    #[serde(rename = "expired")]
     Expired,
 }
 
 /// Token *metadata* for the UI. Never the token itself.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct TokenView {
     pub environment: String,
     pub state: TokenState,
@@ -162,13 +188,13 @@ pub struct TokenView {
     /// A few hex characters of a hash of the token: enough to tell tokens apart, useless to an attacker.
     pub fingerprint: Option<String>,
     /// Decoded JWT claims (the signature and the raw token never leave the server).
-    pub claims: Option<serde_json::Value>,
+    pub claims: Option<JsonDocument>,
     /// Why the last token request failed, if it did.
     pub last_error: Option<String>,
 }
 
 /// A request staff want to send, as the browser describes it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct ExecuteRequest {
     /// Environment id (resolved on the server).
     pub environment: String,
@@ -187,7 +213,7 @@ pub struct ExecuteRequest {
 }
 
 /// What came back from upstream, already filtered for the browser.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct ExecuteResponse {
     pub status: u16,
     pub status_text: String,
@@ -249,15 +275,16 @@ pub struct ExecuteResponse {
 pub const INLINE_BODY_LIMIT: usize = 64 * 1024;
 
 /// One step of a normalized JSONPath.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum PathStep {
+    #[serde(rename = "name")]
     Name(String),
+    #[serde(rename = "index")]
     Index(u64),
 }
 
 /// One node a JSONPath query selected.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct JsonPathMatch {
     /// RFC 9535 normalized path, e.g. `$['data'][0]['status']`.
     pub path: String,
@@ -271,7 +298,7 @@ pub struct JsonPathMatch {
 pub const JSONPATH_MAX_MATCHES: usize = 1_000;
 pub const JSONPATH_VALUE_PREVIEW: usize = 400;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct JsonPathAnswer {
     pub total: usize,
     pub matches: Vec<JsonPathMatch>,
@@ -279,47 +306,49 @@ pub struct JsonPathAnswer {
 }
 
 /// Why the console asked a token endpoint for a token (or dropped one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum TokenEventReason {
     /// No token yet (first use, or after "forget").
+    #[serde(rename = "cold")]
     Cold,
     /// Inside the refresh skew: refreshed in the background while the cached token was served.
+    #[serde(rename = "stale")]
     Stale,
     /// Past its expiry: callers waited for this request.
+    #[serde(rename = "expired")]
     Expired,
     /// The API answered 401 to the cached token.
+    #[serde(rename = "unauthorized")]
     Unauthorized,
     /// Staff asked for it on the token page.
+    #[serde(rename = "manual")]
     Manual,
     /// The client secret changed, so the token obtained with the old one was dropped.
+    #[serde(rename = "rotation")]
     Rotation,
 }
 
 /// How a token event ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
+#[serde(tag = "kind")]
 pub enum TokenEventOutcome {
-    Obtained {
-        fingerprint: String,
-        lifetime_secs: u64,
-    },
-    Failed {
-        error: String,
-    },
+    #[serde(rename = "obtained")]
+    Obtained { fingerprint: String, lifetime_secs: u64 },
+    #[serde(rename = "failed")]
+    Failed { error: String },
     /// This replica took the token another replica requested, from the shared cache: no request.
-    Adopted {
-        fingerprint: String,
-        lifetime_secs: u64,
-    },
+    #[serde(rename = "adopted")]
+    Adopted { fingerprint: String, lifetime_secs: u64 },
     /// Staff dropped the cached token.
+    #[serde(rename = "forgotten")]
     Forgotten,
     /// The cached token was dropped because the secret it was obtained with changed.
+    #[serde(rename = "dropped")]
     Dropped,
 }
 
 /// One entry of an environment's token history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct TokenEvent {
     /// Unix milliseconds.
     pub at_ms: i64,
@@ -333,7 +362,7 @@ pub struct TokenEvent {
 }
 
 /// Where an environment's token is cached.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum TokenCache {
     /// Each replica requests and keeps its own token (no Redis, or no state key).
     #[default]
@@ -345,11 +374,11 @@ pub enum TokenCache {
 }
 
 /// Everything the token page shows for one environment. Never the token or the secret.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct TokenDetails {
     pub token: TokenView,
     /// Decoded JWT header (`alg`, `kid`, ...): the signature is never decoded or sent.
-    pub header: Option<serde_json::Value>,
+    pub header: Option<JsonDocument>,
     /// Newest first; with a shared cache, every replica's.
     pub events: Vec<TokenEvent>,
     /// Configured refresh skew.
@@ -370,7 +399,7 @@ pub struct TokenDetails {
 }
 
 /// Errors a server function can return. Messages are written for staff and never contain secrets.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error, serde_lite::Deserialize)]
 pub enum ConsoleError {
     #[error("unknown environment {0:?}")]
     UnknownEnvironment(String),
@@ -441,14 +470,16 @@ impl ConsoleError {
 }
 
 /// A staff role. Each environment may override it per person in config.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum Role {
     /// Simulator and sandbox, read-only methods.
+    #[serde(rename = "viewer")]
     Viewer,
     /// Sandbox with every method, production read-only.
+    #[serde(rename = "operator")]
     Operator,
     /// Everything, plus the audit trail and reveals.
+    #[serde(rename = "admin")]
     Admin,
 }
 
@@ -472,7 +503,7 @@ impl Role {
 }
 
 /// Who is using the console, as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct StaffView {
     pub name: String,
     pub role: Role,
@@ -481,7 +512,7 @@ pub struct StaffView {
 }
 
 /// What the login page offers.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct LoginOptions {
     /// Sign-in through the company's identity provider, offered first.
     pub provider: Option<ProviderSignIn>,
@@ -489,7 +520,7 @@ pub struct LoginOptions {
     pub password: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct ProviderSignIn {
     /// "Sign in with <name>".
     pub name: String,
@@ -498,7 +529,7 @@ pub struct ProviderSignIn {
 }
 
 /// Filters of the audit page; every field is optional.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct AuditFilter {
     pub actor: Option<String>,
     pub environment: Option<String>,
@@ -515,7 +546,7 @@ pub struct AuditFilter {
 }
 
 /// One row of the audit trail.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct AuditRecord {
     pub id: i64,
     /// Unix milliseconds, UTC.
@@ -535,7 +566,7 @@ pub struct AuditRecord {
 }
 
 impl leptos::server_fn::error::FromServerFnError for ConsoleError {
-    type Encoder = leptos::server_fn::codec::JsonEncoding;
+    type Encoder = crate::codec::LiteJsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
         use leptos::server_fn::error::ServerFnErrorErr;

@@ -8,7 +8,7 @@ pub mod live;
 
 use std::path::PathBuf;
 
-use app::wire::{Catalog, CatalogSource, Endpoint, ParamLocation, Parameter};
+use app::wire::{Catalog, CatalogSource, Endpoint, JsonDocument, ParamLocation, Parameter};
 use openapiv3::{OpenAPI, ReferenceOr};
 use serde_json::Value;
 
@@ -155,7 +155,7 @@ pub fn parse_document(name: &str, text: &str) -> Result<Vec<Endpoint>, CatalogEr
                 tag: operation.tags.first().cloned().unwrap_or_else(|| "Other".to_owned()),
                 parameters,
                 body_example: body_example(&document, &raw, operation),
-                body_schema: body_schema(&raw, path, &method),
+                body_schema: body_schema(&raw, path, &method).map(JsonDocument),
                 needs_token,
                 source: extension("x-a55-source"),
                 confidence: extension("x-a55-confidence"),

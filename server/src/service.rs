@@ -14,7 +14,7 @@ mod token;
 use std::sync::Arc;
 
 use app::backend::Caller;
-use app::wire::{Catalog, ConsoleError, ExecuteRequest, Role, TokenView};
+use app::wire::{Catalog, ConsoleError, ExecuteRequest, JsonDocument, Role, TokenView};
 
 use crate::access;
 use crate::audit::{AuditEvent, AuditLog};
@@ -173,7 +173,7 @@ impl ConsoleService {
     /// Token metadata for a shared screen in demo mode.
     fn token_view_for(&self, caller: &Caller, mut view: TokenView) -> TokenView {
         if self.masking.demo.is_on(caller) {
-            view.claims = view.claims.as_ref().map(mask::mask_claims);
+            view.claims = view.claims.as_ref().map(|claims| JsonDocument(mask::mask_claims(claims)));
         }
         view
     }

@@ -20,7 +20,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use app::wire::{TokenCache, TokenDetails, TokenEvent, TokenEventOutcome, TokenEventReason, TokenState, TokenView};
+use app::wire::{
+    JsonDocument, TokenCache, TokenDetails, TokenEvent, TokenEventOutcome, TokenEventReason, TokenState, TokenView,
+};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -581,7 +583,7 @@ impl TokenBroker {
                     lifetime_secs: Some(token.lifetime.as_secs()),
                     refresh_in_secs: Some(token.refresh_at.saturating_duration_since(now).as_secs_f64()),
                     fingerprint: Some(token.fingerprint.clone()),
-                    claims: token.claims.clone(),
+                    claims: token.claims.clone().map(JsonDocument),
                     last_error,
                 }
             }
@@ -595,7 +597,7 @@ impl TokenBroker {
         let now = self.clock.now();
         TokenDetails {
             token: self.view_of(source, &guard),
-            header: guard.token.as_ref().and_then(|t| t.header.clone()),
+            header: guard.token.as_ref().and_then(|t| t.header.clone()).map(JsonDocument),
             events: guard.events.snapshot(),
             refresh_skew_secs: source.refresh_skew.as_secs(),
             effective_skew_secs: guard.token.as_ref().map(|t| (t.expires_at - t.refresh_at).as_secs()),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{ExecuteRequest, ExecuteResponse};
 
 /// A partner's curl command turned into a draft, plus what was dropped or guessed on the way.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct CurlImport {
     /// Environment matched by host; `endpoint_id` set when a catalog operation matched.
     pub request: ExecuteRequest,
@@ -16,12 +16,15 @@ pub struct CurlImport {
     pub notices: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum SnippetLanguage {
+    #[serde(rename = "curl")]
     Curl,
+    #[serde(rename = "python")]
     Python,
+    #[serde(rename = "java_script")]
     JavaScript,
+    #[serde(rename = "rust")]
     Rust,
 }
 
@@ -48,14 +51,14 @@ impl SnippetLanguage {
 }
 
 /// Code that reproduces the current request outside the console, token step included.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct Snippet {
     pub language: SnippetLanguage,
     pub code: String,
 }
 
 /// One run in the history list.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct HistoryEntry {
     pub id: i64,
     /// Unix milliseconds.
@@ -76,7 +79,7 @@ pub struct HistoryEntry {
 }
 
 /// One run with everything needed to look at it again or run it again.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct HistoryDetail {
     pub entry: HistoryEntry,
     pub request: ExecuteRequest,
@@ -87,7 +90,7 @@ pub struct HistoryDetail {
 }
 
 /// A named request shared with all staff, grouped in a collection.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct SavedRequest {
     pub id: i64,
     pub name: String,
@@ -104,7 +107,7 @@ pub struct SavedRequest {
 }
 
 /// What the browser sends to create (`id: None`) or update a saved request.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct SaveRequest {
     pub id: Option<i64>,
     pub name: String,
@@ -113,7 +116,7 @@ pub struct SaveRequest {
 }
 
 /// What the console remembers per staff member between visits.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct Preferences {
     pub last_environment: Option<String>,
     pub last_endpoint: Option<String>,

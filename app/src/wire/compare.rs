@@ -26,7 +26,7 @@ pub const DEFAULT_IGNORE_RULES: [&str; 14] = [
 ];
 
 /// How the two bodies are compared.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct DiffOptions {
     /// Compare field sets and types only; values are ignored.
     #[serde(default)]
@@ -52,12 +52,15 @@ impl DiffOptions {
 
 /// What changed at one path. Ordered from the most serious: a type change breaks clients, a removed
 /// field may, an added field rarely does, a changed value is data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum ChangeKind {
+    #[serde(rename = "type_changed")]
     TypeChanged,
+    #[serde(rename = "removed")]
     Removed,
+    #[serde(rename = "added")]
     Added,
+    #[serde(rename = "changed")]
     Changed,
 }
 
@@ -73,7 +76,7 @@ impl ChangeKind {
 }
 
 /// One difference, with both sides as compact JSON previews.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct DiffChange {
     pub kind: ChangeKind,
     /// JSONPath of the node: `$['data'][3]['status']`; keyed arrays read `[?@['charge_uuid']=='…']`,
@@ -86,7 +89,7 @@ pub struct DiffChange {
     pub right_type: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct DiffCounts {
     pub added: usize,
     pub removed: usize,
@@ -101,25 +104,32 @@ impl DiffCounts {
 }
 
 /// How a row of the side-by-side view reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum RowKind {
     /// Equal on both sides, shown for context.
+    #[serde(rename = "same")]
     Same,
     /// Different, but left out by an ignore rule.
+    #[serde(rename = "ignored")]
     Ignored,
     /// An unchanged subtree or run of elements, folded into one line.
+    #[serde(rename = "collapsed")]
     Collapsed,
     /// An object or array that contains differences; its rows follow, one level deeper.
+    #[serde(rename = "open")]
     Open,
+    #[serde(rename = "type_changed")]
     TypeChanged,
+    #[serde(rename = "removed")]
     Removed,
+    #[serde(rename = "added")]
     Added,
+    #[serde(rename = "changed")]
     Changed,
 }
 
 /// One line of the side-by-side view.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct DiffRow {
     pub depth: u16,
     /// Field name, `[index]`, `[key]` or a summary such as `… 230 unchanged items`.
@@ -130,21 +140,24 @@ pub struct DiffRow {
     pub path: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum BodyDiffMode {
     /// Both bodies are JSON, compared structurally.
+    #[serde(rename = "json")]
     Json,
     /// Both are JSON, compared by field sets and types only.
+    #[serde(rename = "shape")]
     Shape,
     /// At least one is not JSON: compared line by line.
+    #[serde(rename = "text")]
     Text,
     /// Nothing to compare (a side failed or both bodies are empty).
+    #[serde(rename = "none")]
     None,
 }
 
 /// The structural diff of the two bodies.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct BodyDiff {
     pub mode: BodyDiffMode,
     /// Counts of every change found (after ignore rules), also when the list below is cut.
@@ -169,7 +182,7 @@ pub const MAX_DIFF_ROWS: usize = 5_000;
 
 /// One header that differs. `expected` marks headers that differ on every request (dates, request
 /// ids, rate-limit counters): listed, but not counted as differences.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct HeaderChange {
     pub name: String,
     pub kind: ChangeKind,
@@ -180,7 +193,7 @@ pub struct HeaderChange {
 
 /// One request for both environments. The browser merges shared parameters with each side's
 /// overrides; the server checks that both sides name the same method and path.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct CompareRequest {
     pub left: ExecuteRequest,
     pub right: ExecuteRequest,
@@ -189,7 +202,7 @@ pub struct CompareRequest {
 }
 
 /// What one side produced: a response, or the console's error for it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct CompareSide {
     pub environment: String,
     pub response: Option<ExecuteResponse>,
@@ -197,13 +210,13 @@ pub struct CompareSide {
 }
 
 /// Stored downloads of the diff, fetched from `/api/bodies/{id}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct CompareExports {
     pub json_id: String,
     pub markdown_id: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct CompareResult {
     pub left: CompareSide,
     pub right: CompareSide,
@@ -216,7 +229,7 @@ pub struct CompareResult {
 }
 
 /// Asks for the diff of an earlier compare again with other options; nothing is sent upstream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct RediffRequest {
     pub left: CompareSide,
     pub right: CompareSide,
@@ -228,7 +241,7 @@ pub struct RediffRequest {
 }
 
 /// The options remembered for one endpoint (or the defaults).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct CompareSettings {
     pub endpoint: String,
     pub options: DiffOptions,
@@ -237,7 +250,7 @@ pub struct CompareSettings {
 }
 
 /// Marks a history entry as a compare.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct CompareMark {
     /// The second environment (the entry's `environment` is the first).
     pub right_environment: String,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A secret the server masked in a response (always on, demo mode or not).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct MaskedSecret {
     /// Where it was: a normalized JSONPath (`$['credentials']['client_secret']`), `header:<name>`, or
     /// `text` for a field found in a body that is not JSON.
@@ -14,7 +14,7 @@ pub struct MaskedSecret {
 }
 
 /// What masking did to one answer.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct MaskingReport {
     /// Secrets masked, in document order (the first `MASKED_SECRETS_LISTED`).
     pub secrets: Vec<MaskedSecret>,
@@ -30,7 +30,7 @@ pub struct MaskingReport {
 pub const MASKED_SECRETS_LISTED: usize = 200;
 
 /// The original of one masked secret, for an admin who asked.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct RevealedSecret {
     pub location: String,
     pub value: String,
@@ -44,7 +44,7 @@ impl std::fmt::Debug for RevealedSecret {
 }
 
 /// Demo mode for the caller's session.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct DemoView {
     pub enabled: bool,
     /// The instance forces demo mode (config `masking.force_demo`): it cannot be switched off.

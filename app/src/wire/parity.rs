@@ -11,23 +11,24 @@ use super::{CompareRequest, DiffChange, DiffCounts, HeaderChange, SpecChange, Sp
 pub const READ_ONLY_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
 
 /// One compare of a suite, by name.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct ParityCompare {
     pub name: String,
     pub request: CompareRequest,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum SuiteSource {
     /// `[[parity.suites]]` in the configuration: changed by editing the file.
+    #[serde(rename = "config")]
     Config,
     /// Built from the Compare page ("Add to suite"), kept in the database.
+    #[serde(rename = "saved")]
     Saved,
 }
 
 /// A named list of compares, run together.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct ParitySuite {
     pub name: String,
     pub source: SuiteSource,
@@ -40,14 +41,14 @@ pub struct ParitySuite {
 
 /// Runs every `interval_secs`, each start moved by a random 0..=`jitter_secs` so suites configured
 /// alike do not all hit an environment at once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct SuiteSchedule {
     pub interval_secs: u64,
     pub jitter_secs: u64,
 }
 
 /// Adds one compare to a saved suite (created when it does not exist yet).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct AddToSuite {
     pub suite: String,
     pub name: String,
@@ -56,14 +57,19 @@ pub struct AddToSuite {
 
 /// What differs, ranked from the most serious: a side answering another status, a type change, a
 /// missing field, an extra field, a header, and last a value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum DriftKind {
+    #[serde(rename = "status")]
     Status,
+    #[serde(rename = "type_changed")]
     TypeChanged,
+    #[serde(rename = "removed")]
     Removed,
+    #[serde(rename = "added")]
     Added,
+    #[serde(rename = "header")]
     Header,
+    #[serde(rename = "changed")]
     Changed,
 }
 
@@ -87,7 +93,7 @@ impl DriftKind {
 
 /// One difference of a run, with array positions folded (`[*]`) so the same drift in every
 /// element of a list is one item counted `occurrences` times.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct DriftItem {
     pub compare: String,
     pub kind: DriftKind,
@@ -109,7 +115,7 @@ impl DriftItem {
 }
 
 /// One compare of a run: both sides' status, the counts by kind, and the diff for drill-down.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct ParityCompareOutcome {
     pub name: String,
     pub method: String,
@@ -134,14 +140,14 @@ pub struct ParityCompareOutcome {
 pub const MAX_RUN_CHANGES: usize = 200;
 
 /// Requests one run sent to one environment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct EnvironmentRequests {
     pub environment: String,
     pub requests: u32,
 }
 
 /// One run of a suite, as kept.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct ParityRun {
     pub id: i64,
     pub suite: String,
@@ -198,7 +204,7 @@ impl ParityRun {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct ParityRunSummary {
     pub id: i64,
     pub started_at_ms: i64,
@@ -221,7 +227,7 @@ impl ParityRunSummary {
 }
 
 /// A suite's accepted differences.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct BaselineView {
     pub run_id: i64,
     pub accepted_by: String,
@@ -230,7 +236,7 @@ pub struct BaselineView {
 }
 
 /// A suite on the Parity page.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct ParitySuiteView {
     pub suite: ParitySuite,
     pub last_run: Option<ParityRunSummary>,
@@ -239,7 +245,7 @@ pub struct ParitySuiteView {
 }
 
 /// Suites with new drift in their last run, for the top bar.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct ParityBadge {
     pub suites: usize,
     pub new_drift: usize,

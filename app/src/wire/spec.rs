@@ -8,27 +8,42 @@ pub const CATALOG_SIDE: &str = "catalog";
 
 /// What changed from the left document to the right one, ranked: breaking changes first (a
 /// client written against the left one may fail on the right one), additive ones after.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum SpecChangeKind {
+    #[serde(rename = "operation_removed")]
     OperationRemoved,
+    #[serde(rename = "response_removed")]
     ResponseRemoved,
     /// A new parameter that is required, or one that became required.
+    #[serde(rename = "parameter_required")]
     ParameterRequired,
+    #[serde(rename = "type_changed")]
     TypeChanged,
+    #[serde(rename = "enum_value_removed")]
     EnumValueRemoved,
+    #[serde(rename = "field_removed")]
     FieldRemoved,
     /// A body field that became required.
+    #[serde(rename = "field_required")]
     FieldRequired,
     /// A parameter that moved (query → header, …).
+    #[serde(rename = "parameter_moved")]
     ParameterMoved,
+    #[serde(rename = "parameter_removed")]
     ParameterRemoved,
+    #[serde(rename = "operation_added")]
     OperationAdded,
+    #[serde(rename = "response_added")]
     ResponseAdded,
+    #[serde(rename = "parameter_added")]
     ParameterAdded,
+    #[serde(rename = "parameter_optional")]
     ParameterOptional,
+    #[serde(rename = "field_added")]
     FieldAdded,
+    #[serde(rename = "field_optional")]
     FieldOptional,
+    #[serde(rename = "enum_value_added")]
     EnumValueAdded,
 }
 
@@ -79,7 +94,7 @@ impl SpecChangeKind {
 }
 
 /// One difference between two documents.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct SpecChange {
     /// Stable across runs (kind, method, path template with parameter names normalised, pointer):
     /// what a baseline remembers.
@@ -97,22 +112,20 @@ pub struct SpecChange {
 }
 
 /// Why two documents could not be compared, or that they were.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub enum SpecState {
+    #[serde(rename = "compared")]
     Compared,
     /// These environments have no live spec configured: nothing to compare, and not drift.
-    NoLiveSpec {
-        environments: Vec<String>,
-    },
+    #[serde(rename = "no_live_spec")]
+    NoLiveSpec { environments: Vec<String> },
     /// A document could not be fetched or parsed; the reason names the environment.
-    Unavailable {
-        reason: String,
-    },
+    #[serde(rename = "unavailable")]
+    Unavailable { reason: String },
 }
 
 /// One pair of documents: two environments, or the catalog and an environment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct SpecComparison {
     /// An environment id, or [`CATALOG_SIDE`].
     pub left: String,
@@ -130,7 +143,7 @@ impl SpecComparison {
 
 /// The Parity page's spec drift view of two environments: each against the other, and each
 /// against the console's catalog.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, serde_lite::Deserialize)]
 pub struct SpecDriftView {
     pub left: String,
     pub right: String,

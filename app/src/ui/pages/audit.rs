@@ -55,7 +55,7 @@ pub fn AuditPage() -> impl IntoView {
     let event = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
     let applied = RwSignal::new(AuditFilter::default());
-    let rows = Resource::new(move || applied.get(), list_audit_records);
+    let rows = crate::codec::load(move || applied.get(), list_audit_records);
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     let text = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());

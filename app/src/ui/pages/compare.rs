@@ -27,8 +27,8 @@ use suite::AddToSuitePanel;
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
-    let environments = Resource::new(|| (), |_| list_environments());
-    let catalog = Resource::new(|| (), |_| get_catalog());
+    let environments = crate::codec::load(|| (), |_| list_environments());
+    let catalog = crate::codec::load(|| (), |_| get_catalog());
     view! {
         <Title text="Compare · a55 console" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

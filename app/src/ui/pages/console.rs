@@ -31,9 +31,9 @@ use topbar::{ProductionBanner, TopBar};
 
 #[component]
 pub fn ConsolePage() -> impl IntoView {
-    let environments = Resource::new(|| (), |_| list_environments());
-    let catalog = Resource::new(|| (), |_| get_catalog());
-    let preferences = Resource::new(|| (), |_| get_preferences());
+    let environments = crate::codec::load(|| (), |_| list_environments());
+    let catalog = crate::codec::load(|| (), |_| get_catalog());
+    let preferences = crate::codec::load(|| (), |_| get_preferences());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the console…"</p> }>
             {move || Suspend::new(async move {

@@ -112,7 +112,7 @@ pub fn ParityPage() -> impl IntoView {
         deleting: RwSignal::new(None),
     };
     provide_context(crate::ui::parts::parity_badge::ParityChanged(state.refresh));
-    let suites = Resource::new(move || state.refresh.get(), |_| list_parity_suites());
+    let suites = crate::codec::load(move || state.refresh.get(), |_| list_parity_suites());
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {

@@ -14,7 +14,7 @@ use card::TokenCard;
 
 #[component]
 pub fn TokenPage() -> impl IntoView {
-    let environments = Resource::new(|| (), |_| list_environments());
+    let environments = crate::codec::load(|| (), |_| list_environments());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
             {move || Suspend::new(async move {

@@ -4,12 +4,12 @@
 use leptos::prelude::*;
 
 use crate::api::{get_demo_mode, reveal_secret, set_demo_mode};
-use crate::wire::{ConsoleError, DemoView, MaskedSecret, MaskingReport};
+use crate::wire::{DemoView, MaskedSecret, MaskingReport};
 
-pub type DemoResource = Resource<Result<DemoView, ConsoleError>>;
+pub type DemoResource = crate::codec::Loaded<DemoView>;
 
 pub fn demo_resource() -> DemoResource {
-    Resource::new(|| (), |_| get_demo_mode())
+    crate::codec::load(|| (), |_| get_demo_mode())
 }
 
 /// The top-bar switch. Switching reloads the page, so everything on screen is fetched again under

@@ -18,7 +18,7 @@ pub fn ParityBadge() -> impl IntoView {
     let tick = RwSignal::new(0_u32);
     repeat_while_mounted(Duration::from_secs(60), move || tick.update(|n| *n += 1));
     let changed = use_context::<ParityChanged>();
-    let badge = Resource::new(move || (tick.get(), changed.map(|c| c.0.get())), |_| get_parity_badge());
+    let badge = crate::codec::load(move || (tick.get(), changed.map(|c| c.0.get())), |_| get_parity_badge());
     view! {
         // A transition: the badge stays as it was while it is looked at again, never blinks out.
         <Transition fallback=|| ()>

@@ -144,10 +144,10 @@ impl RequestDraft {
         );
         self.extra_query.set(Vec::new());
         self.extra_headers.set(Vec::new());
-        self.body_schema.set(endpoint.body_schema.clone());
+        self.body_schema.set(endpoint.body_schema.as_ref().map(|schema| schema.0.clone()));
         self.body_example.set(endpoint.body_example.clone());
         let body = endpoint.body_example.clone().or_else(|| {
-            endpoint.body_schema.as_ref().and_then(|schema| serde_json::to_string_pretty(&skeleton(schema)).ok())
+            endpoint.body_schema.as_ref().and_then(|schema| serde_json::to_string_pretty(&skeleton(&schema.0)).ok())
         });
         self.body.set(body.unwrap_or_default());
         self.ensure_idempotency_key();
@@ -693,9 +693,9 @@ mod tests {
                 },
             ],
             body_example: None,
-            body_schema: Some(
+            body_schema: Some(crate::wire::JsonDocument(
                 json!({"type": "object", "required": ["value"], "properties": {"value": {"type": "number"}, "payer": {"type": "object", "properties": {"email": {"type": "string"}}}}}),
-            ),
+            )),
             needs_token: true,
             writes: true,
             source: String::new(),

@@ -8,7 +8,7 @@ use crate::wire::Role;
 
 #[component]
 pub fn StaffMenu() -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_current_staff());
+    let me = crate::codec::load(|| (), |_| get_current_staff());
     let logout = ServerAction::<CloseSession>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {

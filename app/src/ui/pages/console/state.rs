@@ -153,7 +153,7 @@ impl ConsoleState {
     pub fn watch_token(self) {
         let resync = RwSignal::new(0u32);
         let token_meta =
-            Resource::new(move || (self.environment.get(), resync.get()), |(env, _)| get_token_status(env));
+            crate::codec::load(move || (self.environment.get(), resync.get()), |(env, _)| get_token_status(env));
         Effect::new(move |_| {
             if let Some(Ok(view)) = token_meta.get() {
                 self.sync_token(view);

@@ -17,7 +17,7 @@ fn side_name(side: &str) -> String {
 
 #[component]
 pub fn SpecDriftSection() -> impl IntoView {
-    let environments = Resource::new(|| (), |_| list_environments());
+    let environments = crate::codec::load(|| (), |_| list_environments());
     let left = RwSignal::new(String::new());
     let right = RwSignal::new(String::new());
     let busy = RwSignal::new(false);

@@ -81,7 +81,7 @@ pub fn TokenCard(env: EnvironmentView) -> impl IntoView {
     let card = Card { details: RwSignal::new(None), clock: use_context::<BrowserClock>() };
     let id = StoredValue::new(env.id.clone());
     let reload = RwSignal::new(0u32);
-    let fetched = Resource::new(move || reload.get(), move |_| get_token_details(id.get_value()));
+    let fetched = crate::codec::load(move || reload.get(), move |_| get_token_details(id.get_value()));
     let error = RwSignal::new(None::<String>);
     Effect::new(move |_| match fetched.get() {
         Some(Ok(d)) => card.received(d),
@@ -275,8 +275,8 @@ fn cache_text(cache: TokenCache) -> &'static str {
     }
 }
 
-fn pretty(value: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default()
+fn pretty(document: &crate::wire::JsonDocument) -> String {
+    serde_json::to_string_pretty(&document.0).unwrap_or_default()
 }
 
 /// `ms` as the staff member's local date and time once the page runs in the browser; UTC before that.
