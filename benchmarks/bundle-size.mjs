@@ -160,6 +160,17 @@ before (the chunks are optimised apart), after the page is usable rather than be
 tabs other than History (\`snippets_view\`, \`saved_view\`, \`curl_import_view\`) are fetched on
 the first click on their tab; that took \`/\` from 513,310 B to 482,973 B.
 
+The browser reads the server's JSON through \`serde_lite\` (\`app/src/codec.rs\`, 2026-12-05): the
+text is parsed once into one value type and each wire type reads that value with one plain function,
+where serde's derived decoder is generic and brought its own copy of serde_json's parsing loops for
+every type. The server still writes the answers with serde, so the bytes on the wire did not change.
+Measured first in a crate of its own that decodes the 27 answer types and nothing else: 80,236 B
+brotli with serde_json, 37,389 B with serde_lite (after \`wasm-opt -Oz\`). In the console:
+\`/\` 480,540 -> 457,620 B, \`/audit\` 511,787 -> 485,858 B, \`/compare\` 604,825 -> 578,228 B,
+\`/parity\` 612,808 -> 573,778 B, \`/token\` 554,585 -> 522,297 B. Not done: the arguments the
+browser sends are still written by serde (form-encoded or JSON). Serialising is the smaller half,
+and scripts and the benchmarks post those same forms to \`/api/execute\`.
+
 Before the split (one module for every page, 2026-12-04): 726,306 B brotli and 1,006,549 B gzip for
 every route. The targets are \`/\` at most 300 KB and \`/login\` at most 150 KB; this build is
 ${kb(rows[0].br)} for \`/\` and ${kb(rows[1].br)} for \`/login\` (which loaded the whole shared
@@ -178,8 +189,8 @@ patched tachys 0.2.19 (not shipped: the issue rules out a patched framework crat
 this path behind a feature) whose \`AnyView\` hydrates synchronously: the main module 464,493 ->
 395,443 B brotli (\`/\` about 412 KB instead of 481 KB), the route and on-use chunks 21 to 35 %
 smaller, all code 978,485 -> 769,568 B. Still above 300 KB: serde_json deserialisation of 41
-wire structs is another 8 % of the code before \`wasm-opt\`, and the rest is the reactive
-system's and the views' generic code per type. For reference (gzip, whole bundles): RapiDoc
+wire structs was another 8 % of the code before \`wasm-opt\` (now read through \`serde_lite\`,
+above), and the rest is the reactive system's and the views' generic code per type. For reference (gzip, whole bundles): RapiDoc
 218 KB, Swagger UI 565 KB, Scalar 989 KB.
 
 Why 300 KB for \`/\` is out of reach on Leptos 0.8 (measured 2026-12-05, later): a name-section
@@ -187,7 +198,9 @@ analysis of the release WASM before \`wasm-opt\` (all modules) puts deserialisat
 visitors and \`deserialize_struct\` for every wire type, 717 functions) at 11.2 % of the code and
 the async hydration closures at 11.4 %. If a lighter codec removed every byte of the former (it
 cannot: the types must still be decoded) and Leptos 0.9 removed the latter, \`/\` would still be
-about 360 KB. The shared framework and shell alone are about 214 KB (the lazy console page
+about 360 KB. The lighter codec, measured since: \`/\` fell by 22,920 B, about half of what the
+former weighed; with the async hydration path gone too (about 69 KB of the main module, measured
+with the patched tachys) \`/\` would be about 390 KB. The shared framework and shell alone are about 214 KB (the lazy console page
 measurement above), so the console page's own code would have to fit in about 86 KB against about
 266 KB now. On crates.io Leptos 0.9 exists only as release candidates (\`0.9.0-rc1\`).
 Tried and not kept: \`opt-level = "s"\` for the WASM instead of \`"z"\` (\`/\` 528,455 B
