@@ -181,28 +181,29 @@ the framework code every page uses, most of it generic code instantiated per typ
 page a lazy route too was measured: \`/login\` fell to 214 KB, but \`/\` rose to 707 KB, because
 the code it shares with the other pages moves into chunks that are optimised apart; \`/\` is the page
 staff open every day, so it stays in the main module.
-Leptos' async hydration path, which this console never takes (it hydrates with \`hydrate_body\`), is
-in every module: each \`into_any()\` (107 in the app, and the router's for every route) stores a
-pointer to the view's \`hydrate_async\`, so none of it is dead code to the linker. Before
-\`wasm-opt\` its closures are 11 % of the main module's code. Measured on 2026-12-05 with a
-patched tachys 0.2.19 (not shipped: the issue rules out a patched framework crate; Leptos 0.9 puts
-this path behind a feature) whose \`AnyView\` hydrates synchronously: the main module 464,493 ->
+Leptos' hydration is in every module twice. The console hydrates with \`hydrate_lazy\`, which
+takes the async path (\`hydrate_async\`): it lets a lazy route or a \`#[lazy]\` function wait for
+its chunk (with \`hydrate_body\` the router panics on a lazy route). Each \`into_any()\` (107 in
+the app, and the router's for every route) also stores a pointer to the view's synchronous
+\`hydrate\`, so neither is dead code to the linker. Measured on 2026-12-05 with a patched tachys
+0.2.19 whose \`AnyView\` hydrates synchronously (not shipped: the issue rules out a patched
+framework crate, and lazy code could not wait for its chunk with it): the main module 464,493 ->
 395,443 B brotli (\`/\` about 412 KB instead of 481 KB), the route and on-use chunks 21 to 35 %
-smaller, all code 978,485 -> 769,568 B. Still above 300 KB: serde_json deserialisation of 41
-wire structs was another 8 % of the code before \`wasm-opt\` (now read through \`serde_lite\`,
-above), and the rest is the reactive system's and the views' generic code per type. For reference (gzip, whole bundles): RapiDoc
-218 KB, Swagger UI 565 KB, Scalar 989 KB.
+smaller, all code 978,485 -> 769,568 B. Leptos 0.9 puts the async path behind a feature, but this
+console needs that path for as long as it splits its code. Still above 300 KB: serde_json
+deserialisation of 41 wire structs was another 8 % of the code before \`wasm-opt\` (now read
+through \`serde_lite\`, above), and the rest is the reactive system's and the views' generic code
+per type. For reference (gzip, whole bundles): RapiDoc 218 KB, Swagger UI 565 KB, Scalar 989 KB.
 
-Why 300 KB for \`/\` is out of reach on Leptos 0.8 (measured 2026-12-05, later): a name-section
-analysis of the release WASM before \`wasm-opt\` (all modules) puts deserialisation (serde_json's
-visitors and \`deserialize_struct\` for every wire type, 717 functions) at 11.2 % of the code and
-the async hydration closures at 11.4 %. If a lighter codec removed every byte of the former (it
-cannot: the types must still be decoded) and Leptos 0.9 removed the latter, \`/\` would still be
-about 360 KB. The lighter codec, measured since: \`/\` fell by 22,920 B, about half of what the
-former weighed; with the async hydration path gone too (about 69 KB of the main module, measured
-with the patched tachys) \`/\` would be about 390 KB. The shared framework and shell alone are about 214 KB (the lazy console page
-measurement above), so the console page's own code would have to fit in about 86 KB against about
-266 KB now. On crates.io Leptos 0.9 exists only as release candidates (\`0.9.0-rc1\`).
+Why 300 KB for \`/\` is out of reach on Leptos 0.8 (measured 2026-12-05, after the lighter
+decoder): a name-section analysis of the release WASM before \`wasm-opt\` (all modules, 3,569,925 B
+of code) puts Leptos' view and reactive code (\`tachys\`, \`reactive_graph\`, their blanket
+impls, the router and server glue) at 57 % and the drop glue of the view states at another 6 %;
+the app's own functions are 9 %, serde_json 0.7 %. The async hydration closures are 18.7 % of all
+code and the synchronous hydration 4.6 %, both kept as above. The shared framework and shell alone
+are about 214 KB (the lazy console page measurement above), so the console page's own code would
+have to fit in about 86 KB against about 244 KB now. On crates.io Leptos 0.9 exists only as release
+candidates (\`0.9.0-rc1\`).
 Tried and not kept: \`opt-level = "s"\` for the WASM instead of \`"z"\` (\`/\` 528,455 B
 brotli against 480,624 B: more inlining, more code); a second \`wasm-opt -Oz --converge\` pass on
 the main module (464,493 -> 462,123 B brotli, 0.5 %, for 32 s more of build).
