@@ -5,7 +5,8 @@
 //! parses the text once into a value (`Intermediate`), the only serde_json instantiation, and each
 //! type reads that value with one plain function. The bytes on the wire do not change: the server
 //! still writes them with serde, so scripts and tests that read the `/api` answers see the same JSON.
-//! Every wire type derives both; the `wire` tests check that each one reads back what serde wrote.
+//! Every wire type derives both; the tests check that each one reads back what serde wrote, and that
+//! every server function and resource goes through here.
 
 use bytes::Bytes;
 use leptos::prelude::Resource;

@@ -523,3 +523,52 @@ fn a_json_document_keeps_its_keys_in_the_order_they_were_written() {
     assert_eq!(document.0, written);
     assert_eq!(serde_json::to_string(&document).unwrap(), r#"{"z":1,"a":{"y":[1,-2,2.5,null,"s",false],"b":{}}}"#);
 }
+
+/// The app's sources, for the checks on conventions the compiler cannot see.
+fn sources() -> Vec<(std::path::PathBuf, String)> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<(std::path::PathBuf, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                found.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
+    found
+}
+
+/// A server function without `output = LiteJson`, or a resource made with `Resource::new`, still
+/// compiles and works (every wire type also derives serde's `Deserialize`), but brings serde's
+/// per-type decoder back into the WASM: only this test notices.
+#[test]
+fn every_server_function_and_resource_is_read_with_the_lighter_decoder() {
+    let mut server_functions = 0;
+    let mut offenders = Vec::new();
+    for (path, text) in sources() {
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            let place = format!("{}:{}", path.display(), number + 1);
+            // The function's attribute, not an argument's (`#[server(default)] name: T,`).
+            if line.starts_with("#[server(") && line.ends_with(")]") {
+                server_functions += 1;
+                if !line.contains("output = crate::codec::LiteJson") || !line.contains("client = CsrfClient") {
+                    offenders.push(format!("{place}: {line}"));
+                }
+            }
+            // Built from pieces so this test's own source is not a match.
+            if line.contains(concat!("Resource::", "new(")) && !line.contains(concat!("Local", "Resource::")) {
+                offenders.push(format!("{place}: {line}"));
+            }
+        }
+    }
+    assert!(server_functions >= 40, "found only {server_functions} server functions: is the source walk broken?");
+    assert!(
+        offenders.is_empty(),
+        "use `output = crate::codec::LiteJson, client = CsrfClient` and `codec::load`:\n{}",
+        offenders.join("\n")
+    );
+}
